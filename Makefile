@@ -1,0 +1,62 @@
+# meterpipe: every command a newcomer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+# Stamps make `setup` idempotent and instant when nothing changed.
+PY_STAMP   := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+PYTEST_ARGS ?=
+
+.PHONY: help setup test lint format demo bench synth deploy destroy clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+setup: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules (only when pyproject/package-lock changed)
+
+$(PY_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "meterpipe needs Python 3.11 or newer")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,infra]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js) is needed for the CDK CLI and the ASL validator" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: setup ## Run the whole test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff check, ruff format --check, mypy (strict on localcloud, meterpipe, handlers)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+demo: setup ## Run the main job end to end on localcloud
+	$(PY) -m meterpipe.demo
+
+bench: setup ## Print performance figures and write them under bench/results/
+	$(PY) -m bench
+
+synth: setup ## Synthesise the CDK app offline into cdk.out/
+	npx cdk synth --quiet
+
+deploy: setup ## Deploy the stack to the AWS account of your credentials (cdk deploy)
+	npx cdk deploy --require-approval broadening
+
+destroy: setup ## Remove the deployed stack (cdk destroy)
+	npx cdk destroy
+
+clean: ## Remove the virtualenv, node_modules and build output
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

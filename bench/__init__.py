@@ -1,0 +1,1 @@
+"""Benchmarks: they print figures and write them under bench/results/. Never timed asserts in tests."""

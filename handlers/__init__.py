@@ -1,0 +1,1 @@
+"""Lambda entry points. Each handler parses its event, calls one domain function and returns a dict."""

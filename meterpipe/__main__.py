@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from meterpipe.cli import main
+
+main()

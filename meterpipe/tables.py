@@ -1,0 +1,181 @@
+"""The project's tables, defined once.
+
+CDK (infra/) and the local deploy (localcloud through boto3) both build the Glue tables and the
+DynamoDB table from these specs, so the two places can never drift apart. The shapes produced
+here are the AWS API shapes (Glue ``TableInput``, DynamoDB ``CreateTable`` parameters), which
+CDK's L1 constructs accept almost verbatim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+GLUE_DATABASE = "iotanalyticsdb"
+
+# Hive/Athena text format: LazySimpleSerDe over TextInputFormat, as Athena creates CSV tables.
+_TEXT_INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
+_TEXT_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+_LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # Hive/Athena DDL type: bigint, double, string, ...
+
+    def glue(self) -> dict[str, str]:
+        return {"Name": self.name, "Type": self.type}
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Athena partition projection for one partition column (integer, zero-padded)."""
+
+    column: str
+    low: int
+    high: int
+    digits: int = 0
+
+
+@dataclass(frozen=True)
+class LakeTable:
+    """A CSV table in the data lake, registered in the Glue catalog."""
+
+    name: str
+    prefix: str  # key prefix under the lake bucket, ending in "/"
+    columns: tuple[Column, ...]
+    partition_keys: tuple[Column, ...] = ()
+    projections: tuple[Projection, ...] = ()
+    skip_header_lines: int = 1
+    field_delimiter: str = ","
+    description: str = ""
+
+    def location(self, bucket: str) -> str:
+        return f"s3://{bucket}/{self.prefix}"
+
+    def storage_location_template(self, bucket: str) -> str:
+        parts = "/".join(f"{key.name}=${{{key.name}}}" for key in self.partition_keys)
+        return f"{self.location(bucket)}{parts}"
+
+    def table_parameters(self, bucket: str, *, projection: bool = True) -> dict[str, str]:
+        params = {
+            "classification": "csv",
+            "EXTERNAL": "TRUE",
+            "skip.header.line.count": str(self.skip_header_lines),
+        }
+        if projection and self.projections:
+            params["projection.enabled"] = "true"
+            for proj in self.projections:
+                params[f"projection.{proj.column}.type"] = "integer"
+                params[f"projection.{proj.column}.range"] = f"{proj.low},{proj.high}"
+                if proj.digits:
+                    params[f"projection.{proj.column}.digits"] = str(proj.digits)
+            params["storage.location.template"] = self.storage_location_template(bucket)
+        return params
+
+    def glue_table_input(self, bucket: str, *, projection: bool = True) -> dict[str, Any]:
+        """Glue ``TableInput`` for CreateTable (boto3) and ``CfnTable.TableInputProperty`` (CDK)."""
+        return {
+            "Name": self.name,
+            "Description": self.description,
+            "TableType": "EXTERNAL_TABLE",
+            "Parameters": self.table_parameters(bucket, projection=projection),
+            "PartitionKeys": [key.glue() for key in self.partition_keys],
+            "StorageDescriptor": {
+                "Columns": [col.glue() for col in self.columns],
+                "Location": self.location(bucket),
+                "InputFormat": _TEXT_INPUT_FORMAT,
+                "OutputFormat": _TEXT_OUTPUT_FORMAT,
+                "SerdeInfo": {
+                    "SerializationLibrary": _LAZY_SIMPLE_SERDE,
+                    "Parameters": {
+                        "field.delim": self.field_delimiter,
+                        "serialization.format": self.field_delimiter,
+                    },
+                },
+            },
+        }
+
+
+@dataclass(frozen=True)
+class KeyAttribute:
+    name: str
+    type: str  # "S" | "N" | "B"
+
+
+@dataclass(frozen=True)
+class KeyValueTable:
+    """A DynamoDB table."""
+
+    name: str
+    partition_key: KeyAttribute
+    sort_key: KeyAttribute | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)  # documented non-key attributes
+
+    def key_schema(self) -> list[dict[str, str]]:
+        schema = [{"AttributeName": self.partition_key.name, "KeyType": "HASH"}]
+        if self.sort_key:
+            schema.append({"AttributeName": self.sort_key.name, "KeyType": "RANGE"})
+        return schema
+
+    def attribute_definitions(self) -> list[dict[str, str]]:
+        keys = [self.partition_key, *([self.sort_key] if self.sort_key else [])]
+        return [{"AttributeName": key.name, "AttributeType": key.type} for key in keys]
+
+    def create_table_params(self, name: str | None = None) -> dict[str, Any]:
+        """DynamoDB ``CreateTable`` parameters, on-demand billing."""
+        return {
+            "TableName": name or self.name,
+            "KeySchema": self.key_schema(),
+            "AttributeDefinitions": self.attribute_definitions(),
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+
+
+READINGS = LakeTable(
+    name="iot_electricity_metering",
+    prefix="iot_electricity_metering/",
+    description="Smart-meter readings, one CSV row per reading; several readings per sensor and hour.",
+    columns=(
+        Column("sensorid", "bigint"),
+        Column("voltage", "bigint"),
+        Column("current", "bigint"),
+        Column("frequency", "bigint"),
+        Column("kwh", "double"),
+        Column("hourcollected", "string"),
+    ),
+    partition_keys=(Column("year", "string"), Column("month", "string"), Column("day", "string")),
+    projections=(
+        Projection("year", 2000, 2099),
+        Projection("month", 1, 12, digits=2),
+        Projection("day", 1, 31, digits=2),
+    ),
+)
+
+CUSTOMERS = LakeTable(
+    name="customer_meter_sensor",
+    prefix="customer_meter_sensor/",
+    description="Which customer each sensor belongs to.",
+    columns=(
+        Column("customerid", "bigint"),
+        Column("sensorid", "bigint"),
+        Column("sensorgroup", "string"),
+    ),
+)
+
+LAKE_TABLES: tuple[LakeTable, ...] = (READINGS, CUSTOMERS)
+
+ROLLUPS = KeyValueTable(
+    name="ElectricityMeteredByPeriod",
+    partition_key=KeyAttribute("CustomerID", "N"),
+    sort_key=KeyAttribute("SensorID-Period", "S"),
+    attributes={
+        "kWh-Amount": "N",  # total kWh of the period, 2 decimals
+        "Granularity": "S",  # hour | day | month
+        "ReadingCount": "N",  # readings summed into the item; month items never go backwards on it
+        "UpdatedAt": "S",
+        "Execution": "S",
+    },
+)
