@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,3 +39,22 @@ def test_the_handler_package_imports_only_the_stdlib_powertools_and_boto3() -> N
 def test_the_state_machine_error_names_are_the_exception_class_names() -> None:
     assert errors.INVALID_BATCH == "InvalidBatchError"
     assert errors.TIME_BUDGET_EXHAUSTED == "TimeBudgetExhaustedError"
+
+
+def test_the_lambda_entry_point_imports_with_meterpipe_and_localcloud_absent() -> None:
+    # None in sys.modules makes any import of those packages fail, as it would in the Lambda asset.
+    code = (
+        "import sys\n"
+        "sys.modules.update(meterpipe=None, localcloud=None, moto=None)\n"
+        "import handlers.write_batch as m\n"
+        "print(callable(m.handler))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=HANDLERS.parent,
+        env={**os.environ, "ROLLUP_TABLE_NAME": "t"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "True", "")
