@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from handlers.batch_event import BatchInput, parse_event, parse_rows
 from handlers.errors import InvalidBatchError, RowProblem
@@ -224,3 +226,29 @@ def test_a_long_rejection_lists_fifty_problems_and_counts_the_rest() -> None:
     assert lines[51:] == ["... and 70 more problems not listed"]
     assert len(caught.value.problems) == 120
     assert caught.value.problems[-1] == RowProblem(120, "total_kwh 'bad' is not a number")
+
+
+def java_double_text(value: float) -> str:
+    """A double as Athena (Java's Double.toString) prints it: shortest round-tripping digits, as
+    Python's repr, but in scientific notation from 10**7 on: '12.3', '4000.0', '1.2345678E7'."""
+    if abs(value) < 1e7:
+        return repr(value)
+    return format(Decimal(repr(value)).normalize(), "E").replace("E+", "E")
+
+
+def test_the_java_double_text_helper_prints_as_java_does() -> None:
+    assert [java_double_text(v) for v in (12.3, 4000.0, 0.07, 12345678.0, -98765432.1)] == [
+        "12.3",
+        "4000.0",
+        "0.07",
+        "1.2345678E7",
+        "-9.87654321E7",
+    ]
+
+
+@given(cents=st.integers(min_value=-(10**13), max_value=10**13))
+def test_any_double_rounded_to_cents_as_athena_prints_it_is_stored_exactly(cents: int) -> None:
+    (item,) = parse_rows([row(total_kwh=java_double_text(cents / 100))], HOUR)
+    assert item.kwh == Decimal(cents) / 100
+    stored = item.dynamodb_item()["kWh-Amount"]
+    assert Decimal(stored["N"]) == Decimal(cents) / 100  # type: ignore[typeddict-item]
