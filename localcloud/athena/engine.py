@@ -71,6 +71,9 @@ class AthenaEngine:
         check_comparison_types(statement)
         with tempfile.TemporaryDirectory(prefix="athena-") as scratch:
             connection = duckdb.connect(":memory:")
+            # DuckDB would push TRY_CAST into the CSV reader as a strict cast, failing on a bad number
+            # where Hive (and so Athena) reads NULL.
+            connection.execute("SET disabled_optimizers = 'type_pushdown'")
             try:
                 scanned, objects = self._define_tables(connection, statement, Path(scratch))
                 result = self._run(connection, statement)
@@ -231,6 +234,8 @@ def _empty_select(table: TableDefinition) -> str:
 
 _MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found', re.IGNORECASE)
 _MISSING_TABLE_COLUMN = re.compile(r'Table "([^"]+)" does not have a column named "([^"]+)"', re.IGNORECASE)
+_FAILED_CAST = re.compile(r"Could not convert string '(.*)' to (\w+)")
+_DUCKDB_TO_TRINO_TYPE = {"INT64": "BIGINT", "INT32": "INTEGER", "INT16": "SMALLINT", "INT8": "TINYINT"}
 _MISSING_FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table)? ?Function with name (\w+) does not exist", re.I)
 
 
@@ -271,6 +276,10 @@ def _athena_error(error: duckdb.Error, statement: Statement) -> AthenaQueryError
     if "Division by zero" in text:
         return AthenaQueryError("DIVISION_BY_ZERO", "Division by zero")
     if isinstance(error, duckdb.ConversionException):
+        cast = _FAILED_CAST.search(text)
+        if cast:
+            target = _DUCKDB_TO_TRINO_TYPE.get(cast.group(2), cast.group(2))
+            return AthenaQueryError("INVALID_CAST_ARGUMENT", f"Cannot cast '{cast.group(1)}' to {target}")
         return AthenaQueryError("INVALID_CAST_ARGUMENT", _first_line(text))
     if isinstance(error, duckdb.BinderException):
         return AthenaQueryError("SYNTAX_ERROR", _first_line(text))

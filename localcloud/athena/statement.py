@@ -51,7 +51,7 @@ def position(node: exp.Expr) -> tuple[int | None, int | None]:
     meta = getattr(target, "meta", None) or {}
     if "line" not in meta:
         return None, None
-    text = target.name if isinstance(target, exp.Identifier) else target.sql(dialect=DIALECT)
+    text = target.name if isinstance(target, exp.Identifier | exp.Anonymous) else target.sql(dialect=DIALECT)
     quoted = isinstance(target, exp.Identifier) and target.quoted
     return int(meta["line"]), int(meta["col"]) - len(text) - (2 if quoted else 0) + 1
 
