@@ -75,7 +75,10 @@ class AthenaEngine:
             # where Hive (and so Athena) reads NULL.
             connection.execute("SET disabled_optimizers = 'type_pushdown'")
             try:
-                scanned, objects = self._define_tables(connection, statement, Path(scratch))
+                try:
+                    scanned, objects = self._define_tables(connection, statement, Path(scratch))
+                except duckdb.Error as exc:  # a table definition DuckDB refused: our bug, not the query's
+                    raise AthenaQueryError("GENERIC_INTERNAL_ERROR", _first_line(str(exc))) from exc
                 result = self._run(connection, statement)
             finally:
                 connection.close()
@@ -112,9 +115,7 @@ class AthenaEngine:
         self, connection: duckdb.DuckDBPyConnection, statement: Statement, scratch: Path
     ) -> tuple[int, list[StoredObject]]:
         # One view per table; a table referenced twice reads the union of what each reference allows.
-        wanted: dict[
-            tuple[str, str], tuple[TableDefinition, dict[tuple[tuple[str, str], ...], Partition]]
-        ] = {}
+        wanted: dict[tuple[str, str], tuple[TableDefinition, dict[PartitionValues, Partition]]] = {}
         for reference in statement.references:
             table = reference.table
             _, partitions = wanted.setdefault((table.database, table.name), (table, {}))

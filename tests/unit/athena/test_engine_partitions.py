@@ -137,3 +137,32 @@ def test_date_projection_is_refused_by_name() -> None:
         engine.execute("SELECT id FROM p", database="db")
     assert caught.value.name == "NOT_SUPPORTED"
     assert "date partition projection" in str(caught.value)
+
+
+def test_a_wide_projection_without_filters_lists_once_and_keeps_projected_folders() -> None:
+    store = MemoryStore()
+    parameters = {
+        "projection.enabled": "true",
+        "projection.year.type": "integer",
+        "projection.year.range": "2000,2099",
+        "projection.month.type": "integer",
+        "projection.month.range": "1,12",
+        "projection.month.digits": "2",
+    }
+    catalog = StaticCatalog(
+        {
+            "db": [
+                glue_table(
+                    "wide", "s3://lake/wide/", EVENTS_COLUMNS, [("year", "string"), ("month", "string")],
+                    parameters=parameters,
+                )
+            ]
+        }
+    )  # fmt: skip
+    store.put("s3://lake/wide/year=2021/month=12/a.csv", "1,x,1\n")
+    store.put("s3://lake/wide/year=2022/month=01/a.csv", "2,x,1\n")
+    store.put("s3://lake/wide/year=2022/month=1/a.csv", "3,x,1\n")  # not a projected value: digits are 2
+    store.put("s3://lake/wide/year=1999/month=01/a.csv", "4,x,1\n")  # outside the range
+    result = AthenaEngine(catalog, store).execute("SELECT id FROM wide ORDER BY id", database="db")
+    assert result.text_rows() == [["1"], ["2"]]
+    assert store.listed == ["s3://lake/wide/year="]
