@@ -56,7 +56,7 @@ def _make_lake(folder: Path) -> None:
     (folder / f"iot_electricity_metering/year={day:%Y}/month={day:%m}/day={day:%d}/late.csv").write_text(
         "SensorID,Voltage,Current,Frequency,kWh,HourCollected\n"
         f"{EXTRA_SENSOR},220,1,60,0.125,05\n"  # alone in its hour: 0.125 rounds half up to 0.13
-        f"{EXTRA_SENSOR},220,1,60,0.1,06\n{EXTRA_SENSOR},220,1,60,0.2,06\n"  # 0.1 + 0.2 is 0.30, no noise
+        f"{EXTRA_SENSOR},220,1,60,0.1,06\n{EXTRA_SENSOR},220,1,60,0.2,06\n"  # 0.1 + 0.2 is 0.3, no noise
         "51246501,220,1,60,0.333,00\n"  # joins the generated readings of that sensor and hour
     )
 
@@ -83,6 +83,13 @@ def _records(path: Path) -> list[list[str]]:
     return [line.split(",") for line in lines[1:] if line]
 
 
+def _athena_double_text(cents: Decimal) -> str:
+    """How Athena writes a DOUBLE holding an exact cents value below 10^7: Java's Double.toString,
+    the shortest decimal form with at least one digit after the point ("0.3", "1.0", "12.75")."""
+    text = f"{cents:.2f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
 def _expected(folder: Path, granularity: str, day: dt.date) -> list[list[str]]:
     owners = {}
     for path in sorted((folder / "customer_meter_sensor").glob("*.csv")):
@@ -105,7 +112,7 @@ def _expected(folder: Path, granularity: str, day: dt.date) -> list[list[str]]:
         [
             str(customer),
             period,
-            str(totals[(customer, period)].quantize(Decimal("0.01"), ROUND_HALF_UP)),
+            _athena_double_text(totals[(customer, period)].quantize(Decimal("0.01"), ROUND_HALF_UP)),
             str(counts[(customer, period)]),
         ]
         for customer, period in sorted(totals)
@@ -146,7 +153,7 @@ def test_month_query_covers_every_reading_of_the_month_present(lake: dict[str, A
 def test_totals_are_rounded_half_up_without_float_noise(lake: dict[str, Any]) -> None:
     _, rows = _run(lake, "hourly", DAYS[1], "noise")
     extra = {row[1]: row[2] for row in rows if row[0] == EXTRA_CUSTOMER}
-    assert extra == {f"{EXTRA_SENSOR}#2022-01-31T05": "0.13", f"{EXTRA_SENSOR}#2022-01-31T06": "0.30"}
+    assert extra == {f"{EXTRA_SENSOR}#2022-01-31T05": "0.13", f"{EXTRA_SENSOR}#2022-01-31T06": "0.3"}
 
 
 def test_fifteen_minute_readings_are_summed_per_hour(lake: dict[str, Any]) -> None:
@@ -175,4 +182,4 @@ def test_one_day_query_reads_only_that_days_objects_and_the_customers(lake: dict
 def test_result_metadata_is_written_beside_the_csv(lake: dict[str, Any]) -> None:
     _run(lake, "daily", DAYS[0], "meta")
     body = lake["s3"].get_object(Bucket="athena-results", Key="rollups/meta.csv.metadata")["Body"].read()
-    assert b'"Name":"total_kwh"' in body and b'"Type":"decimal"' in body
+    assert b'"Name":"total_kwh"' in body and b'"Type":"double"' in body
