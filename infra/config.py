@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from meterpipe.definitions import BACKFILL, DAILY_ROLLUP, DEFAULT_NAME_PREFIX, state_machine_name
 from meterpipe.tables import ROLLUPS
 
 PREFIX = "meterpipe:"
@@ -28,7 +29,7 @@ class DeploymentConfig:
 
     stack_name: str = "MeterPipe"
     # Prefixes the state machine and workgroup names (and so the ARNs the CLI looks for).
-    name_prefix: str = "meterpipe"
+    name_prefix: str = DEFAULT_NAME_PREFIX
     # Schedule: EventBridge Scheduler cron expression, evaluated in `timezone`.
     schedule_cron: str = "cron(30 3 * * ? *)"
     schedule_enabled: bool = True
@@ -107,11 +108,11 @@ class DeploymentConfig:
 
     @property
     def daily_rollup_name(self) -> str:
-        return f"{self.name_prefix}-daily-rollup"
+        return state_machine_name(DAILY_ROLLUP, self.name_prefix)
 
     @property
     def backfill_name(self) -> str:
-        return f"{self.name_prefix}-backfill"
+        return state_machine_name(BACKFILL, self.name_prefix)
 
     @property
     def workgroup_name(self) -> str:

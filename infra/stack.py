@@ -15,8 +15,8 @@ from infra.monitoring import Monitoring
 from infra.nag import suppress_findings
 from infra.orchestration import Orchestration, state_machine_arn
 from infra.schedule import Schedule
-from infra.storage import ATHENA_RESULTS_PREFIX, MAP_RESULTS_PREFIX, Storage
-from meterpipe.definitions import REPO_ROOT, DeploymentValues
+from infra.storage import Storage
+from meterpipe.definitions import ATHENA_RESULTS_PREFIX, MAP_RESULTS_PREFIX, REPO_ROOT, DeploymentValues
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, ROLLUPS
 
 

@@ -8,11 +8,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from meterpipe.definitions import ATHENA_RESULTS_PREFIX, MAP_RESULTS_PREFIX
 from meterpipe.tables import LAKE_TABLES, KeyValueTable
-
-# Key prefixes of the results bucket: Athena's query results, the Distributed Maps' ResultWriter.
-ATHENA_RESULTS_PREFIX = "athena-results/"
-MAP_RESULTS_PREFIX = "map-results/"
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,

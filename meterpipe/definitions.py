@@ -43,6 +43,13 @@ QUERY_PLACEHOLDERS: Final = {"hourly": "HourlyQuery", "daily": "DailyQuery", "mo
 # Step Functions caps a state's input at 256 KiB; a batch must leave room for BatchInput and framing.
 PAYLOAD_LIMIT_BYTES: Final = 262_144
 
+# Key prefixes of the results bucket, the same on AWS and locally: Athena's query results (the
+# workgroup's enforced result location) and the Distributed Maps' ResultWriter output.
+ATHENA_RESULTS_PREFIX: Final = "athena-results/"
+MAP_RESULTS_PREFIX: Final = "map-results/"
+
+DEFAULT_NAME_PREFIX: Final = "meterpipe"
+
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]*)\}")
 _PLACEHOLDER_ONLY = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]*)\}\Z")
 _MS_PER_DAY = 86_400_000
@@ -61,6 +68,15 @@ def definition_path(name: str, directory: Path = STATE_MACHINES_DIR) -> Path:
             f"unknown state machine {name!r}; expected one of {', '.join(STATE_MACHINE_NAMES)}"
         )
     return directory / f"{name}.asl.json"
+
+
+def state_machine_name(name: str, prefix: str = DEFAULT_NAME_PREFIX) -> str:
+    """The deployed name of a state machine: ``meterpipe-daily-rollup``, ``meterpipe-backfill``."""
+    if name not in STATE_MACHINE_NAMES:
+        raise DefinitionError(
+            f"unknown state machine {name!r}; expected one of {', '.join(STATE_MACHINE_NAMES)}"
+        )
+    return f"{prefix}-{name.replace('_', '-')}"
 
 
 def placeholders_in(template: Path) -> set[str]:
@@ -107,7 +123,7 @@ class DeploymentValues:
     athena_workgroup: str
     glue_database: str = GLUE_DATABASE
     # ResultWriter output of the Distributed Maps goes under this prefix of the results bucket.
-    map_results_prefix: str = "map-results/"
+    map_results_prefix: str = MAP_RESULTS_PREFIX
     max_items_per_batch: int = 1000
     max_input_bytes_per_batch: int = 204_800
     max_concurrency: int = 20

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match
 from cdk_support import Synthesis, all_states, deployed_definition, render_intrinsics
 
+from meterpipe.definitions import REPO_ROOT
 from meterpipe.tables import CUSTOMERS, READINGS, ROLLUPS
 
 
@@ -228,3 +232,20 @@ def test_the_stack_outputs_what_operators_and_the_cli_need(synthesis: Synthesis)
         "ResultsBucketName",
         "AthenaWorkGroupName",
     } <= set(outputs)
+
+
+def test_the_definitions_as_deployed_pass_asl_validator(synthesis: Synthesis, tmp_path: Path) -> None:
+    validator = REPO_ROOT / "node_modules" / ".bin" / "asl-validator"
+    if not validator.exists():
+        pytest.skip("asl-validator is installed by `make setup`")
+    arguments = []
+    for name in ("DailyRollup", "Backfill"):
+        path = tmp_path / f"{name}.asl.json"
+        path.write_text(json.dumps(deployed_definition(synthesis, name)), encoding="utf-8")
+        arguments += ["--json-path", str(path)]
+
+    completed = subprocess.run(
+        [str(validator), *arguments], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr

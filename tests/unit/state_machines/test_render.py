@@ -21,6 +21,7 @@ from meterpipe.definitions import (
     placeholders_in,
     render_definition,
     sql_for_definition,
+    state_machine_name,
     utc_offset_transitions,
 )
 
@@ -167,3 +168,10 @@ def test_the_offset_table_agrees_with_zoneinfo_at_any_instant(zone: str, seconds
 
     assert expected is not None
     assert in_effect == expected // timedelta(milliseconds=1)
+
+
+def test_deployed_names_are_the_prefix_and_the_machine_in_kebab_case() -> None:
+    assert state_machine_name(DAILY_ROLLUP) == "meterpipe-daily-rollup"
+    assert state_machine_name(BACKFILL, "meterpipe-test") == "meterpipe-test-backfill"
+    with pytest.raises(DefinitionError, match="unknown state machine 'weekly'"):
+        state_machine_name("weekly")
