@@ -79,6 +79,17 @@ def state_machine_name(name: str, prefix: str = DEFAULT_NAME_PREFIX) -> str:
     return f"{prefix}-{name.replace('_', '-')}"
 
 
+def walk_states(definition: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every state of a parsed definition, nested ones (Parallel branches, Map item processors)
+    included, as ``(name, state)`` pairs in document order."""
+    for name, state in definition["States"].items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from walk_states(branch)
+        if "ItemProcessor" in state:
+            yield from walk_states(state["ItemProcessor"])
+
+
 def placeholders_in(template: Path) -> set[str]:
     """The placeholder names a template uses."""
     return set(_placeholders(_load_template(template)))

@@ -11,7 +11,7 @@ from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from infra.app import build
-from meterpipe.definitions import REPO_ROOT
+from meterpipe.definitions import REPO_ROOT, walk_states
 
 CDK_JSON = REPO_ROOT / "cdk.json"
 
@@ -76,18 +76,7 @@ def deployed_definition(synthesis: Synthesis, name_contains: str) -> dict[str, A
 
 
 def all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(machine: dict[str, Any]) -> None:
-        for name, state in machine["States"].items():
-            found[name] = state
-            for branch in state.get("Branches", []):
-                walk(branch)
-            if "ItemProcessor" in state:
-                walk(state["ItemProcessor"])
-
-    walk(definition)
-    return found
+    return dict(walk_states(definition))
 
 
 def policy_statements(synthesis: Synthesis, role_contains: str | None = None) -> list[dict[str, Any]]:
@@ -106,3 +95,13 @@ def policy_statements(synthesis: Synthesis, role_contains: str | None = None) ->
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def granted(synthesis: Synthesis, role_contains: str) -> set[tuple[str, str]]:
+    """(action, resource as text) pairs the roles whose id contains ``role_contains`` are allowed."""
+    return {
+        (action, str(render_intrinsics(resource)))
+        for statement in policy_statements(synthesis, role_contains)
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }

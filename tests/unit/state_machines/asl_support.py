@@ -18,7 +18,7 @@ from typing import Any
 import jsonata
 from jsonata.utils import Utils
 
-from meterpipe.definitions import REPO_ROOT, DeploymentValues, render_state_machines
+from meterpipe.definitions import REPO_ROOT, DeploymentValues, render_state_machines, walk_states
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -48,18 +48,7 @@ def rendered(timezone: str = "Europe/London") -> dict[str, dict[str, Any]]:
 
 def states_of(definition: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Every state of a definition, nested ones included: name -> state."""
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(machine: Mapping[str, Any]) -> None:
-        for name, state in machine["States"].items():
-            found[name] = state
-            for branch in state.get("Branches", []):
-                walk(branch)
-            if "ItemProcessor" in state:
-                walk(state["ItemProcessor"])
-
-    walk(definition)
-    return found
+    return dict(walk_states(definition))
 
 
 @cache

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from asl_support import DAILY_ARN, FUNCTION_ARN, rendered, sample_values, states_of
 
-from meterpipe.definitions import REPO_ROOT, render_state_machines
+from meterpipe.definitions import REPO_ROOT, render_state_machines, walk_states
 
 VALIDATOR = REPO_ROOT / "node_modules" / ".bin" / "asl-validator"
 LAMBDA_TRANSIENT = {
@@ -107,17 +107,7 @@ def test_write_batch_is_retried_on_lambda_and_time_budget_errors_with_jitter_nev
 
 def test_every_state_name_is_unique_across_the_whole_machine() -> None:
     for definition in rendered().values():
-        names: list[str] = []
-
-        def walk(machine: dict[str, Any], names: list[str] = names) -> None:
-            for name, state in machine["States"].items():
-                names.append(name)
-                for branch in state.get("Branches", []):
-                    walk(branch)
-                if "ItemProcessor" in state:
-                    walk(state["ItemProcessor"])
-
-        walk(definition)
+        names = [name for name, _ in walk_states(definition)]
         assert len(names) == len(set(names))
 
 
