@@ -214,7 +214,7 @@ def state_language(raw: dict[str, Any], at: str, check: Checker, inherited: str)
     if value not in (JSONPATH, JSONATA):
         check.add(
             pointer(at, "QueryLanguage"),
-            "The value for the field 'QueryLanguage' must be JSONPath or JSONata",
+            f"The value for the field 'QueryLanguage' must be JSONPath or JSONata, got {value!r}",
         )
         return inherited
     if inherited == JSONATA and value == JSONPATH:

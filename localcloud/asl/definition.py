@@ -96,7 +96,11 @@ def _parse(
     language = JSONPATH
     if "QueryLanguage" in raw:
         if raw["QueryLanguage"] not in (JSONPATH, JSONATA):
-            check.add("/QueryLanguage", "The value for the field 'QueryLanguage' must be JSONPath or JSONata")
+            check.add(
+                "/QueryLanguage",
+                "The value for the field 'QueryLanguage' must be JSONPath or JSONata, "
+                f"got {raw['QueryLanguage']!r}",
+            )
         else:
             language = raw["QueryLanguage"]
     pctx.top_language = language

@@ -34,6 +34,10 @@ QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 NOT_MATCHED_BY_ALL = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
 # Errors that no Retry or Catch ever handles, even when named.
 NEVER_HANDLED = frozenset({RUNTIME})
+# Errors raised by the interpreter itself, whose cause AWS prefixes with the state's name.
+LOCATED_ERRORS = frozenset(
+    {RUNTIME, QUERY_EVALUATION_ERROR, INTRINSIC_FAILURE, RESULT_PATH_MATCH_FAILURE, PARAMETER_PATH_FAILURE}
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,18 @@ class StatesFailure(Exception):
     def __init__(self, error: str, cause: str | None = None) -> None:
         self.error = error
         self.cause = cause
+        self.located = False  # the cause already names the state it happened in
         super().__init__(f"{error}: {cause}" if cause else error)
+
+    def locate(self, state: str, entered_event_id: int) -> StatesFailure:
+        """Prefix the cause with the state, as AWS does for errors the interpreter raises itself."""
+        if not self.located and self.error in LOCATED_ERRORS:
+            self.cause = (
+                f"An error occurred while executing the state '{state}' (entered at the event id "
+                f"#{entered_event_id}). {self.cause or ''}"
+            ).rstrip()
+        self.located = True
+        return self
 
 
 class ExecutionStopped(Exception):
@@ -81,4 +96,8 @@ def error_matches(error: str, names: list[str]) -> bool:
         return False
     if error in names:
         return True
-    return ALL in names and error not in NOT_MATCHED_BY_ALL
+    if error in NOT_MATCHED_BY_ALL:
+        return False
+    # States.TaskFailed "acts as a wildcard that matches any known error name except for
+    # States.Timeout" (the guide's "Error names").
+    return ALL in names or (TASK_FAILED in names and error != TIMEOUT)

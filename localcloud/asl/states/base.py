@@ -280,6 +280,7 @@ class State:
                 transition = self.run_once(run)
                 break
             except StatesFailure as failure:
+                failure.locate(self.name, run.entered_id)
                 if failure.error == QUERY_EVALUATION_ERROR and self.jsonata:
                     frame.event(
                         "EvaluationFailed",
