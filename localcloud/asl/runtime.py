@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.asl.clock import Clock
 from localcloud.asl.errors import ExecutionStopped
 from localcloud.asl.history import History, iso
+from localcloud.asl.jsonata_eval import clock_functions
 
 if TYPE_CHECKING:
     from localcloud.asl.integrations.base import IntegrationFactory
@@ -110,6 +111,15 @@ class ExecutionContext:
     redrive_time: dt.datetime | None = None
     root_token: CancelToken = field(default_factory=CancelToken)
     extensions: dict[str, Any] = field(default_factory=dict)
+
+    def jsonata_functions(self) -> dict[str, Any]:
+        """``$now()`` and ``$millis()`` on this execution's clock (virtual in tests), made once."""
+        functions = self.extensions.get("jsonata_functions")
+        if functions is None:
+            clock = self.clock
+            functions = clock_functions(lambda: iso(clock.now()), lambda: int(clock.now().timestamp() * 1000))
+            self.extensions["jsonata_functions"] = functions
+        return functions
 
     def execution_context_object(self) -> dict[str, Any]:
         obj: dict[str, Any] = {

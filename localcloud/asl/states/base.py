@@ -420,7 +420,8 @@ class StateRun:
         """JSONata bindings: ``$states`` plus every variable in scope."""
         st: dict[str, Any] = {"input": self.raw_input, "context": self.context()}
         st.update(states)
-        env = dict(self.frame.variables.as_dict())
+        env = dict(self.frame.ctx.jsonata_functions())
+        env.update(self.frame.variables.as_dict())
         env["states"] = st
         return env
 
