@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,8 +12,6 @@ from localcloud.asl.jsonpath import InvalidPath, compile_path
 
 JSONPATH = "JSONPath"
 JSONATA = "JSONata"
-
-_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def pointer(path: str, *parts: str | int) -> str:
@@ -198,7 +195,8 @@ class Checker:
         at = pointer(path, "Assign")
         for key in value:
             name = key[:-2] if language == JSONPATH and key.endswith(".$") else key
-            if not _VARIABLE_NAME.match(name) or len(name) > 80:
+            # Unicode identifiers (UAX #31), at most 80 characters (the guide's "Variable name syntax").
+            if not name.isidentifier() or len(name) > 80:
                 self.add(pointer(at, key), f"The variable name '{name}' is invalid")
             elif name == "states":
                 self.add(pointer(at, key), "The variable name 'states' is reserved")

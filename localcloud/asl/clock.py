@@ -84,6 +84,7 @@ class VirtualClock:
         self._cond = threading.Condition()
         self._running = 0  # participants neither sleeping nor blocked
         self._sleepers: list[tuple[dt.datetime, int]] = []
+        self._wakes: dict[int, threading.Event] = {}
         self._seq = itertools.count()
         self._local = threading.local()
 
@@ -154,6 +155,10 @@ class VirtualClock:
     def _maybe_advance(self) -> None:
         # Called with the lock held: when nobody can make progress, jump to the earliest wake-up.
         if self._running <= 0 and self._sleepers:
+            if any(event.is_set() for event in self._wakes.values()):
+                # A sleeper was woken (stopped, cancelled): it runs before time may move.
+                self._cond.notify_all()
+                return
             due = self._sleepers[0][0]
             self._now = max(self._now, due)
             self._cond.notify_all()
@@ -166,6 +171,8 @@ class VirtualClock:
             due = self._now + dt.timedelta(seconds=max(seconds, 0.0))
             entry = (due, next(self._seq))
             heapq.heappush(self._sleepers, entry)
+            if wake is not None:
+                self._wakes[entry[1]] = wake
             if registered:
                 self._running -= 1
             try:
@@ -179,5 +186,6 @@ class VirtualClock:
             finally:
                 self._sleepers.remove(entry)
                 heapq.heapify(self._sleepers)
+                self._wakes.pop(entry[1], None)
                 if registered:
                     self._running += 1

@@ -108,6 +108,8 @@ def _parse(
     comment = check.string(raw, "Comment", "")
     check.string(raw, "Version", "")
     graph = parse_graph(raw, "", pctx, language)
+    if graph is not None:
+        check_variable_scopes(graph, {}, check)
     if check.problems or graph is None:
         return None, check.problems
     return StateMachine(graph, raw, timeout, comment), []
@@ -178,3 +180,27 @@ def parse_graph(raw: dict[str, Any], path: str, pctx: ParseContext, language: st
                     pointer(path, "States", name), f"State '{name}' is not reachable", "UNREACHABLE_STATE"
                 )
     return StateGraph(start_at or "", states, language)
+
+
+def check_variable_scopes(graph: StateGraph, outer: dict[str, str], check: Checker) -> None:
+    """The guide's "Variable scope": a variable assigned in an inner scope (a Parallel branch, a Map
+    iteration) cannot have the same name as one assigned in an outer scope."""
+    here: dict[str, str] = {}
+    for state in graph.states.values():
+        for name, at in state.assigned_variables().items():
+            here.setdefault(name, at)
+    visible = {**here, **outer}
+    for state in graph.states.values():
+        for sub in state.subgraphs():
+            inner: dict[str, str] = {}
+            for inner_state in sub.states.values():
+                for name, at in inner_state.assigned_variables().items():
+                    inner.setdefault(name, at)
+            for name, at in inner.items():
+                if name in visible:
+                    check.add(
+                        at,
+                        f"The variable '{name}' is assigned in an outer scope ({visible[name]}) "
+                        "and cannot be assigned again in an inner scope",
+                    )
+            check_variable_scopes(sub, visible, check)

@@ -130,6 +130,15 @@ def iso(ts: dt.datetime) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
+def iso_trimmed(ts: dt.datetime) -> str:
+    """The context object's timestamps: ISO 8601 with trailing fractional zeros removed
+    (the guide's "Context object": ``2024-01-01T00:00:00Z``, ``2024-01-01T00:00:00.12Z``)."""
+    text = iso(ts)
+    head, _, fraction = text[:-1].partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{head}.{fraction}Z" if fraction else f"{head}Z"
+
+
 def parse_iso(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.asl.clock import Clock
 from localcloud.asl.errors import ExecutionStopped
-from localcloud.asl.history import History, iso
+from localcloud.asl.history import History, iso, iso_trimmed
 from localcloud.asl.jsonata_eval import clock_functions
 
 if TYPE_CHECKING:
@@ -127,11 +127,11 @@ class ExecutionContext:
             "Input": self.input,
             "Name": self.execution_name,
             "RoleArn": self.role_arn,
-            "StartTime": iso(self.start_time),
+            "StartTime": iso_trimmed(self.start_time),
             "RedriveCount": self.redrive_count,
         }
         if self.redrive_time is not None:
-            obj["RedriveTime"] = iso(self.redrive_time)
+            obj["RedriveTime"] = iso_trimmed(self.redrive_time)
         return obj
 
 

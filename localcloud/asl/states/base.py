@@ -18,13 +18,13 @@ from localcloud.asl.errors import (
     StatesFailure,
     error_matches,
 )
-from localcloud.asl.history import NOT_TRUNCATED, iso
+from localcloud.asl.history import NOT_TRUNCATED, iso_trimmed
 from localcloud.asl.jsonpath import PathNotFound, set_reference_path
 from localcloud.asl.payload import eval_jsonata_template, eval_jsonpath_template, select_path, to_json
 from localcloud.asl.runtime import Frame
 
 if TYPE_CHECKING:
-    from localcloud.asl.definition import ParseContext
+    from localcloud.asl.definition import ParseContext, StateGraph
 
 # 256 KiB: the largest input, output or result a state may carry ("Quotas" in the developer guide).
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -263,12 +263,20 @@ class State:
                 out.append((pointer(self.path, "Catch", i, "Next"), catcher.next))
         return out
 
-    def assigned_names(self) -> set[str]:
-        names: set[str] = set()
-        for assign in [self.assign, *(c.assign for c in self.catchers)]:
+    def assigned_variables(self) -> dict[str, str]:
+        """Variable name -> JSON Pointer of (one of) the Assign entries that set it."""
+        found: dict[str, str] = {}
+        sources = [(self.assign, pointer(self.path, "Assign"))]
+        sources += [(c.assign, pointer(self.path, "Catch", i, "Assign")) for i, c in enumerate(self.catchers)]
+        for assign, at in sources:
             for key in assign or {}:
-                names.add(key[:-2] if key.endswith(".$") and not self.jsonata else key)
-        return names
+                name = key[:-2] if key.endswith(".$") and not self.jsonata else key
+                found.setdefault(name, pointer(at, key))
+        return found
+
+    def subgraphs(self) -> list[StateGraph]:
+        """Graphs nested in this state (Parallel branches, a Map's ItemProcessor)."""
+        return []
 
     # ---- running: the template method ------------------------------------------------------------
 
@@ -397,7 +405,7 @@ class StateRun:
             obj: dict[str, Any] = {
                 "Execution": ctx.execution_context_object(),
                 "State": {
-                    "EnteredTime": iso(self.entered_time),
+                    "EnteredTime": iso_trimmed(self.entered_time),
                     "Name": self.state.name,
                     "RetryCount": self.retry_count,
                 },

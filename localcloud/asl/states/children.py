@@ -61,8 +61,8 @@ def run_child(
     except StatesFailure as failure:
         record["status"] = FAILED
         record["error"] = failure.error
-        outcome.fail(failure)
         cancel_siblings()
+        outcome.fail(failure)
         return FAILED, failure
     except (ExecutionStopped, ExecutionTimedOut) as signal:
         record["status"] = ABORTED

@@ -264,12 +264,14 @@ class ChoiceState(State):
             out.append((pointer(self.path, "Default"), self.default))
         return out
 
-    def assigned_names(self) -> set[str]:
-        names = super().assigned_names()
+    def assigned_variables(self) -> dict[str, str]:
+        found = super().assigned_variables()
         rules: list[Rule | JsonataRule] = [*self.rules, *self.jsonata_rules]
-        for rule in rules:
-            names.update((k[:-2] if k.endswith(".$") else k) for k in rule.assign or {})
-        return names
+        for i, rule in enumerate(rules):
+            for key in rule.assign or {}:
+                name = key[:-2] if key.endswith(".$") and not self.jsonata else key
+                found.setdefault(name, pointer(self.path, "Choices", i, "Assign", key))
+        return found
 
     def run_once(self, run: StateRun) -> Transition:
         if self.jsonata:

@@ -252,6 +252,9 @@ class MapState(State):
         self.processor = PROCESSORS[mode](self)
         self.processor.validate(pctx)
 
+    def subgraphs(self) -> list[StateGraph]:
+        return [self.processor_graph] if self.processor_graph is not None else []
+
     def body(self, run: StateRun, effective_input: Any) -> Any:
         return self.processor.run(run, effective_input)
 

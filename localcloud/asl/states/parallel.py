@@ -47,6 +47,9 @@ class ParallelState(State):
             if graph is not None:
                 self.branches.append(graph)
 
+    def subgraphs(self) -> list[StateGraph]:
+        return list(self.branches)
+
     def body(self, run: StateRun, effective_input: Any) -> Any:
         frame = run.frame
         data = effective_input

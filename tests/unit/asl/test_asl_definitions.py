@@ -178,3 +178,37 @@ def test_retry_rules_are_checked() -> None:
         "/States/A/Retry/0/ErrorEquals",
         "/States/A/Retry/1/JitterStrategy",
     }
+
+
+def test_inner_scope_cannot_reassign_an_outer_variable_name() -> None:
+    problems = validate_definition(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Assign": {"total": 0}, "Next": "M"},
+                "M": {
+                    "Type": "Map",
+                    "Items": [1],
+                    "ItemProcessor": {
+                        "StartAt": "In",
+                        "States": {"In": {"Type": "Pass", "Assign": {"total": 1, "mine": 2}, "End": True}},
+                    },
+                    "End": True,
+                },
+            },
+        }
+    )
+    assert [p.path for p in problems] == ["/States/M/ItemProcessor/States/In/Assign/total"]
+    assert "/States/A/Assign/total" in problems[0].message
+
+
+def test_variable_names_are_unicode_identifiers_and_states_is_reserved() -> None:
+    problems = validate_definition(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "A",
+            "States": {"A": {"Type": "Pass", "Assign": {"größe": 1, "1bad": 2, "states": 3}, "End": True}},
+        }
+    )
+    assert sorted(p.path for p in problems) == ["/States/A/Assign/1bad", "/States/A/Assign/states"]

@@ -419,3 +419,20 @@ def test_execution_records_round_trip_through_json(harness: Harness) -> None:
     back = ExecutionRecord.from_json(data)
     assert (back.status, back.error, back.cause, back.input) == ("FAILED", "E", "C", {"a": [1]})
     assert back.history[0]["timestamp"] == record.history[0]["timestamp"]
+
+
+def test_context_timestamps_drop_trailing_fraction_zeros(harness: Harness) -> None:
+    record = harness.run(
+        machine(
+            {
+                "W": {"Type": "Wait", "Seconds": 2, "Next": "P"},
+                "P": {
+                    "Type": "Pass",
+                    "Parameters": {"start.$": "$$.Execution.StartTime", "at.$": "$$.State.EnteredTime"},
+                    "End": True,
+                },
+            }
+        ),
+        input={},
+    )
+    assert record.output == {"start": "2024-01-01T00:00:00Z", "at": "2024-01-01T00:00:02Z"}
