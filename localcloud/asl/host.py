@@ -34,6 +34,7 @@ from localcloud.asl.store import (
     ExecutionStore,
     InMemoryExecutionStore,
 )
+from localcloud.asl.tokens import TaskTokens
 
 REDRIVE_WINDOW = dt.timedelta(days=14)
 MAX_REDRIVES = 1000
@@ -76,6 +77,7 @@ class ExecutionHost:
         self.machine_resolver = machine_resolver
         self.region = region
         self.account = account
+        self.task_tokens = TaskTokens()
         self._live: dict[str, tuple[ExecutionContext, threading.Thread | None]] = {}
         self._done: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -171,6 +173,20 @@ class ExecutionHost:
         if done is not None:
             done.wait(timeout)
         return self.describe(execution_arn)
+
+    # ---- task tokens (SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat) ----------------------
+
+    def send_task_success(self, token: str, output: Any) -> None:
+        """Raises ``tokens.InvalidToken`` or ``tokens.TaskTimedOut`` as the API does."""
+        self.task_tokens.succeed(token, output)
+        self.clock.notify()
+
+    def send_task_failure(self, token: str, *, error: str | None = None, cause: str | None = None) -> None:
+        self.task_tokens.fail(token, error, cause)
+        self.clock.notify()
+
+    def send_task_heartbeat(self, token: str) -> None:
+        self.task_tokens.heartbeat(token, self.clock.now())
 
     # ---- stop and redrive ---------------------------------------------------------------------------
 
@@ -288,6 +304,7 @@ class ExecutionHost:
             redrive_count=record.redrive_count,
             redrive_time=record.redrive_date,
             root_token=CancelToken(),
+            task_tokens=self.task_tokens,
         )
 
     def _drive(

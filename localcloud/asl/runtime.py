@@ -13,6 +13,7 @@ from localcloud.asl.clock import Clock
 from localcloud.asl.errors import ExecutionStopped
 from localcloud.asl.history import History, iso, iso_trimmed
 from localcloud.asl.jsonata_eval import clock_functions
+from localcloud.asl.tokens import TaskTokens
 
 if TYPE_CHECKING:
     from localcloud.asl.integrations.base import IntegrationFactory
@@ -106,6 +107,7 @@ class ExecutionContext:
     region: str
     account: str
     child_starter: Any = None
+    task_tokens: TaskTokens = field(default_factory=TaskTokens)
     deadline: dt.datetime | None = None
     redrive_count: int = 0
     redrive_time: dt.datetime | None = None

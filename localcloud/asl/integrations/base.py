@@ -147,6 +147,12 @@ class Integration(ABC):
     #: "task" -> TaskScheduled/Started/Succeeded/Failed; "lambda" -> LambdaFunction* events.
     history: str = "task"
 
+    @property
+    def needs_task_token(self) -> bool:
+        """``.waitForTaskToken``: a token is issued before the state's input is processed, so
+        ``$$.Task.Token`` / ``$states.context.Task.Token`` can be placed in the parameters."""
+        return self.resource.pattern == "waitForTaskToken"
+
     def __init__(self, resource: Resource) -> None:
         self.resource = resource
 

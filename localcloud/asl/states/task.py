@@ -8,7 +8,7 @@ from localcloud.asl.checker import Checker, pointer
 from localcloud.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
 from localcloud.asl.integrations.base import Integration, TaskRequest, UnsupportedResource
 from localcloud.asl.jsonata_eval import is_expression
-from localcloud.asl.states.base import State, StateRun
+from localcloud.asl.states.base import State, StateRun, Transition
 
 if TYPE_CHECKING:
     from localcloud.asl.definition import ParseContext
@@ -81,6 +81,15 @@ class TaskState(State):
             pctx.check.add(pointer(self.path, "Resource"), str(exc))
             return
         self.integration.validate(self, pctx.check)
+
+    def run_once(self, run: StateRun) -> Transition:
+        if self.integration is not None and self.integration.needs_task_token:
+            ctx = run.frame.ctx
+            if run.task_token is not None:
+                ctx.task_tokens.close(run.task_token)  # a retry gets a fresh token
+            run.task_token = ctx.task_tokens.issue(ctx.execution_arn).token
+            run.reset_context()
+        return super().run_once(run)
 
     def body(self, run: StateRun, effective_input: Any) -> Any:
         assert self.integration is not None
