@@ -37,6 +37,7 @@ from localcloud.asl.store import (
 from localcloud.asl.tokens import TaskTokens
 
 REDRIVE_WINDOW = dt.timedelta(days=14)
+STOP_GRACE_SECONDS = 5.0
 MAX_REDRIVES = 1000
 
 
@@ -193,28 +194,28 @@ class ExecutionHost:
     def stop(
         self, execution_arn: str, *, error: str | None = None, cause: str | None = None
     ) -> ExecutionRecord:
-        """StopExecution: the execution ends ABORTED; running branches are cancelled."""
+        """StopExecution: the execution ends ABORTED. Running states are cancelled and record their
+        ``*StateAborted`` events as they unwind (bounded by :data:`STOP_GRACE_SECONDS` of real time,
+        for a state blocked in a service call), then ``ExecutionAborted`` closes the history."""
         record = self.describe(execution_arn)
         with self._lock:
             live = self._live.get(execution_arn)
+            done = self._done.get(execution_arn)
             if record.status != RUNNING:
                 return record
-            record.status = ABORTED
-            record.stop_date = self.clock.now()
-            record.error = error
-            record.cause = cause
-            details: dict[str, Any] = {}
-            if error is not None:
-                details["error"] = error
-            if cause is not None:
-                details["cause"] = cause
+            record.extra["stop"] = {"error": error, "cause": cause}
             if live is not None:
-                ctx = live[0]
-                ctx.history.add("ExecutionAborted", ctx.history.last_id, details)
-                ctx.root_token.cancel("stopped")
-            else:
-                History(self.clock.now, record.history).add("ExecutionAborted", len(record.history), details)
+                live[0].root_token.cancel("stopped")
         self.clock.notify()
+        if live is not None and done is not None:
+            done.wait(STOP_GRACE_SECONDS)
+        with self._lock:
+            if record.status == RUNNING:  # not unwound yet (or no thread): close the record here
+                record.status = ABORTED
+                record.stop_date = self.clock.now()
+                record.error, record.cause = error, cause
+                history = live[0].history if live is not None else History(self.clock.now, record.history)
+                history.add("ExecutionAborted", history.last_id, _error_details(error, cause))
         self.store.put(record)
         return record
 
@@ -249,6 +250,7 @@ class ExecutionHost:
             record.error = None
             record.cause = None
             record.output = None
+            record.extra.pop("stop", None)
             resume = record.progress
             record.progress = {}
             self.store.put(record)
@@ -338,7 +340,8 @@ class ExecutionHost:
         except StatesFailure as failure:
             status, error, cause = FAILED, failure.error or None, failure.cause
         except ExecutionStopped:
-            status = ABORTED
+            stop = record.extra.get("stop") or {}
+            status, error, cause = ABORTED, stop.get("error"), stop.get("cause")
         except ExecutionTimedOut:
             status, error, cause = TIMED_OUT, TIMEOUT, "The execution timed out."
         except Exception as exc:  # a bug of ours or an integration's: fail the execution, keep the cause
@@ -391,3 +394,12 @@ class ExecutionHost:
                 }[status]
                 history.add(kind, history.last_id, details)
             self.store.put(record)
+
+
+def _error_details(error: str | None, cause: str | None) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if error is not None:
+        details["error"] = error
+    if cause is not None:
+        details["cause"] = cause
+    return details

@@ -15,6 +15,7 @@ from localcloud.asl.errors import (
     QUERY_EVALUATION_ERROR,
     RESULT_PATH_MATCH_FAILURE,
     RUNTIME,
+    ExecutionStopped,
     StatesFailure,
     error_matches,
 )
@@ -163,6 +164,10 @@ class State:
         self.catchers: list[Catcher] = []
         self.entered_type = f"{self.type_name}StateEntered"
         self.exited_type = f"{self.type_name}StateExited"
+        # The states AWS records as aborted when a stop or a sibling's failure cancels them.
+        self.aborted_type = (
+            f"{self.type_name}StateAborted" if self.type_name in ("Task", "Wait", "Parallel", "Map") else ""
+        )
         self._parse_common(check)
         self.parse(check)
 
@@ -281,6 +286,14 @@ class State:
     # ---- running: the template method ------------------------------------------------------------
 
     def execute(self, frame: Frame, raw_input: Any) -> Transition:
+        try:
+            return self._execute(frame, raw_input)
+        except ExecutionStopped:
+            if self.aborted_type:
+                frame.event(self.aborted_type)
+            raise
+
+    def _execute(self, frame: Frame, raw_input: Any) -> Transition:
         run = StateRun(self, frame, raw_input)
         run.enter()
         while True:

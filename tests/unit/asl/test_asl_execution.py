@@ -376,8 +376,17 @@ def test_stop_aborts_a_background_execution_and_it_can_be_redriven(harness: Harn
     harness.functions["block"] = blocking
     definition = machine(
         {
-            "T": {"Type": "Task", "Resource": FN + "block", "Next": "W"},
-            "W": {"Type": "Wait", "Seconds": 5, "End": True},
+            "P": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "T",
+                        "States": {"T": {"Type": "Task", "Resource": FN + "block", "End": True}},
+                    },
+                    {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "End": True}}},
+                ],
+                "End": True,
+            }
         }
     )
     record = harness.host.start_execution(
@@ -386,14 +395,19 @@ def test_stop_aborts_a_background_execution_and_it_can_be_redriven(harness: Harn
     deadline = time.monotonic() + 5
     while not harness.lambda_client.calls and time.monotonic() < deadline:
         time.sleep(0.01)
+    threading.Timer(0.2, gate.set).start()  # the blocked call returns while stop waits for the unwinding
     stopped = harness.host.stop(record.execution_arn, error="Why", cause="operator")
-    gate.set()
-    final = harness.host.wait(record.execution_arn, timeout=5)
-    assert stopped.status == final.status == "ABORTED"
-    assert final.error == "Why"
-    assert harness.types(final).count("ExecutionAborted") == 1
+    assert stopped.status == "ABORTED"
+    assert (stopped.error, stopped.cause) == ("Why", "operator")
+    types = harness.types(stopped)
+    assert "WaitStateAborted" in types
+    assert "ParallelStateAborted" in types
+    assert types[-1] == "ExecutionAborted"
+    assert types.count("ExecutionAborted") == 1
+    assert stopped.stop_date == START  # the virtual clock never moved: a participant was busy
     again = harness.host.redrive(record.execution_arn, sync=True)
     assert again.status == "SUCCEEDED"
+    assert again.output == ["done", {}]
 
 
 def test_history_without_execution_data_drops_inputs_and_outputs(harness: Harness) -> None:
