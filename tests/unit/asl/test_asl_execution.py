@@ -393,7 +393,10 @@ def test_stop_aborts_a_background_execution_and_it_can_be_redriven(harness: Harn
         definition, state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:S", input={}
     )
     deadline = time.monotonic() + 5
-    while not harness.lambda_client.calls and time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (
+        harness.lambda_client.calls
+        and "WaitStateEntered" in harness.types(harness.host.describe(record.execution_arn))
+    ):
         time.sleep(0.01)
     threading.Timer(0.2, gate.set).start()  # the blocked call returns while stop waits for the unwinding
     stopped = harness.host.stop(record.execution_arn, error="Why", cause="operator")
