@@ -1,9 +1,12 @@
 """The ``States.*`` intrinsic functions of JSONPath states: a parser (used at validation, so bad calls
 are definition errors) and an evaluator.
 
-Semantics follow the developer guide's "Intrinsic functions for JSONPath states". Where a function
-receives a value it cannot work with, the failure is ``States.IntrinsicFailure``; a path argument that
-selects nothing is ``States.Runtime``, as for every other path.
+Semantics follow the developer guide's "Intrinsic functions for JSONPath states" and, where it is
+silent, behaviour recorded on Step Functions: a function given arguments it cannot use fails with
+``States.Runtime`` and a cause containing ``Invalid arguments in States.<Name>`` (not
+``States.IntrinsicFailure``, which the spec reserves but the service does not raise); numeric
+arguments are truncated toward zero (``States.ArrayRange(1.6, 1.4, 1)`` is ``[1]``); a path argument
+that selects nothing fails like any other path.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from localcloud.asl.errors import INTRINSIC_FAILURE, RUNTIME, StatesFailure
+from localcloud.asl.errors import RUNTIME, StatesFailure
 from localcloud.asl.jsonpath import InvalidPath, PathNotFound, compile_path, evaluate_path
 
 
@@ -181,17 +184,25 @@ def parse_intrinsic(text: str) -> Call:
 class Resolver:
     """What path arguments read: the effective input, the context object and the variables."""
 
-    def __init__(self, data: Any, context: Callable[[], Any], variables: Callable[[str], Any]) -> None:
+    def __init__(
+        self, data: Any, context: Callable[[], Any], variables: Callable[[str], Any], field: str = ""
+    ) -> None:
         self.data = data
         self.context = context
         self.variables = variables
+        self.field = field
 
     def path(self, text: str) -> Any:
         try:
             ctx = self.context() if text.startswith("$$") else None
             return evaluate_path(text, self.data, context=ctx, variables=self.variables)
         except PathNotFound as exc:
-            raise StatesFailure(RUNTIME, f"The JSONPath '{text}' could not be found in the input") from exc
+            shown = json.dumps(self.data, separators=(",", ":"), ensure_ascii=False)
+            raise StatesFailure(
+                RUNTIME,
+                f"The JSONPath '{text}' specified for the field '{self.field}' "
+                f"could not be found in the input '{shown}'",
+            ) from exc
 
 
 def evaluate_intrinsic(text: str, resolver: Resolver) -> Any:
@@ -223,7 +234,14 @@ def _eval_call(call: Call, resolver: Resolver) -> Any:
 
 
 def _fail(name: str, message: str) -> StatesFailure:
-    return StatesFailure(INTRINSIC_FAILURE, f"Invalid arguments in {name}: {message}")
+    return StatesFailure(RUNTIME, f"Invalid arguments in {name}: {message}")
+
+
+def _int(value: Any, name: str, what: str) -> int:
+    """A numeric argument, truncated toward zero as the service does; anything else fails."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(name, f"{what} must be a number")
+    return int(value)
 
 
 def _json(value: Any) -> str:
@@ -240,6 +258,8 @@ def _format(template: str, args: list[Any]) -> str:
             out.append(template[i + 1])
             i += 2
             continue
+        if ch == "}" or (ch == "{" and not template.startswith("{}", i)):
+            raise _fail("States.Format", "unescaped '{' or '}' outside a '{}' placeholder")
         if template.startswith("{}", i):
             if used >= len(args):
                 raise _fail("States.Format", "the template has more placeholders than arguments")
@@ -274,16 +294,12 @@ def _array(*values: Any) -> Any:
     return list(values)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
-
-
 def _array_partition(array: Any, size: Any) -> Any:
     if not isinstance(array, list):
         raise _fail("States.ArrayPartition", "the first argument must be an array")
-    if not _is_int(size) or size < 1:
+    n = _int(size, "States.ArrayPartition", "the chunk size")
+    if n < 1:
         raise _fail("States.ArrayPartition", "the chunk size must be a positive integer")
-    n = int(size)
     return [array[i : i + n] for i in range(0, len(array), n)]
 
 
@@ -300,11 +316,11 @@ def _json_equal(a: Any, b: Any) -> bool:
 
 
 def _array_range(start: Any, end: Any, step: Any) -> Any:
-    if not (_is_int(start) and _is_int(end) and _is_int(step)):
-        raise _fail("States.ArrayRange", "start, end and step must be integers")
-    if step == 0:
-        raise _fail("States.ArrayRange", "the step must not be 0")
-    values = list(range(int(start), int(end) + (1 if step > 0 else -1), int(step)))
+    name = "States.ArrayRange"
+    first, last, by = _int(start, name, "start"), _int(end, name, "end"), _int(step, name, "step")
+    if by == 0:
+        raise _fail(name, "the step must not be 0")
+    values = list(range(first, last + (1 if by > 0 else -1), by))
     if len(values) > 1000:
         raise _fail("States.ArrayRange", "the result would have more than 1000 items")
     return values
@@ -313,11 +329,14 @@ def _array_range(start: Any, end: Any, step: Any) -> Any:
 def _array_get_item(array: Any, index: Any) -> Any:
     if not isinstance(array, list):
         raise _fail("States.ArrayGetItem", "the first argument must be an array")
-    if not _is_int(index) or index < 0:
+    position = _int(index, "States.ArrayGetItem", "the index")
+    if position < 0:
         raise _fail("States.ArrayGetItem", "the index must be a non-negative integer")
-    if int(index) >= len(array):
-        raise _fail("States.ArrayGetItem", f"the index {int(index)} is out of bounds ({len(array)} items)")
-    return array[int(index)]
+    if not array:
+        return None  # recorded on the service: any index into an empty array gives null
+    if position >= len(array):
+        raise _fail("States.ArrayGetItem", f"the index {position} is out of bounds ({len(array)} items)")
+    return array[position]
 
 
 def _array_length(array: Any) -> Any:
@@ -384,19 +403,21 @@ def _json_merge(a: Any, b: Any, deep: Any) -> Any:
     return {**a, **b}
 
 
-def _math_random(start: Any, end: Any, seed: Any = None) -> Any:
-    if not (_is_int(start) and _is_int(end)):
-        raise _fail("States.MathRandom", "start and end must be integers")
-    if int(start) >= int(end):
-        raise _fail("States.MathRandom", "start must be less than end")
-    rng = random.Random(seed) if seed is not None else random
-    return rng.randrange(int(start), int(end))
+_NO_SEED = object()
+
+
+def _math_random(start: Any, end: Any, seed: Any = _NO_SEED) -> Any:
+    name = "States.MathRandom"
+    low, high = _int(start, name, "start"), _int(end, name, "end")
+    if low >= high:
+        raise _fail(name, "start must be less than end")
+    if seed is _NO_SEED:
+        return random.randrange(low, high)
+    return random.Random(_int(seed, name, "the seed")).randrange(low, high)
 
 
 def _math_add(a: Any, b: Any) -> Any:
-    if not (_is_int(a) and _is_int(b)):
-        raise _fail("States.MathAdd", "both arguments must be integers")
-    return int(a) + int(b)
+    return _int(a, "States.MathAdd", "the first value") + _int(b, "States.MathAdd", "the second value")
 
 
 def _string_split(value: Any, delimiters: Any) -> Any:

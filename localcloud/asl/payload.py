@@ -62,7 +62,7 @@ def _dynamic(
     key: str, value: str, data: Any, context: Callable[[], Any], variables: Callable[[str], Any]
 ) -> Any:
     if is_intrinsic(value):
-        return evaluate_intrinsic(value, Resolver(data, context, variables))
+        return evaluate_intrinsic(value, Resolver(data, context, variables, key))
     try:
         return evaluate_path(
             value, data, context=context() if value.startswith("$$") else None, variables=variables

@@ -55,7 +55,9 @@ class FailState(State):
             return value
         if path is not None:
             if is_intrinsic(path):
-                value = evaluate_intrinsic(path, Resolver(run.raw_input, run.context, run.variable))
+                value = evaluate_intrinsic(
+                    path, Resolver(run.raw_input, run.context, run.variable, f"{field}Path")
+                )
             else:
                 value = run.path(path, run.raw_input, f"{field}Path")
             if not isinstance(value, str):

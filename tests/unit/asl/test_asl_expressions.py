@@ -44,10 +44,11 @@ def test_intrinsics_nest_and_read_paths_context_and_variables() -> None:
     assert intrinsic("States.Format('back\\\\slash {}', 1)") == "back\\slash 1"
 
 
-def test_intrinsic_failures_are_named_intrinsic_failure() -> None:
+def test_intrinsic_failures_are_runtime_errors_naming_the_function() -> None:
     with pytest.raises(StatesFailure) as info:
         intrinsic("States.MathAdd('a', 1)")
-    assert info.value.error == "States.IntrinsicFailure"
+    assert info.value.error == "States.Runtime"
+    assert (info.value.cause or "").startswith("Invalid arguments in States.MathAdd")
     with pytest.raises(StatesFailure) as info:
         intrinsic("States.ArrayLength($.missing)", {})
     assert info.value.error == "States.Runtime"
