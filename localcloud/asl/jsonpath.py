@@ -121,6 +121,18 @@ def compile_path(text: str) -> CompiledPath:
     return CompiledPath(text, root, None, getter)
 
 
+def bracket_notation(text: str) -> str:
+    """``$.a.b[0]`` as ``$['a']['b'][0]``: how the service's path errors spell a path."""
+    try:
+        path = compile_path(text)
+    except InvalidPath:
+        return text
+    if path.steps is None:
+        return text
+    parts = "".join(f"[{s}]" if isinstance(s, int) else f"['{s}']" for s in path.steps)
+    return path.root + parts
+
+
 def is_valid_path(text: str) -> bool:
     try:
         compile_path(text)

@@ -10,7 +10,7 @@ from typing import Any
 from localcloud.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
 from localcloud.asl.intrinsics import Resolver, evaluate_intrinsic, is_intrinsic
 from localcloud.asl.jsonata_eval import Undefined, evaluate_jsonata, expression_body, is_expression
-from localcloud.asl.jsonpath import PathNotFound, evaluate_path
+from localcloud.asl.jsonpath import PathNotFound, bracket_notation, evaluate_path
 
 
 def to_json(value: Any) -> str:
@@ -32,8 +32,9 @@ def select_path(
             text, data, context=context() if text.startswith("$$") else None, variables=variables
         )
     except PathNotFound as exc:
+        # The service's wording (the field is not named in it).
         raise StatesFailure(
-            RUNTIME, f"Invalid path '{text}' : No results for path: {text} in the field '{field}'"
+            RUNTIME, f"Invalid path '{text}' : No results for path: {bracket_notation(text)}"
         ) from exc
 
 
