@@ -237,6 +237,11 @@ def _fail(name: str, message: str) -> StatesFailure:
     return StatesFailure(RUNTIME, f"Invalid arguments in {name}: {message}")
 
 
+def _list(value: Any, name: str) -> None:
+    if not isinstance(value, list):
+        raise _fail(name, "the array argument must be a JSON array")
+
+
 def _int(value: Any, name: str, what: str) -> int:
     """A numeric argument, truncated toward zero as the service does; anything else fails."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -295,8 +300,7 @@ def _array(*values: Any) -> Any:
 
 
 def _array_partition(array: Any, size: Any) -> Any:
-    if not isinstance(array, list):
-        raise _fail("States.ArrayPartition", "the first argument must be an array")
+    _list(array, "States.ArrayPartition")
     n = _int(size, "States.ArrayPartition", "the chunk size")
     if n < 1:
         raise _fail("States.ArrayPartition", "the chunk size must be a positive integer")
@@ -304,8 +308,7 @@ def _array_partition(array: Any, size: Any) -> Any:
 
 
 def _array_contains(array: Any, value: Any) -> Any:
-    if not isinstance(array, list):
-        raise _fail("States.ArrayContains", "the first argument must be an array")
+    _list(array, "States.ArrayContains")
     return any(_json_equal(item, value) for item in array)
 
 
@@ -327,8 +330,7 @@ def _array_range(start: Any, end: Any, step: Any) -> Any:
 
 
 def _array_get_item(array: Any, index: Any) -> Any:
-    if not isinstance(array, list):
-        raise _fail("States.ArrayGetItem", "the first argument must be an array")
+    _list(array, "States.ArrayGetItem")
     position = _int(index, "States.ArrayGetItem", "the index")
     if position < 0:
         raise _fail("States.ArrayGetItem", "the index must be a non-negative integer")
@@ -340,14 +342,12 @@ def _array_get_item(array: Any, index: Any) -> Any:
 
 
 def _array_length(array: Any) -> Any:
-    if not isinstance(array, list):
-        raise _fail("States.ArrayLength", "the argument must be an array")
+    _list(array, "States.ArrayLength")
     return len(array)
 
 
 def _array_unique(array: Any) -> Any:
-    if not isinstance(array, list):
-        raise _fail("States.ArrayUnique", "the argument must be an array")
+    _list(array, "States.ArrayUnique")
     out: list[Any] = []
     seen: set[str] = set()
     for item in array:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from localcloud.asl.checker import JSONATA, JSONPATH, Checker, pointer
 from localcloud.asl.errors import (
@@ -134,13 +135,23 @@ def _error_equals(raw: dict[str, Any], path: str, check: Checker) -> list[str]:
     return list(value)
 
 
+_H = TypeVar("_H", Retrier, Catcher)
+
+# Fields of the states that run work (Task, Parallel, Map): transitions and error handling.
+WORK_STATE_FIELDS = frozenset({"Next", "End", "Retry", "Catch", "Assign"})
+# The JSONPath input/output processing fields of the states that produce a result.
+RESULT_STATE_JSONPATH_FIELDS = frozenset(
+    {"InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector"}
+)
+
+
 class State:
     """A parsed state. Subclasses set the fields they accept and implement :meth:`body`."""
 
     type_name: ClassVar[str] = ""
     # Fields every state of the type accepts, by query language (besides Type, Comment, QueryLanguage).
-    jsonpath_fields: ClassVar[set[str]] = set()
-    jsonata_fields: ClassVar[set[str]] = set()
+    jsonpath_fields: ClassVar[AbstractSet[str]] = frozenset()
+    jsonata_fields: ClassVar[AbstractSet[str]] = frozenset()
     terminal: ClassVar[bool] = False  # Succeed and Fail: no Next/End
     has_result: bool = False  # Task, Parallel, Map (and JSONPath Pass): ResultPath and $states.result apply
     can_retry: ClassVar[bool] = False
@@ -225,32 +236,31 @@ class State:
                 check.payload_template(self.result_selector, pointer(path, "ResultSelector"))
         if "Assign" in raw:
             self.assign = check.assign(raw, path, self.language)
-        if "Retry" in raw:
-            value = raw["Retry"]
-            if not isinstance(value, list):
-                check.add(pointer(path, "Retry"), "The value for the field 'Retry' must be a LIST")
-            else:
-                for i, item in enumerate(value):
-                    at = pointer(path, "Retry", i)
-                    if not isinstance(item, dict):
-                        check.add(at, "A Retrier must be an OBJECT")
-                        continue
-                    self.retriers.append(Retrier(item, at, check))
-                    if ALL in self.retriers[-1].error_equals and i != len(value) - 1:
-                        check.add(pointer(at, "ErrorEquals"), "States.ALL must appear in the last Retrier")
-        if "Catch" in raw:
-            value = raw["Catch"]
-            if not isinstance(value, list):
-                check.add(pointer(path, "Catch"), "The value for the field 'Catch' must be a LIST")
-            else:
-                for i, item in enumerate(value):
-                    at = pointer(path, "Catch", i)
-                    if not isinstance(item, dict):
-                        check.add(at, "A Catcher must be an OBJECT")
-                        continue
-                    self.catchers.append(Catcher(item, at, check, self.language))
-                    if ALL in self.catchers[-1].error_equals and i != len(value) - 1:
-                        check.add(pointer(at, "ErrorEquals"), "States.ALL must appear in the last Catcher")
+        self.retriers = self._handlers(check, "Retry", lambda item, at: Retrier(item, at, check))
+        self.catchers = self._handlers(
+            check, "Catch", lambda item, at: Catcher(item, at, check, self.language)
+        )
+
+    def _handlers(self, check: Checker, key: str, make: Callable[[dict[str, Any], str], _H]) -> list[_H]:
+        """Retry or Catch: a list of objects; States.ALL may only appear in the last one."""
+        if key not in self.raw:
+            return []
+        value = self.raw[key]
+        kind = "Retrier" if key == "Retry" else "Catcher"
+        if not isinstance(value, list):
+            check.add(pointer(self.path, key), f"The value for the field '{key}' must be a LIST")
+            return []
+        handlers: list[_H] = []
+        for i, item in enumerate(value):
+            at = pointer(self.path, key, i)
+            if not isinstance(item, dict):
+                check.add(at, f"A {kind} must be an OBJECT")
+                continue
+            handler = make(item, at)
+            handlers.append(handler)
+            if ALL in handler.error_equals and i != len(value) - 1:
+                check.add(pointer(at, "ErrorEquals"), f"States.ALL must appear in the last {kind}")
+        return handlers
 
     def parse(self, check: Checker) -> None:
         """Parse and check the fields specific to the state type."""
@@ -499,14 +509,23 @@ class StateRun:
                 result = self.template(state.result_selector, result)
             pending = self.template(state.assign, result) if state.assign else None
             output = self.apply_result_path(state.result_path, result) if state.has_result else result
-            if state.output_path is None:
-                output = {}
-            elif state.output_path != "$":
-                output = self.path(state.output_path, output, "OutputPath")
+            output = self.apply_output_path(output)
+        self.commit(pending)
+        return Transition(state.next_state(self), output)
+
+    def apply_output_path(self, output: Any) -> Any:
+        output_path = self.state.output_path
+        if output_path is None:
+            return {}
+        if output_path != "$":
+            return self.path(output_path, output, "OutputPath")
+        return output
+
+    def commit(self, pending: dict[str, Any] | None) -> None:
+        """Make Assign's values visible to the states after this one."""
         if pending:
             self.frame.variables.assign(pending)
             self.assigned = pending
-        return Transition(state.next_state(self), output)
 
     def apply_result_path(self, result_path: Any, result: Any) -> Any:
         if result_path is None:
@@ -536,9 +555,7 @@ class StateRun:
             pending = self.template(catcher.assign, error_output) if catcher.assign else None
             result_path = "$" if catcher.result_path is _MISSING else catcher.result_path
             output = self.apply_result_path(result_path, error_output)
-        if pending:
-            self.frame.variables.assign(pending)
-            self.assigned = pending
+        self.commit(pending)
         return Transition(catcher.next, output)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.asl.engine import run_graph
 from localcloud.asl.errors import ExecutionStopped, StatesFailure
-from localcloud.asl.runtime import ExecutionTimedOut, Frame
+from localcloud.asl.runtime import CancelToken, ExecutionTimedOut, Frame
 
 if TYPE_CHECKING:
     from localcloud.asl.definition import StateGraph
@@ -75,6 +75,17 @@ def run_child(
     record["status"] = SUCCEEDED
     record["output"] = output
     return SUCCEEDED, output
+
+
+def finish_group(frame: Frame, group: CancelToken, outcome: ChildOutcome, kind: str) -> None:
+    """After the children of a Parallel or Map ran: its Succeeded/Failed event, or the failure."""
+    group.release()
+    frame.last_event = frame.ctx.history.last_id
+    frame.check()
+    if outcome.failed:
+        frame.event(f"{kind}StateFailed")
+        outcome.raise_if_failed()
+    frame.event(f"{kind}StateSucceeded")
 
 
 def spawn(frame: Frame, work: Sequence[Callable[[], None]]) -> None:

@@ -289,14 +289,8 @@ class ChoiceState(State):
             raise StatesFailure(NO_CHOICE_MATCHED, "No Matches!")
         assign = chosen.assign if chosen is not None and chosen.assign is not None else self.assign
         pending = run.template(assign, data) if assign else None
-        output = data
-        if self.output_path is None:
-            output = {}
-        elif self.output_path != "$":
-            output = run.path(self.output_path, output, "OutputPath")
-        if pending:
-            run.frame.variables.assign(pending)
-            run.assigned = pending
+        output = run.apply_output_path(data)
+        run.commit(pending)
         return Transition(chosen.next if chosen is not None else self.default, output)
 
     def _run_jsonata(self, run: StateRun) -> Transition:
@@ -323,7 +317,5 @@ class ChoiceState(State):
         assign = chosen.assign if chosen is not None and chosen.assign is not None else self.assign
         output = run.jsonata(output_template, "Output") if output_template is not MISSING else run.raw_input
         pending = run.jsonata(assign, "Assign") if assign else None
-        if pending:
-            run.frame.variables.assign(pending)
-            run.assigned = pending
+        run.commit(pending)
         return Transition(chosen.next if chosen is not None else self.default, output)

@@ -10,8 +10,22 @@ from localcloud.asl.checker import Checker, pointer
 from localcloud.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
 from localcloud.asl.jsonata_eval import is_expression
 from localcloud.asl.runtime import CancelToken
-from localcloud.asl.states.base import MISSING, State, StateRun
-from localcloud.asl.states.children import ABORTED, FAILED, SUCCEEDED, ChildOutcome, run_child, spawn
+from localcloud.asl.states.base import (
+    MISSING,
+    RESULT_STATE_JSONPATH_FIELDS,
+    WORK_STATE_FIELDS,
+    State,
+    StateRun,
+)
+from localcloud.asl.states.children import (
+    ABORTED,
+    FAILED,
+    SUCCEEDED,
+    ChildOutcome,
+    finish_group,
+    run_child,
+    spawn,
+)
 
 if TYPE_CHECKING:
     from localcloud.asl.definition import ParseContext, StateGraph
@@ -126,13 +140,7 @@ class InlineProcessor(MapProcessor):
             worker()
         else:
             spawn(frame, [worker] * workers)
-        group.release()
-        frame.last_event = frame.ctx.history.last_id
-        frame.check()
-        if outcome.failed:
-            frame.event("MapStateFailed")
-            outcome.raise_if_failed()
-        frame.event("MapStateSucceeded")
+        finish_group(frame, group, outcome, "Map")
         return results
 
 
@@ -141,27 +149,14 @@ PROCESSORS: dict[str, type[MapProcessor]] = {"INLINE": InlineProcessor}
 
 class MapState(State):
     type_name = "Map"
-    _common = {
-        "Next",
-        "End",
+    _common = WORK_STATE_FIELDS | {
         "ItemProcessor",
         "Iterator",
         "ItemSelector",
         "MaxConcurrency",
-        "Retry",
-        "Catch",
-        "Assign",
         *DISTRIBUTED_ONLY,
     }
-    jsonpath_fields = _common | {
-        "InputPath",
-        "OutputPath",
-        "ResultPath",
-        "Parameters",
-        "ResultSelector",
-        "ItemsPath",
-        "MaxConcurrencyPath",
-    }
+    jsonpath_fields = _common | RESULT_STATE_JSONPATH_FIELDS | {"ItemsPath", "MaxConcurrencyPath"}
     jsonata_fields = _common | {"Items", "Output"}
     has_result = True
     can_retry = True

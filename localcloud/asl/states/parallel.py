@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.asl.checker import Checker, pointer
 from localcloud.asl.runtime import CancelToken
-from localcloud.asl.states.base import State, StateRun
-from localcloud.asl.states.children import SUCCEEDED, ChildOutcome, run_child, spawn
+from localcloud.asl.states.base import RESULT_STATE_JSONPATH_FIELDS, WORK_STATE_FIELDS, State, StateRun
+from localcloud.asl.states.children import SUCCEEDED, ChildOutcome, finish_group, run_child, spawn
 
 if TYPE_CHECKING:
     from localcloud.asl.definition import ParseContext, StateGraph
@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 class ParallelState(State):
     type_name = "Parallel"
-    _common = {"Next", "End", "Branches", "Retry", "Catch", "Assign"}
-    jsonpath_fields = _common | {"InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector"}
+    _common = WORK_STATE_FIELDS | {"Branches"}
+    jsonpath_fields = _common | RESULT_STATE_JSONPATH_FIELDS
     jsonata_fields = _common | {"Arguments", "Output"}
     has_result = True
     can_retry = True
@@ -82,11 +82,5 @@ class ParallelState(State):
 
             work.append(branch)
         spawn(frame, work)
-        group.release()
-        frame.last_event = frame.ctx.history.last_id
-        frame.check()
-        if outcome.failed:
-            frame.event("ParallelStateFailed")
-            outcome.raise_if_failed()
-        frame.event("ParallelStateSucceeded")
+        finish_group(frame, group, outcome, "Parallel")
         return results

@@ -8,7 +8,13 @@ from localcloud.asl.checker import Checker, pointer
 from localcloud.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
 from localcloud.asl.integrations.base import Integration, TaskRequest, UnsupportedResource
 from localcloud.asl.jsonata_eval import is_expression
-from localcloud.asl.states.base import State, StateRun, Transition
+from localcloud.asl.states.base import (
+    RESULT_STATE_JSONPATH_FIELDS,
+    WORK_STATE_FIELDS,
+    State,
+    StateRun,
+    Transition,
+)
 
 if TYPE_CHECKING:
     from localcloud.asl.definition import ParseContext
@@ -18,26 +24,8 @@ MAX_TASK_SECONDS = 99999999
 
 class TaskState(State):
     type_name = "Task"
-    _common = {
-        "Next",
-        "End",
-        "Resource",
-        "TimeoutSeconds",
-        "HeartbeatSeconds",
-        "Retry",
-        "Catch",
-        "Assign",
-        "Credentials",
-    }
-    jsonpath_fields = _common | {
-        "InputPath",
-        "OutputPath",
-        "ResultPath",
-        "Parameters",
-        "ResultSelector",
-        "TimeoutSecondsPath",
-        "HeartbeatSecondsPath",
-    }
+    _common = WORK_STATE_FIELDS | {"Resource", "TimeoutSeconds", "HeartbeatSeconds", "Credentials"}
+    jsonpath_fields = _common | RESULT_STATE_JSONPATH_FIELDS | {"TimeoutSecondsPath", "HeartbeatSecondsPath"}
     jsonata_fields = _common | {"Arguments", "Output"}
     has_result = True
     can_retry = True
