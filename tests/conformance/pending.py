@@ -12,6 +12,17 @@ PART_B = "part B of the interpreter (issue 3)"
 
 PENDING: dict[str, str] = {
     "map_distributed/": f"Distributed Map: {PART_B}",
+    # Fixtures whose expectation disagrees with the AWS documentation; reported to the lead, to be
+    # fixed in the fixture (or here, if the fixture is right).
+    "choice/choice_jsonata_condition_true.json": (
+        "disputed fixture: it uses Result in JSONata Pass states, which the Pass state reference lists "
+        "as 'JSONPath only' (https://docs.aws.amazon.com/step-functions/latest/dg/state-pass.html); "
+        "the interpreter rejects that definition"
+    ),
+    "context_object/context_execution_start_time.json": (
+        "disputed fixture: it expects 2024-01-01T00:00:00.000Z; the Context object documentation says "
+        "timestamps drop trailing fractional zeros (2024-01-01T00:00:00Z), which the interpreter does"
+    ),
 }
 
 # Resource ARN prefixes of the integrations part B adds.
