@@ -73,6 +73,7 @@ class StatesFailure(Exception):
         self.error = error
         self.cause = cause
         self.located = False  # the cause already names the state it happened in
+        self.location: str | None = None  # the field a JSONata evaluation failed in
         super().__init__(f"{error}: {cause}" if cause else error)
 
     def locate(self, state: str, entered_event_id: int) -> StatesFailure:

@@ -90,18 +90,17 @@ def eval_jsonata_template(template: Any, bindings: Mapping[str, Any], *, field: 
             try:
                 return evaluate_jsonata(body, bindings)
             except Undefined as exc:
-                raise StatesFailure(
-                    QUERY_EVALUATION_ERROR,
+                raise _at(
+                    field,
                     f"The JSONata expression '{body}' specified for the field '{field}' "
                     "returned nothing (undefined).",
                 ) from exc
             except StatesFailure as exc:
-                if exc.error == QUERY_EVALUATION_ERROR and "specified for the field" not in (exc.cause or ""):
-                    raise StatesFailure(
-                        QUERY_EVALUATION_ERROR,
+                if exc.error == QUERY_EVALUATION_ERROR and exc.location is None:
+                    raise _at(
+                        field,
                         f"An error occurred while evaluating the JSONata expression '{body}' "
-                        "specified for the "
-                        f"field '{field}': {exc.cause}",
+                        f"specified for the field '{field}': {exc.cause}",
                     ) from exc
                 raise
         return template
@@ -113,6 +112,12 @@ def eval_jsonata_template(template: Any, bindings: Mapping[str, Any], *, field: 
     if isinstance(template, list):
         return [eval_jsonata_template(v, bindings, field=f"{field}[{i}]") for i, v in enumerate(template)]
     return template
+
+
+def _at(field: str, cause: str) -> StatesFailure:
+    failure = StatesFailure(QUERY_EVALUATION_ERROR, cause)
+    failure.location = field
+    return failure
 
 
 def has_expression(template: Any) -> bool:

@@ -313,10 +313,10 @@ class State:
             except StatesFailure as failure:
                 failure.locate(self.name, run.entered_id)
                 if failure.error == QUERY_EVALUATION_ERROR and self.jsonata:
-                    frame.event(
-                        "EvaluationFailed",
-                        {"error": failure.error, "cause": failure.cause or "", "state": self.name},
-                    )
+                    details = {"error": failure.error, "cause": failure.cause or "", "state": self.name}
+                    if failure.location:
+                        details["location"] = failure.location
+                    frame.event("EvaluationFailed", details)
                 delay = self._retry_delay(run, failure)
                 if delay is not None:
                     frame.sleep(delay)
