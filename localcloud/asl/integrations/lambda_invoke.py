@@ -134,8 +134,8 @@ class LambdaInvoke(Integration):
             "SdkResponseMetadata": {"RequestId": meta.get("RequestId", "")},
             "StatusCode": status,
         }
-        if result["Payload"] is None:
-            del result["Payload"]
+        if text == "":
+            del result["Payload"]  # an asynchronous (Event) invocation has no payload
         if "LogResult" in response:
             result["LogResult"] = response["LogResult"]
         return result

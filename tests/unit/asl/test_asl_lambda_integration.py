@@ -150,3 +150,13 @@ def test_task_history_records_parameters_and_timeout(harness: Harness) -> None:
     }
     succeeded = next(e for e in record.history if e["type"] == "TaskSucceeded")["taskSucceededEventDetails"]
     assert json.loads(succeeded["output"])["Payload"] == {"echo": 1}
+
+
+def test_a_function_returning_null_has_a_null_payload(harness: Harness) -> None:
+    harness.functions["f"] = lambda payload: None
+    definition = machine(
+        {"T": {"Type": "Task", "Resource": INVOKE, "Parameters": {"FunctionName": "f"}, "End": True}}
+    )
+    record = harness.run(definition, input={})
+    assert "Payload" in record.output
+    assert record.output["Payload"] is None
