@@ -127,7 +127,7 @@ class ExecutionHost:
                 extra=dict(extra or {}),
             )
             self.store.put(record)
-        self._launch(record, parsed, resume=None, sync=sync)
+        self._launch(record, parsed, resume=None, sync=sync, mode="start")
         return record
 
     def start_child_execution(
@@ -254,13 +254,35 @@ class ExecutionHost:
             resume = record.progress
             record.progress = {}
             self.store.put(record)
-        self._launch(record, machine, resume=resume, sync=sync)
+        self._launch(record, machine, resume=resume, sync=sync, mode="redrive")
         return record
+
+    def recover(self) -> list[str]:
+        """After a restart with a persistent store: continue every RUNNING execution no thread of
+        this host runs, from the progress last saved with it (no event is added: to the history it
+        simply goes on). Returns the ARNs resumed."""
+        resumed: list[str] = []
+        for record in self.store.list():
+            with self._lock:
+                if record.status != RUNNING or record.execution_arn in self._live:
+                    continue
+            machine = parse_definition(record.definition, self.integrations)
+            resume = record.progress or None
+            record.progress = {}
+            self._launch(record, machine, resume=resume, sync=False, mode="recover" if resume else "start")
+            resumed.append(record.execution_arn)
+        return resumed
 
     # ---- running ----------------------------------------------------------------------------------------
 
     def _launch(
-        self, record: ExecutionRecord, machine: StateMachine, *, resume: dict[str, Any] | None, sync: bool
+        self,
+        record: ExecutionRecord,
+        machine: StateMachine,
+        *,
+        resume: dict[str, Any] | None,
+        sync: bool,
+        mode: str,
     ) -> None:
         ctx = self._context(record, machine)
         done = threading.Event()
@@ -270,10 +292,12 @@ class ExecutionHost:
             with self._lock:
                 self._live[record.execution_arn] = (ctx, None)
             with self.clock.participant():
-                self._drive(record, machine, ctx, resume, done)
+                self._drive(record, machine, ctx, resume=resume, done=done, mode=mode)
             return
         thread = threading.Thread(
-            target=self.clock.bind_participant(lambda: self._drive(record, machine, ctx, resume, done)),
+            target=self.clock.bind_participant(
+                lambda: self._drive(record, machine, ctx, resume=resume, done=done, mode=mode)
+            ),
             name=f"execution-{record.name}",
             daemon=True,
         )
@@ -314,11 +338,15 @@ class ExecutionHost:
         record: ExecutionRecord,
         machine: StateMachine,
         ctx: ExecutionContext,
+        *,
         resume: dict[str, Any] | None,
         done: threading.Event,
+        mode: str,
     ) -> None:
         history = ctx.history
-        if resume is None:
+        if mode == "recover":
+            last = history.last_id
+        elif mode == "start":
             last = history.add(
                 "ExecutionStarted",
                 0,

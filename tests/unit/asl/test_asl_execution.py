@@ -453,3 +453,34 @@ def test_context_timestamps_drop_trailing_fraction_zeros(harness: Harness) -> No
         input={},
     )
     assert record.output == {"start": "2024-01-01T00:00:00Z", "at": "2024-01-01T00:00:02Z"}
+
+
+def test_a_restarted_host_recovers_running_executions_from_their_saved_progress(harness: Harness) -> None:
+    import json
+
+    from localcloud.asl import ExecutionHost, ExecutionRecord, InMemoryExecutionStore
+
+    definition = machine(
+        {
+            "A": {"Type": "Pass", "Result": {"step": "a"}, "Next": "B"},
+            "B": {"Type": "Pass", "Parameters": {"from.$": "$.step"}, "End": True},
+        }
+    )
+    record = harness.run(definition, input={})
+    # What a persistent store held when the process died while B was about to run:
+    saved = json.loads(json.dumps(record.to_json()))
+    saved["status"] = "RUNNING"
+    saved["stop_date"] = saved["output"] = None
+    saved["history"] = saved["history"][:3]  # ExecutionStarted, PassStateEntered, PassStateExited
+    saved["progress"] = {"state": "B", "input": {"step": "a"}, "vars": {}}
+    store = InMemoryExecutionStore()
+    store.put(ExecutionRecord.from_json(saved))
+    restarted = ExecutionHost(clock=harness.clock, store=store, client_factory=lambda service: None)
+    assert restarted.recover() == [record.execution_arn]
+    final = restarted.wait(record.execution_arn, timeout=5)
+    assert final.status == "SUCCEEDED"
+    assert final.output == {"from": "a"}
+    assert [e["type"] for e in final.history] == [
+        "ExecutionStarted", "PassStateEntered", "PassStateExited", "PassStateEntered", "PassStateExited",
+        "ExecutionSucceeded",
+    ]  # fmt: skip
