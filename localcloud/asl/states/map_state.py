@@ -257,17 +257,9 @@ class MapState(State):
 
     def items(self, run: StateRun, effective_input: Any) -> list[Any]:
         if self.jsonata:
-            if self.items_value is MISSING:
-                value = run.raw_input
-            elif isinstance(self.items_value, str):
-                value = run.jsonata(self.items_value, "Items")
-            else:
-                value = run.jsonata(self.items_value, "Items")
+            value = run.raw_input if self.items_value is MISSING else run.jsonata(self.items_value, "Items")
             if not isinstance(value, list):
-                raise StatesFailure(
-                    QUERY_EVALUATION_ERROR,
-                    f"The field 'Items' must evaluate to a JSON array, got {type(value).__name__}",
-                )
+                raise StatesFailure(QUERY_EVALUATION_ERROR, f"The field 'Items' {_not_an_array(value)}")
             return value
         value = (
             effective_input
@@ -276,8 +268,7 @@ class MapState(State):
         )
         if not isinstance(value, list):
             raise StatesFailure(
-                RUNTIME,
-                f"Invalid path '{self.items_path or '$'}': the Map state's items must be a JSON array",
+                RUNTIME, f"Invalid path '{self.items_path or '$'}': the items {_not_an_array(value)}"
             )
         return value
 
@@ -306,3 +297,13 @@ class MapState(State):
         if self.jsonata:
             return item_run.jsonata(self.item_selector, "ItemSelector")
         return item_run.template(self.item_selector, effective_input)
+
+
+def _not_an_array(value: Any) -> str:
+    if isinstance(value, dict):
+        # The ItemsPath page now describes iterating over an object's key-value pairs, but not the
+        # shape each iteration receives; refused, loudly, rather than guessed.
+        return (
+            "are a JSON object: a Map over key-value pairs is not supported by localcloud yet; pass an array"
+        )
+    return f"must be a JSON array, got {type(value).__name__}"
