@@ -108,6 +108,29 @@ class CaseServices:
         return self.machines[arn]
 
 
+class CallbackAnswers:
+    """Answers .waitForTaskToken tokens from the fixture's ``callbacks``, in the order tokens are
+    issued. Called by the waiting integration from inside the execution (so the virtual clock has not
+    moved on). ``{"heartbeat": n}`` sends n heartbeats and no answer; ``{"none": true}`` no answer."""
+
+    def __init__(self, host: ExecutionHost, answers: list[dict[str, Any]]) -> None:
+        self.host = host
+        self.answers = list(answers)
+
+    def __call__(self, waiter: Any) -> None:
+        if not self.answers:
+            return
+        answer = self.answers.pop(0)
+        if "success" in answer:
+            self.host.send_task_success(waiter.token, answer["success"])
+        elif "failure" in answer:
+            failure = answer["failure"] or {}
+            self.host.send_task_failure(waiter.token, error=failure.get("error"), cause=failure.get("cause"))
+        elif "heartbeat" in answer:
+            for _ in range(int(answer["heartbeat"])):
+                self.host.send_task_heartbeat(waiter.token)
+
+
 def run_case(case: dict[str, Any]) -> None:
     settings = {**DEFAULTS, **(case.get("execution") or {})}
     expected = case["expected"]
@@ -127,6 +150,7 @@ def run_case(case: dict[str, Any]) -> None:
             region=settings["region"],
             account=settings["account"],
         )
+        host.task_tokens.on_issue = CallbackAnswers(host, (case.get("services") or {}).get("callbacks") or [])
         region, account = settings["region"], settings["account"]
         sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{settings['state_machine_name']}"
         record = host.start_execution(
@@ -141,6 +165,8 @@ def run_case(case: dict[str, Any]) -> None:
         redrive = case.get("redrive")
         if redrive:
             services.replace(redrive.get("services") or {})
+            if "callbacks" in (redrive.get("services") or {}):
+                host.task_tokens.on_issue = CallbackAnswers(host, redrive["services"]["callbacks"])
             host.redrive(record.execution_arn, sync=True)
             check_result(host, record.execution_arn, redrive["expected"])
 
