@@ -58,6 +58,13 @@ class TaskTokens:
         if self.on_issue is not None:
             self.on_issue(waiter)
 
+    def waiter(self, token: str) -> TokenWaiter:
+        with self._lock:
+            waiter = self._waiters.get(token)
+        if waiter is None:
+            raise InvalidToken(f"Invalid Token: '{token[:20]}...'")
+        return waiter
+
     def close(self, token: str) -> None:
         with self._lock:
             waiter = self._waiters.pop(token, None)

@@ -44,8 +44,8 @@ def part_b_reason(case: dict[str, Any]) -> str | None:
     for prefix in _PART_B_RESOURCES:
         if prefix in text:
             return f"{prefix}* integration: {PART_B}"
-    if ".waitForTaskToken" in text or case.get("services", {}).get("callbacks"):
-        return f".waitForTaskToken callbacks: {PART_B}"
+    if ".waitForTaskToken" in text and "lambda:invoke.waitForTaskToken" not in text:
+        return f".waitForTaskToken callbacks of other services: {PART_B}"
     if "'DISTRIBUTED'" in text or "ItemReader" in text or "ItemBatcher" in text or "ResultWriter" in text:
         return f"Distributed Map: {PART_B}"
     return None

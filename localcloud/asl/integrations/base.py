@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from localcloud.asl.checker import Checker
-from localcloud.asl.errors import TIMEOUT, StatesFailure
+from localcloud.asl.errors import HEARTBEAT_TIMEOUT, TIMEOUT, StatesFailure
 from localcloud.asl.history import NOT_TRUNCATED
 from localcloud.asl.payload import to_json
 from localcloud.asl.runtime import ExecutionContext, Frame
@@ -187,9 +187,14 @@ class Integration(ABC):
         req.event("TaskStarted", dict(ident))
         try:
             result = self.invoke(req)
+            if self.needs_task_token:
+                req.event(
+                    "TaskSubmitted", {**ident, "output": to_json(result), "outputDetails": NOT_TRUNCATED}
+                )
+                result = wait_for_callback(req)
             req.check_deadline()
         except StatesFailure as failure:
-            kind = "TaskTimedOut" if failure.error == TIMEOUT else "TaskFailed"
+            kind = "TaskTimedOut" if failure.error in (TIMEOUT, HEARTBEAT_TIMEOUT) else "TaskFailed"
             req.event(kind, {**ident, "error": failure.error, "cause": failure.cause or ""})
             raise
         req.event("TaskSucceeded", {**ident, "output": to_json(result), "outputDetails": NOT_TRUNCATED})
@@ -218,6 +223,44 @@ class Integration(ABC):
     @abstractmethod
     def invoke(self, req: TaskRequest) -> Any:
         """Do the work; return the task's result or raise :class:`StatesFailure`."""
+
+
+# A Task without TimeoutSeconds waits at most this long (the guide's Task state: "If not provided, the
+# default value is 99999999").
+DEFAULT_TASK_TIMEOUT_SECONDS = 99999999
+
+
+def wait_for_callback(req: TaskRequest) -> Any:
+    """The ``.waitForTaskToken`` pattern: after the service call went out with the token, wait for
+    SendTaskSuccess / SendTaskFailure, failing with States.HeartbeatTimeout when no heartbeat (or
+    answer) comes within HeartbeatSeconds, and States.Timeout past TimeoutSeconds."""
+    token = req.run.task_token
+    if token is None:
+        raise StatesFailure("States.Runtime", "No task token was issued for this task")
+    tokens = req.ctx.task_tokens
+    waiter = tokens.waiter(token)
+    clock = req.ctx.clock
+    started = clock.now()
+    deadline = req.deadline or started + dt.timedelta(seconds=DEFAULT_TASK_TIMEOUT_SECONDS)
+    tokens.announce(waiter)
+    try:
+        while not waiter.event.is_set():
+            now = clock.now()
+            if now >= deadline:
+                raise StatesFailure(TIMEOUT, "Task timed out.")
+            due = deadline
+            if req.heartbeat_seconds is not None:
+                last_beat = max(started, waiter.last_heartbeat or started)
+                beat_due = last_beat + dt.timedelta(seconds=req.heartbeat_seconds)
+                if now >= beat_due:
+                    raise StatesFailure(HEARTBEAT_TIMEOUT, "Task heartbeat timed out.")
+                due = min(due, beat_due)
+            req.frame.sleep((due - now).total_seconds(), wake=waiter.event)
+        if waiter.succeeded:
+            return waiter.output
+        raise StatesFailure(waiter.error or "", waiter.cause)
+    finally:
+        tokens.close(token)
 
 
 class IntegrationFactory:

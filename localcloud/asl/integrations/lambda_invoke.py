@@ -82,7 +82,11 @@ def _payload_bytes(value: Any) -> bytes:
 
 
 class LambdaInvoke(Integration):
-    """``arn:aws:states:::lambda:invoke``: the result is Lambda's Invoke response."""
+    """``arn:aws:states:::lambda:invoke``: the result is Lambda's Invoke response. With
+    ``.waitForTaskToken`` the invoke response goes into TaskSubmitted and the result is what
+    SendTaskSuccess sends (see :func:`~localcloud.asl.integrations.base.wait_for_callback`)."""
+
+    patterns = frozenset({"", "waitForTaskToken"})
 
     def validate(self, state: Any, check: Checker) -> None:
         params = state.parameters

@@ -4,6 +4,7 @@ import io
 import json
 from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError
 from conftest import Harness, machine
 
@@ -160,3 +161,45 @@ def test_a_function_returning_null_has_a_null_payload(harness: Harness) -> None:
     record = harness.run(definition, input={})
     assert "Payload" in record.output
     assert record.output["Payload"] is None
+
+
+def test_wait_for_task_token_resumes_with_the_output_sent_by_send_task_success() -> None:
+    import threading
+
+    from localcloud.asl import ExecutionHost, RealClock
+
+    issued: list[str] = []
+    ready = threading.Event()
+    client = RecordingLambda({"StatusCode": 202, "Payload": io.BytesIO(b""), "ResponseMetadata": {}})
+    host = ExecutionHost(clock=RealClock(), client_factory=lambda service: client)
+
+    def on_issue(waiter: Any) -> None:
+        issued.append(waiter.token)
+        ready.set()
+
+    host.task_tokens.on_issue = on_issue
+    definition = machine(
+        {
+            "T": {
+                "Type": "Task",
+                "Resource": INVOKE + ".waitForTaskToken",
+                "Parameters": {"FunctionName": "approver", "Payload": {"token.$": "$$.Task.Token"}},
+                "ResultPath": "$.answer",
+                "End": True,
+            }
+        }
+    )
+    record = host.start_execution(
+        definition, state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:S", input={"q": 1}
+    )
+    assert ready.wait(5)
+    sent = json.loads(client.kwargs[0]["Payload"])
+    assert sent == {"token": issued[0]}
+    host.send_task_success(issued[0], {"approved": True})
+    final = host.wait(record.execution_arn, timeout=5)
+    assert final.status == "SUCCEEDED"
+    assert final.output == {"q": 1, "answer": {"approved": True}}
+    types = [e["type"] for e in final.history]
+    assert types[2:6] == ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
+    with pytest.raises(Exception, match="Invalid Token"):
+        host.send_task_success(issued[0], {})
