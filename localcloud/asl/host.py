@@ -167,6 +167,18 @@ class ExecutionHost:
             reverse=reverse,
         )
 
+    def done_event(self, execution_arn: str) -> threading.Event:
+        """Set when the execution stops running. A parent task waiting for a child (``.sync``)
+        sleeps on the clock with ``req.sleep(seconds, wake=host.done_event(arn))``, never on the
+        event directly: a thread blocked outside the clock would hold virtual time still."""
+        with self._lock:
+            done = self._done.get(execution_arn)
+        if done is None:
+            done = threading.Event()
+            if self.describe(execution_arn).status != RUNNING:
+                done.set()
+        return done
+
     def wait(self, execution_arn: str, timeout: float | None = None) -> ExecutionRecord:
         """Block until the execution is no longer RUNNING (real time; for background runs)."""
         with self._lock:
@@ -381,6 +393,7 @@ class ExecutionHost:
         finally:
             self._finish(record, ctx, status=status, output=output, error=error, cause=cause)
             done.set()
+            self.clock.notify()  # a parent sleeping on the clock with wake=done_event(...) resumes
 
     def _finish(
         self,
