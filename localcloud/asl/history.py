@@ -47,7 +47,15 @@ DETAILS_KEY: dict[str, str] = {
 }
 
 # Detail fields that GetExecutionHistory leaves out when includeExecutionData is false.
-_DATA_FIELDS = ("input", "output", "inputDetails", "outputDetails", "parameters")
+_DATA_FIELDS = (
+    "input",
+    "output",
+    "inputDetails",
+    "outputDetails",
+    "parameters",
+    "assignedVariables",
+    "assignedVariablesDetails",
+)
 
 
 def details_key(event_type: str) -> str:
