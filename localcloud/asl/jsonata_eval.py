@@ -175,10 +175,12 @@ def from_jsonata(value: Any) -> Any:
         if not math.isfinite(value):
             raise _fail("the expression produced a number that is not finite")
         return value
+    # Inside a result, None is JSON null taken from the input data (jsonata-python leaves undefined
+    # out of the objects and arrays it builds, and marks a null it computes as NULL_VALUE).
     if isinstance(value, dict):
-        return {k: from_jsonata(v) for k, v in value.items() if v is not None}
+        return {k: from_jsonata(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [from_jsonata(v) for v in value if v is not None]
+        return [from_jsonata(v) for v in value]
     if callable(value) or isinstance(value, Jsonata.JFunctionCallable):
         raise _fail("the expression produced a function, which is not a JSON value")
     return value

@@ -79,3 +79,15 @@ def test_jsonata_errors_are_query_evaluation_errors() -> None:
     with pytest.raises(StatesFailure) as info:
         evaluate_jsonata("$eval('1')", {})
     assert "$parse" in (info.value.cause or "")
+
+
+def test_jsonata_keeps_nulls_that_come_from_input_data_and_variables() -> None:
+    assert evaluate_jsonata("$states.input", {"states": {"input": {"a": None, "l": [None, 1]}}}) == {
+        "a": None,
+        "l": [None, 1],
+    }
+    assert evaluate_jsonata("$run", {"run": {"problem": None, "date": "2024-01-01"}}) == {
+        "problem": None,
+        "date": "2024-01-01",
+    }
+    assert evaluate_jsonata("{'a': $nothing, 'b': [1, $nothing]}", {}) == {"b": [1]}
