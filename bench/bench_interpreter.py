@@ -1,0 +1,139 @@
+"""Interpreter throughput: localcloud's ASL interpreter against moto's, same definitions, same run.
+
+Two workloads (JSONPath, full history recorded by both engines):
+- a Pass/Choice loop of 10,000 state transitions;
+- an inline Map over 10,000 items (each iteration one Pass state).
+
+Figures: wall seconds and transitions (or items) per second for each engine, and the ratio.
+``BENCH_INTERPRETER_SCALE`` (default 1.0) scales both workloads, for a quick look.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from localcloud.asl import ExecutionHost, RealClock
+
+SCALE = float(os.environ.get("BENCH_INTERPRETER_SCALE", "1.0"))
+TRANSITIONS = int(10_000 * SCALE)
+ITEMS = int(10_000 * SCALE)
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def loop_definition(transitions: int) -> dict[str, Any]:
+    """Init, then (Increment, Check) pairs: ``transitions`` state transitions in all."""
+    rounds = max((transitions - 2) // 2, 1)
+    return {
+        "StartAt": "Init",
+        "States": {
+            "Init": {"Type": "Pass", "Result": {"i": 0}, "Next": "Increment"},
+            "Increment": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Check"},
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.i", "NumericLessThan": rounds, "Next": "Increment"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
+def map_definition() -> dict[str, Any]:
+    return {
+        "StartAt": "Fan",
+        "States": {
+            "Fan": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "End": True}}},
+                "ResultPath": None,
+                "End": True,
+            }
+        },
+    }
+
+
+def count_transitions(history: list[dict[str, Any]]) -> int:
+    return sum(1 for e in history if e["type"].endswith("StateEntered"))
+
+
+def run_ours(definition: dict[str, Any], payload: Any) -> tuple[float, int, str]:
+    host = ExecutionHost(clock=RealClock(), client_factory=lambda service: None)
+    machine = host.parse(definition)
+    started = time.perf_counter()
+    record = host.start_execution(
+        machine,
+        state_machine_arn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:Bench",
+        input=payload,
+        sync=True,
+    )
+    history = host.history(record.execution_arn)
+    elapsed = time.perf_counter() - started
+    return elapsed, count_transitions(history), record.status
+
+
+def run_moto(definition: dict[str, Any], payload: Any) -> tuple[float, int, str]:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        arn = sfn.create_state_machine(
+            name="Bench", definition=json.dumps(definition), roleArn=f"arn:aws:iam::{ACCOUNT}:role/bench"
+        )["stateMachineArn"]
+        started = time.perf_counter()
+        execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
+        status = "RUNNING"
+        while status == "RUNNING":
+            status = sfn.describe_execution(executionArn=execution)["status"]
+            if status == "RUNNING":
+                time.sleep(0.01)
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution, "maxResults": 1000}
+        while True:
+            page = sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        elapsed = time.perf_counter() - started
+    return elapsed, count_transitions(events), status
+
+
+def _figures(
+    name: str, unit: str, amount: int, ours: tuple[float, int, str], moto: tuple[float, int, str]
+) -> dict[str, Any]:
+    ours_rate = amount / ours[0]
+    moto_rate = amount / moto[0]
+    return {
+        f"{name}: {unit}": amount,
+        f"{name}: localcloud status / seconds": f"{ours[2]} / {ours[0]:.2f}",
+        f"{name}: moto status / seconds": f"{moto[2]} / {moto[0]:.2f}",
+        f"{name}: localcloud {unit}/s": round(ours_rate),
+        f"{name}: moto {unit}/s": round(moto_rate),
+        f"{name}: states entered (localcloud, moto)": f"{ours[1]}, {moto[1]}",
+        f"{name}: speed-up vs moto": round(ours_rate / moto_rate, 1),
+    }
+
+
+def run() -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    loop = loop_definition(TRANSITIONS)
+    ours = run_ours(loop, {})
+    moto = run_moto(loop, {})
+    figures.update(_figures("pass/choice loop", "transitions", ours[1], ours, moto))
+    items = {"items": list(range(ITEMS))}
+    mapping = map_definition()
+    ours = run_ours(mapping, items)
+    moto = run_moto(mapping, items)
+    figures.update(_figures("inline map", "items", ITEMS, ours, moto))
+    return figures
+
+
+if __name__ == "__main__":
+    for key, value in run().items():
+        print(f"{key:<50} {value}")

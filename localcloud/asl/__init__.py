@@ -1,0 +1,42 @@
+"""localcloud's Amazon States Language interpreter: a general library (see README.md).
+
+Parse/validate: :func:`parse_definition`, :func:`validate_definition`. Run: :class:`ExecutionHost`.
+Time: :class:`RealClock`, :class:`VirtualClock`.
+"""
+
+from __future__ import annotations
+
+from localcloud.asl.clock import Clock, RealClock, VirtualClock
+from localcloud.asl.definition import StateMachine, parse_definition, validate_definition
+from localcloud.asl.errors import DefinitionError, Problem, StatesFailure
+from localcloud.asl.host import (
+    ExecutionAlreadyExists,
+    ExecutionHost,
+    ExecutionNotFound,
+    ExecutionNotRedrivable,
+)
+from localcloud.asl.integrations import Integration, IntegrationFactory, TaskRequest, default_factory
+from localcloud.asl.store import ExecutionRecord, ExecutionStore, InMemoryExecutionStore
+
+__all__ = [
+    "Clock",
+    "DefinitionError",
+    "ExecutionAlreadyExists",
+    "ExecutionHost",
+    "ExecutionNotFound",
+    "ExecutionNotRedrivable",
+    "ExecutionRecord",
+    "ExecutionStore",
+    "InMemoryExecutionStore",
+    "Integration",
+    "IntegrationFactory",
+    "Problem",
+    "RealClock",
+    "StateMachine",
+    "StatesFailure",
+    "TaskRequest",
+    "VirtualClock",
+    "default_factory",
+    "parse_definition",
+    "validate_definition",
+]

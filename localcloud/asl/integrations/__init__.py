@@ -1,0 +1,37 @@
+"""Task integrations. :func:`default_factory` knows every integration this package implements;
+hosts may copy it and register more (``factory.register("athena:startQueryExecution", Cls)``)."""
+
+from __future__ import annotations
+
+from localcloud.asl.integrations.base import (
+    Integration,
+    IntegrationFactory,
+    Resource,
+    TaskRequest,
+    UnsupportedResource,
+    parse_resource,
+)
+from localcloud.asl.integrations.lambda_invoke import LambdaFunction, LambdaInvoke
+
+__all__ = [
+    "Integration",
+    "IntegrationFactory",
+    "Resource",
+    "TaskRequest",
+    "UnsupportedResource",
+    "default_factory",
+    "parse_resource",
+]
+
+_DEFAULT: IntegrationFactory | None = None
+
+
+def default_factory() -> IntegrationFactory:
+    """The shared factory with every built-in integration registered."""
+    global _DEFAULT  # noqa: PLW0603 - built once, lazily
+    if _DEFAULT is None:
+        factory = IntegrationFactory()
+        factory.register("lambda:invoke", LambdaInvoke)
+        factory.register("lambda:function", LambdaFunction)
+        _DEFAULT = factory
+    return _DEFAULT

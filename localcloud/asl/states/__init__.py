@@ -1,0 +1,1 @@
+"""One module per state type; :mod:`localcloud.asl.states.base` holds the template method."""

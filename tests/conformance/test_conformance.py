@@ -1,0 +1,221 @@
+"""The conformance runner: runs every fixture under ``cases/`` on localcloud's interpreter with a
+virtual clock and fake task services, and compares what the fixture expects.
+
+The format is described in the fixture-format brief: definition, input, optional execution settings
+and services, expected status/output/error/cause/definition_errors/history, optional redrive step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.conftest import CASES, case_files
+from conformance.fakes import FakeLambda
+from conformance.pending import pending_reason
+from localcloud.asl import ExecutionHost, VirtualClock, parse_definition, validate_definition
+from localcloud.asl.history import parse_iso
+
+ENGINE = "localcloud"
+DEFAULTS: dict[str, Any] = {
+    "name": "conformance-execution",
+    "state_machine_name": "ConformanceMachine",
+    "start_time": "2024-01-01T00:00:00.000Z",
+    "region": "us-east-1",
+    "account": "123456789012",
+    "type": "STANDARD",
+}
+
+
+def _id(path: Path) -> str:
+    return str(path.relative_to(CASES).with_suffix(""))
+
+
+@pytest.mark.parametrize("case_path", case_files(), ids=_id)
+def test_conformance(case_path: Path) -> None:
+    case = json.loads(case_path.read_text())
+    relative = str(case_path.relative_to(CASES))
+    if ENGINE in case.get("skip_on", []):
+        pytest.skip(case.get("skip_reason", f"skipped on {ENGINE}"))
+    reason = pending_reason(relative, case)
+    if reason:
+        pytest.skip(reason)
+    run_case(case)
+
+
+class CaseServices:
+    """The task services one case sees: fake Lambda, moto S3/DynamoDB, child state machines."""
+
+    def __init__(self, services: dict[str, Any], region: str, account: str, stack: ExitStack) -> None:
+        self.region = region
+        self.account = account
+        self.stack = stack
+        self.lambda_client = FakeLambda(services.get("lambda", {}))
+        self.machines: dict[str, Any] = {}
+        self.moto_clients: dict[str, Any] = {}
+        if services.get("s3") or services.get("dynamodb"):
+            self._seed_moto(services)
+        for name, spec in (services.get("state_machines") or {}).items():
+            arn = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+            self.machines[arn] = parse_definition(spec["definition"])
+
+    def replace(self, services: dict[str, Any]) -> None:
+        if "lambda" in services:
+            self.lambda_client.functions = {k: list(v) for k, v in services["lambda"].items()}
+            self.lambda_client._counts.clear()
+
+    def _seed_moto(self, services: dict[str, Any]) -> None:
+        import boto3
+        from moto import mock_aws
+
+        self.stack.enter_context(mock_aws())
+        s3 = boto3.client("s3", region_name=self.region)
+        buckets: set[str] = set()
+        for url, content in (services.get("s3") or {}).items():
+            bucket, _, key = url.removeprefix("s3://").partition("/")
+            if bucket not in buckets:
+                s3.create_bucket(Bucket=bucket)
+                buckets.add(bucket)
+            body = content if isinstance(content, str) else json.dumps(content)
+            s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"))
+        ddb = boto3.client("dynamodb", region_name=self.region)
+        spec = services.get("dynamodb") or {}
+        for table in spec.get("tables", []):
+            ddb.create_table(**table)
+        for table_name, items in (spec.get("items") or {}).items():
+            for item in items:
+                ddb.put_item(TableName=table_name, Item=item)
+        self.moto_clients = {"s3": s3, "dynamodb": ddb}
+
+    def client(self, service: str) -> Any:
+        if service == "lambda":
+            return self.lambda_client
+        if service in self.moto_clients:
+            return self.moto_clients[service]
+        import boto3
+
+        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+
+    def resolve_machine(self, arn: str) -> Any:
+        if arn not in self.machines:
+            raise KeyError(f"no state machine {arn} in the fixture's services")
+        return self.machines[arn]
+
+
+class CallbackAnswers:
+    """Answers .waitForTaskToken tokens from the fixture's ``callbacks``, in the order tokens are
+    issued. Called by the waiting integration from inside the execution (so the virtual clock has not
+    moved on). ``{"heartbeat": n}`` sends n heartbeats and no answer; ``{"none": true}`` no answer."""
+
+    def __init__(self, host: ExecutionHost, answers: list[dict[str, Any]]) -> None:
+        self.host = host
+        self.answers = list(answers)
+
+    def __call__(self, waiter: Any) -> None:
+        if not self.answers:
+            return
+        answer = self.answers.pop(0)
+        if "success" in answer:
+            self.host.send_task_success(waiter.token, answer["success"])
+        elif "failure" in answer:
+            failure = answer["failure"] or {}
+            self.host.send_task_failure(waiter.token, error=failure.get("error"), cause=failure.get("cause"))
+        elif "heartbeat" in answer:
+            for _ in range(int(answer["heartbeat"])):
+                self.host.send_task_heartbeat(waiter.token)
+
+
+def run_case(case: dict[str, Any]) -> None:
+    settings = {**DEFAULTS, **(case.get("execution") or {})}
+    expected = case["expected"]
+    definition = case["definition"]
+    if expected["status"] == "INVALID_DEFINITION":
+        check_definition_errors(definition, expected)
+        return
+    problems = validate_definition(definition)
+    assert not problems, f"the definition should be valid: {[str(p) for p in problems]}"
+    with ExitStack() as stack:
+        services = CaseServices(case.get("services") or {}, settings["region"], settings["account"], stack)
+        clock = VirtualClock(parse_iso(settings["start_time"]))
+        host = ExecutionHost(
+            clock=clock,
+            client_factory=services.client,
+            machine_resolver=services.resolve_machine,
+            region=settings["region"],
+            account=settings["account"],
+        )
+        host.task_tokens.on_issue = CallbackAnswers(host, (case.get("services") or {}).get("callbacks") or [])
+        region, account = settings["region"], settings["account"]
+        sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{settings['state_machine_name']}"
+        record = host.start_execution(
+            definition,
+            state_machine_arn=sm_arn,
+            input=case.get("input", {}),
+            name=settings["name"],
+            execution_type=settings["type"],
+            sync=True,
+        )
+        check_result(host, record.execution_arn, expected)
+        redrive = case.get("redrive")
+        if redrive:
+            services.replace(redrive.get("services") or {})
+            if "callbacks" in (redrive.get("services") or {}):
+                host.task_tokens.on_issue = CallbackAnswers(host, redrive["services"]["callbacks"])
+            host.redrive(record.execution_arn, sync=True)
+            check_result(host, record.execution_arn, redrive["expected"])
+
+
+def check_definition_errors(definition: Any, expected: dict[str, Any]) -> None:
+    problems = validate_definition(definition)
+    assert problems, "the definition should be rejected"
+    shown = "\n".join(f"  {p.path}: {p.code}: {p.message}" for p in problems)
+    for want in expected.get("definition_errors", []):
+        matching = [p for p in problems if p.path == want["path"]]
+        assert matching, f"no problem reported at {want['path']}; reported:\n{shown}"
+        needle = want.get("contains", "").lower()
+        assert any(needle in f"{p.code}: {p.message}".lower() for p in matching), (
+            f"no problem at {want['path']} mentions {want.get('contains')!r}; reported:\n{shown}"
+        )
+
+
+def check_result(host: ExecutionHost, arn: str, expected: dict[str, Any]) -> None:
+    record = host.describe(arn)
+    history = host.history(arn)
+    types = [e["type"] for e in history]
+    context = (
+        f"status={record.status} error={record.error} cause={record.cause} output={record.output}\n"
+        f"history={types}"
+    )
+    assert record.status == expected["status"], context
+    if "output" in expected:
+        assert record.output == expected["output"], context
+    if "error" in expected:
+        assert record.error == expected["error"], context
+    if "cause" in expected:
+        assert record.cause == expected["cause"], context
+    if "cause_contains" in expected:
+        assert expected["cause_contains"] in (record.cause or ""), context
+    if "history" in expected:
+        assert types == expected["history"], context
+    if "history_contains" in expected:
+        assert _in_order(expected["history_contains"], types), context
+    check_history_shape(history)
+
+
+def _in_order(wanted: list[str], types: list[str]) -> bool:
+    it: Iterator[str] = iter(types)
+    return all(any(t == w for t in it) for w in wanted)
+
+
+def check_history_shape(history: list[dict[str, Any]]) -> None:
+    """Every event has AWS's fields: consecutive ids, a previous id before it, a timestamp."""
+    for index, event in enumerate(history, start=1):
+        assert event["id"] == index
+        assert 0 <= event["previousEventId"] < index
+        assert isinstance(event["timestamp"], dt.datetime)
