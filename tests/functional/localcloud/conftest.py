@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from localcloud import launcher
 from localcloud.launcher import RunningServer
@@ -34,9 +35,10 @@ def server(home: Path) -> Iterator[RunningServer]:
 
 @pytest.fixture(scope="module")
 def client(server: RunningServer) -> Client:
-    def make(service: str) -> Any:
+    def make(service: str, config: Config | None = None) -> Any:
         return boto3.client(
             service,
+            config=config,
             endpoint_url=server.endpoint,
             region_name="us-east-1",
             aws_access_key_id="testing",
