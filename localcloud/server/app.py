@@ -116,6 +116,7 @@ class LocalcloudApp:
             "home": str(self.config.home) if self.config.home else None,
             "region": self.config.region,
             "started_at": self.started_at,
+            "previous_run": self.context.previous_shutdown if self.context else None,
             "services": dict(sorted(services.items())),
             "ministack_last_save_seconds": round(self.ministack.last_save_seconds, 4),
         }

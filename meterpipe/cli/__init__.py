@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from meterpipe.cli.app import app, main
-
 # Command modules register themselves on `app` when imported; add one import per module here.
+from meterpipe.cli import local  # noqa: F401
+from meterpipe.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -1,0 +1,92 @@
+"""``meterpipe local up|status|down`` and the local deploy, against a real localcloud."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from localcloud import launcher
+from meterpipe.aws import LocalcloudNotRunning, Target, clients_for
+from meterpipe.cli import app
+from meterpipe.local.deploy import LocalDeployment
+from meterpipe.local.server import LocalServerError
+from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, ROLLUPS
+
+
+@pytest.fixture(scope="module")
+def local_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("meterpipe-home")
+    yield home
+    if launcher.status(home).running:
+        launcher.stop(home)
+
+
+def run(*args: str) -> tuple[int, str, BaseException | None]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output, result.exception
+
+
+def test_up_starts_localcloud_and_deploys_the_project(local_home: Path) -> None:
+    code, output, error = run("local", "up", "--home", str(local_home), "--port", "0")
+    assert error is None and code == 0, output
+    running = launcher.status(local_home).server
+    assert running is not None
+    assert f"localcloud started at {running.endpoint}" in output
+    assert "created   DynamoDB table: ElectricityMeteredByPeriod" in output
+    assert "skipped   State machines: localcloud does not serve Step Functions yet" in output
+
+    clients = clients_for(Target.local(local_home))
+    spec = LocalDeployment()
+    names = {b["Name"] for b in clients.client("s3").list_buckets()["Buckets"]}
+    assert {spec.lake_bucket, spec.results_bucket} <= names
+    tables = clients.client("glue").get_tables(DatabaseName=GLUE_DATABASE)["TableList"]
+    assert sorted(t["Name"] for t in tables) == sorted(t.name for t in LAKE_TABLES)
+    key_schema = clients.client("dynamodb").describe_table(TableName=ROLLUPS.name)["Table"]["KeySchema"]
+    assert key_schema == ROLLUPS.key_schema()
+    function = clients.client("lambda").get_function(FunctionName=spec.function_name)
+    assert function["Configuration"]["Handler"] == "handlers.write_batch.handler"
+    assert function["Configuration"]["Environment"]["Variables"]["ROLLUP_TABLE_NAME"] == ROLLUPS.name
+    source = Path(function["Code"]["Location"])
+    assert (source / "handlers").resolve() == spec.handlers_dir.resolve()
+
+
+def test_up_twice_changes_nothing(local_home: Path) -> None:
+    code, output, _ = run("local", "up", "--home", str(local_home), "--port", "0")
+    assert code == 0
+    assert "already running" in output
+    assert "created" not in output and "updated" not in output
+    assert output.count("unchanged") == 5
+
+
+def test_status_reports_the_endpoint_and_services_as_json(local_home: Path) -> None:
+    code, output, _ = run("local", "status", "--json", "--home", str(local_home))
+    info = json.loads(output)
+    assert code == 0 and info["running"] and info["answering"]
+    assert info["services"]["lambda"] == "served"
+    assert info["endpoint"].startswith("http://127.0.0.1:")
+
+
+def test_a_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, error = run("local", "up", "--home", str(tmp_path / "other"), "--port", str(port))
+    assert code != 0
+    assert isinstance(error, LocalServerError)
+    assert str(error) == f"port {port} on 127.0.0.1 is already in use: stop what uses it or pick --port"
+
+
+def test_down_stops_it_and_a_second_down_says_it_is_not_running(local_home: Path) -> None:
+    code, output, _ = run("local", "down", "--home", str(local_home))
+    assert code == 0 and "localcloud stopped" in output
+    code, _, error = run("local", "down", "--home", str(local_home))
+    assert code != 0 and isinstance(error, LocalServerError)
+    assert str(error) == f"localcloud is not running for {local_home.resolve()}"
+    with pytest.raises(LocalcloudNotRunning, match="start it with `meterpipe local up`"):
+        clients_for(Target.local(local_home))
