@@ -318,7 +318,7 @@ class SchedulerService(ProtocolService):
         return doc
 
     def _schedule_doc(
-        self, params: dict[str, Any], *, created: dt.datetime, arn: str, group: str
+        self, params: dict[str, Any], *, created: dt.datetime, arn: str, group: str, new: bool
     ) -> dict[str, Any]:
         expression_text = params["ScheduleExpression"]
         try:
@@ -336,7 +336,9 @@ class SchedulerService(ProtocolService):
         start, end = params.get("StartDate"), params.get("EndDate")
         if start and end and end <= start:
             raise SchedulerValidationException("The EndDate must be after the StartDate.")
-        now = self.context.clock.now()
+        # A new schedule is judged from its creation instant (a rate without StartDate fires at
+        # once, as on AWS); an updated one from now.
+        now = min(created, self.context.clock.now()) if new else self.context.clock.now()
         doc: dict[str, Any] = {
             "Arn": arn,
             "Name": params["Name"],
@@ -352,7 +354,7 @@ class SchedulerService(ProtocolService):
             "ActionAfterCompletion": params.get("ActionAfterCompletion") or "NONE",
             "KmsKeyArn": params.get("KmsKeyArn"),
             "Created": iso(created),
-            "LastModificationDate": iso(now),
+            "LastModificationDate": iso(self.context.clock.now()),
         }
         # Fire times from now on (a rate without StartDate fires at once, as on AWS).
         doc["NextDue"] = iso(self._next_due(doc, after=now - dt.timedelta(microseconds=1)))
@@ -365,7 +367,7 @@ class SchedulerService(ProtocolService):
         if self.schedules.get(key) is not None:
             raise ConflictException(f"Schedule {params['Name']} already exists.")
         arn = self.context.arn("scheduler", f"schedule/{group}/{params['Name']}")
-        doc = self._schedule_doc(params, created=self.context.clock.now(), arn=arn, group=group)
+        doc = self._schedule_doc(params, created=self.context.clock.now(), arn=arn, group=group, new=True)
         self.schedules.put(key, doc)
         self._wakeup.set()
         return {"ScheduleArn": arn}
@@ -375,7 +377,7 @@ class SchedulerService(ProtocolService):
         existing = self._schedule(params["Name"], group)
         created = from_iso(existing["Created"])
         assert created is not None
-        doc = self._schedule_doc(params, created=created, arn=existing["Arn"], group=group)
+        doc = self._schedule_doc(params, created=created, arn=existing["Arn"], group=group, new=False)
         self.schedules.put(self._key(group, params["Name"]), doc)
         self._wakeup.set()
         return {"ScheduleArn": existing["Arn"]}

@@ -80,6 +80,12 @@ class Service(ABC):
     signing_name: ClassVar[str]
     title: ClassVar[str]
 
+    async def recover(self, context: ServiceContext) -> None:  # noqa: B027 - optional hook
+        """Called once at start, before ``start``, with ``context.previous_shutdown`` saying how
+        the last run ended ("clean", "crash", "first-start"). Work that was in flight then can
+        never finish: this is where Step Functions (part B) marks executions still RUNNING as
+        FAILED, with a cause saying localcloud restarted, so they can be redriven."""
+
     async def start(self, context: ServiceContext) -> None:  # noqa: B027 - optional hook
         """Load state, resume background work."""
 
@@ -146,6 +152,8 @@ class ServiceRegistry:
         }
 
     async def start(self, context: ServiceContext) -> None:
+        for service in self._services.values():
+            await service.recover(context)
         for service in self._services.values():
             await service.start(context)
 

@@ -204,3 +204,30 @@ def test_duplicates_conflict(client, recorder) -> None:
     create(scheduler, "dup", "rate(1 day)", State="DISABLED")
     with pytest.raises(scheduler.exceptions.ConflictException):
         create(scheduler, "dup", "rate(1 day)", State="DISABLED")
+
+
+def test_a_rate_schedule_without_start_date_fires_at_once_then_every_period(server, client, recorder) -> None:
+    control.set_clock(server.endpoint, at("2035-01-01T00:00:00Z"), frozen=True)
+    create(client("scheduler"), "rate", "rate(10 minutes)")
+    control.advance_clock(server.endpoint, 25 * 60)
+    assert [e["time"] for e in recorded(client, "rate", 3)] == [
+        "2035-01-01T00:00:00Z",
+        "2035-01-01T00:10:00Z",
+        "2035-01-01T00:20:00Z",
+    ]
+
+
+def test_a_failing_target_is_recorded_as_failed_with_the_reason(server, client, recorder) -> None:
+    control.set_clock(server.endpoint, at("2036-01-01T00:00:00Z"), frozen=True)
+    client("scheduler").create_schedule(
+        Name="to-sfn",
+        ScheduleExpression="at(2036-01-01T01:00:00)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": "arn:aws:states:us-east-1:000000000000:stateMachine:daily",
+            "RoleArn": ROLE,
+            "Input": "{}",
+        },
+    )
+    fired = control.advance_clock(server.endpoint, 3600)["fired"]
+    assert [(f["status"], f["error"].split(":")[0]) for f in fired] == [("FAILED", "ServiceNotYetServed")]
