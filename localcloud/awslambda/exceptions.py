@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from localcloud.server.errors import AwsError
+from localcloud.server.errors import AwsError, ResourceNotFoundException
+
+__all__ = [
+    "InvalidParameterValueException",
+    "InvalidRequestContentException",
+    "RequestTooLargeException",
+    "ResourceConflictException",
+    "ResourceNotFoundException",
+    "ServiceException",
+    "TooManyRequestsException",
+    "error_body",
+]
 
 
 def error_body(error: AwsError) -> dict[str, Any]:
     """Lambda's error body: ``{"Type": "User"|"Service", "message": ...}`` plus extra members."""
     return {"Type": "User" if error.sender_fault else "Service", "message": error.message, **error.fields}
-
-
-class ResourceNotFoundException(AwsError):
-    code = "ResourceNotFoundException"
-    status = 404
-    sender_fault = True
 
 
 class ResourceConflictException(AwsError):

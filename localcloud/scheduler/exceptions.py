@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from localcloud.server.errors import AwsError, ValidationException
+from localcloud.server.errors import AwsError, ResourceNotFoundException, ValidationException
 
-
-class ResourceNotFoundException(AwsError):
-    code = "ResourceNotFoundException"
-    status = 404
-    sender_fault = True
+__all__ = ["ConflictException", "ResourceNotFoundException", "SchedulerValidationException"]
 
 
 class ConflictException(AwsError):

@@ -28,6 +28,14 @@ class ValidationException(AwsError):
     sender_fault = True
 
 
+class ResourceNotFoundException(AwsError):
+    """The code and status Lambda and Scheduler (and most REST-JSON services) share."""
+
+    code = "ResourceNotFoundException"
+    status = 404
+    sender_fault = True
+
+
 class UnknownOperationException(AwsError):
     code = "UnknownOperationException"
     status = 404
