@@ -109,6 +109,19 @@ class FunctionRecord:
         values["architectures"] = tuple(values.get("architectures", ("x86_64",)))
         return cls(**values)
 
+    def runtime_identity(self) -> tuple[Any, ...]:
+        """What a running worker was started from: when it changes, warm workers must go
+        (a change of reserved concurrency, tags or description keeps them)."""
+        return (
+            self.code.sha256,
+            self.code.path,
+            self.runtime,
+            self.handler,
+            self.memory_size,
+            self.log_group,
+            tuple(sorted(self.environment.items())),
+        )
+
     def updated(self, **changes: Any) -> FunctionRecord:
         return replace(self, last_modified=lambda_timestamp(), revision_id=str(uuid.uuid4()), **changes)
 

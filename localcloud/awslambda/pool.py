@@ -302,8 +302,10 @@ class FunctionPool:
 
     async def reconfigure(self, fn: FunctionRecord) -> None:
         """New code or configuration: warm workers go; busy ones finish, then go."""
+        changed = fn.runtime_identity() != self.fn.runtime_identity()
         self.fn = fn
-        await self.retire_idle()
+        if changed:
+            await self.retire_idle()
 
     async def retire_idle(self, older_than: float | None = None) -> None:
         now = time.monotonic()
@@ -355,7 +357,7 @@ class FunctionPool:
                 if (
                     worker.alive
                     and worker.fingerprint == code_packages.fingerprint(self.fn.code)
-                    and (worker.fn.revision_id == self.fn.revision_id)
+                    and worker.fn.runtime_identity() == self.fn.runtime_identity()
                 ):
                     worker.idle_since = time.monotonic()
                     self._idle.append(worker)
@@ -367,7 +369,12 @@ class FunctionPool:
 
     async def _take_worker(self) -> Worker | InvokeResult:
         current = code_packages.fingerprint(self.fn.code)
-        stale = [worker for worker in self._idle if worker.fingerprint != current or not worker.alive]
+        identity = self.fn.runtime_identity()
+        stale = [
+            worker
+            for worker in self._idle
+            if worker.fingerprint != current or not worker.alive or worker.fn.runtime_identity() != identity
+        ]
         if stale:
             self._idle = [worker for worker in self._idle if worker not in stale]
             await asyncio.gather(*(worker.retire() for worker in stale))

@@ -127,8 +127,8 @@ class LambdaService(ProtocolService):
             env = Environment(self.context.endpoint_url, self.context.region, FAKE_CREDENTIALS)
             pool = FunctionPool(record, env=env, logs=self._logs, account=self._account)
             self._pools[record.name] = pool
-        elif pool.fn.revision_id != record.revision_id:
-            pool.fn = record
+        else:
+            pool.fn = record  # the stored record is the truth (another request may have changed it)
         return pool
 
     def _code_root(self, name: str) -> Path:

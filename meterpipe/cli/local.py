@@ -42,6 +42,10 @@ def up(port: int, no_deploy: bool, home: Path | None) -> None:
     result = server.up(folder, port=port)
     running = result.server
     verb = "started" if result.started else "already running"
+    if result.stale_pid:
+        console.print(
+            f"removed a stale pid file: localcloud (pid {result.stale_pid}) had stopped without cleaning up"
+        )
     console.print(f"localcloud {verb} at [bold]{running.endpoint}[/bold] (pid {running.pid}, home {folder})")
     if no_deploy:
         return

@@ -21,11 +21,13 @@ class LocalServerError(MeterpipeError):
 class UpResult:
     server: launcher.RunningServer
     started: bool  # False: it was already running
+    stale_pid: int | None = None  # a pid file left by a localcloud that died was removed
 
 
 def up(home: Path, *, port: int = DEFAULT_PORT) -> UpResult:
+    stale = launcher.status(home).stale_pid
     try:
-        return UpResult(launcher.start(home, port=port), started=True)
+        return UpResult(launcher.start(home, port=port), started=True, stale_pid=stale)
     except launcher.AlreadyRunning as running:
         return UpResult(running.server, started=False)
     except launcher.LauncherError as exc:

@@ -281,3 +281,17 @@ def test_conflicts_and_missing_functions_use_lambdas_codes(lam, package) -> None
     with pytest.raises(lam.exceptions.ResourceNotFoundException) as error:
         lam.invoke(FunctionName="nowhere", Payload=b"{}")
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_a_configuration_change_replaces_warm_workers_but_a_concurrency_change_keeps_them(
+    lam, package
+) -> None:
+    create(lam, "reconfigured", package, Environment={"Variables": {"APP_V": "1"}})
+    _, first = invoke(lam, "reconfigured", {})
+    lam.put_function_concurrency(FunctionName="reconfigured", ReservedConcurrentExecutions=5)
+    _, same = invoke(lam, "reconfigured", {})
+    assert same["pid"] == first["pid"]
+    lam.update_function_configuration(FunctionName="reconfigured", Environment={"Variables": {"APP_V": "2"}})
+    _, fresh = invoke(lam, "reconfigured", {})
+    assert fresh["pid"] != first["pid"]
+    assert fresh["env"] == {"APP_V": "2"}

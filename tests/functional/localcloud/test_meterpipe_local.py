@@ -90,3 +90,20 @@ def test_down_stops_it_and_a_second_down_says_it_is_not_running(local_home: Path
     assert str(error) == f"localcloud is not running for {local_home.resolve()}"
     with pytest.raises(LocalcloudNotRunning, match="start it with `meterpipe local up`"):
         clients_for(Target.local(local_home))
+
+
+def test_up_after_a_crash_removes_the_stale_pid_file_and_says_so(tmp_path: Path) -> None:
+    home = tmp_path / "crashed"
+    home.mkdir()
+    dead = 2**22 + 12345  # above Linux's default pid_max: never a live process
+    (home / "localcloud.json").write_text(
+        json.dumps(
+            {"pid": dead, "port": 1, "endpoint": "http://127.0.0.1:1", "home": str(home), "started_at": 0}
+        )
+    )
+    try:
+        code, output, error = run("local", "up", "--home", str(home), "--port", "0", "--no-deploy")
+        assert error is None and code == 0
+        assert f"removed a stale pid file: localcloud (pid {dead}) had stopped without cleaning up" in output
+    finally:
+        launcher.stop(home)
