@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -69,15 +70,21 @@ class LocalcloudApp:
         self.context: ServiceContext | None = None
         self.started_at: float | None = None
         self.on_started: list[Callable[[], None]] = []
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def startup(self) -> None:
         previous = self._previous_shutdown()
         self._meta.put(_RUN_KEY, {"running": True, "pid": os.getpid(), "started_at": time.time()})
+        home = self.config.home
+        if home is None:
+            # Nothing persisted: files (Lambda packages) go to a folder removed at shutdown.
+            self._scratch = tempfile.TemporaryDirectory(prefix="localcloud-")
+            home = Path(self._scratch.name)
         self.context = ServiceContext(
             store=self.store,
             clock=self.clock,
-            home=self.config.home or Path.cwd(),
+            home=home,
             endpoint_url=self.config.endpoint_url,
             region=self.config.region,
             account_id=self.config.account_id,
@@ -100,6 +107,8 @@ class LocalcloudApp:
         await self.ministack.stop()
         self._meta.put(_RUN_KEY, {"running": False, "pid": os.getpid(), "stopped_at": time.time()})
         self.store.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
 
     def _previous_shutdown(self) -> PreviousShutdown:
         run = self._meta.get(_RUN_KEY)
