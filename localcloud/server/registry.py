@@ -53,6 +53,7 @@ class ServiceContext:
     previous_shutdown: PreviousShutdown = "first-start"
     """How the previous run ended: services holding work in flight (part B: running executions)
     mark it failed at start, saying localcloud restarted."""
+    registry: ServiceRegistry | None = field(default=None, repr=False)
     _clients: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -71,6 +72,11 @@ class ServiceContext:
                     **FAKE_CREDENTIALS,
                 )
             return self._clients[key]
+
+    def service(self, signing_name: str) -> Service | None:
+        """Another of localcloud's services, for in-process calls (part B's Step Functions may
+        invoke Lambda through ``LambdaService.invoke_function`` instead of HTTP)."""
+        return self.registry.get(signing_name) if self.registry is not None else None
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"
@@ -152,6 +158,7 @@ class ServiceRegistry:
         }
 
     async def start(self, context: ServiceContext) -> None:
+        context.registry = self
         for service in self._services.values():
             await service.recover(context)
         for service in self._services.values():

@@ -72,3 +72,5 @@ def test_the_registry_runs_recover_before_start_with_how_the_last_run_ended(tmp_
     )
     asyncio.run(ServiceRegistry([service]).start(context))
     assert service.recovered_after == "crash"
+    assert context.service("states") is service
+    assert context.service("athena") is None
