@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from localcloud import launcher
 from meterpipe.aws import LocalcloudNotRunning, Target, clients_for
 from meterpipe.cli import app
-from meterpipe.local.deploy import LocalDeployment
+from meterpipe.local import server
+from meterpipe.local.deploy import LocalDeployment, deploy
 from meterpipe.local.server import LocalServerError
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, ROLLUPS
 
@@ -107,3 +108,38 @@ def test_up_after_a_crash_removes_the_stale_pid_file_and_says_so(tmp_path: Path)
         assert f"removed a stale pid file: localcloud (pid {dead}) had stopped without cleaning up" in output
     finally:
         launcher.stop(home)
+
+
+def test_the_deployed_function_runs_the_handlers_package_with_the_table_from_its_environment(
+    tmp_path: Path,
+) -> None:
+    handlers = tmp_path / "src" / "handlers"
+    handlers.mkdir(parents=True)
+    (handlers / "__init__.py").write_text("")
+    (handlers / "write_batch.py").write_text(
+        "import os, boto3\n\n"
+        "def handler(event, context):\n"
+        "    table = os.environ['ROLLUP_TABLE_NAME']\n"
+        "    boto3.client('dynamodb').put_item(TableName=table, Item={\n"
+        "        'CustomerID': {'N': '10027610'}, 'SensorID-Period': {'S': '51246501#2022-01'},\n"
+        "        'kWh-Amount': {'N': event['kwh']}})\n"
+        "    return {'written': 1, 'table': table}\n"
+    )
+    home = tmp_path / "home"
+    server.up(home, port=0)
+    try:
+        clients = clients_for(Target.local(home))
+        spec = LocalDeployment(handlers_dir=handlers)
+        steps = deploy(clients, home=home, spec=spec)
+        assert [s.action for s in steps if s.resource == "Lambda write_batch"] == ["created"]
+        response = clients.client("lambda").invoke(
+            FunctionName=spec.function_name, Payload=b'{"kwh": "192.51"}'
+        )
+        assert json.loads(response["Payload"].read()) == {"written": 1, "table": ROLLUPS.name}
+        item = clients.client("dynamodb").get_item(
+            TableName=ROLLUPS.name,
+            Key={"CustomerID": {"N": "10027610"}, "SensorID-Period": {"S": "51246501#2022-01"}},
+        )["Item"]
+        assert item["kWh-Amount"] == {"N": "192.51"}
+    finally:
+        server.down(home)
