@@ -22,14 +22,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from meterpipe.aws import Clients
+from meterpipe.errors import MeterpipeError
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, ROLLUPS, KeyValueTable
 
 Action = Literal["created", "updated", "unchanged", "skipped"]
+_T = TypeVar("_T")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOT_RELOAD_BUCKET = "hot-reload"  # localcloud's code location for a local source folder
 
@@ -263,17 +265,37 @@ def ensure_schedule(clients: Clients, spec: LocalDeployment, *, role_arn: str) -
     return Step("Schedule", "skipped", "created with the state machines in issue 5 part B")
 
 
+class DeployError(MeterpipeError):
+    """A deploy step failed; the message names the step and AWS's error."""
+
+
+def _guarded(name: str, step: Callable[[], _T]) -> _T:
+    try:
+        return step()
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        message = f"{details.get('Code')}: {details.get('Message')}"
+        raise DeployError(f"local deploy failed at {name}: {message}") from error
+    except BotoCoreError as error:
+        raise DeployError(f"local deploy failed at {name}: {error}") from error
+
+
 def deploy(clients: Clients, *, home: Path, spec: LocalDeployment | None = None) -> list[Step]:
-    """Deploy everything, in dependency order; returns what each step did."""
+    """Deploy everything, in dependency order; returns what each step did. A failing step raises
+    DeployError naming it (the steps before it stay done: running deploy again resumes)."""
     spec = spec or LocalDeployment()
     steps = [
-        ensure_buckets(clients, spec),
-        ensure_glue_catalog(clients, spec),
-        ensure_rollup_table(clients, spec),
+        _guarded("S3 buckets", lambda: ensure_buckets(clients, spec)),
+        _guarded("Glue catalog", lambda: ensure_glue_catalog(clients, spec)),
+        _guarded("DynamoDB table", lambda: ensure_rollup_table(clients, spec)),
     ]
-    role_step, role_arn = ensure_role(clients, spec)
+    role_step, role_arn = _guarded("IAM role", lambda: ensure_role(clients, spec))
     steps.append(role_step)
-    steps.append(ensure_write_batch(clients, spec, home=home, role_arn=role_arn))
-    later: list[Callable[..., Step]] = [ensure_state_machines, ensure_schedule]
-    steps.extend(step(clients, spec, role_arn=role_arn) for step in later)
+    steps.append(
+        _guarded(
+            "Lambda write_batch", lambda: ensure_write_batch(clients, spec, home=home, role_arn=role_arn)
+        )
+    )
+    steps.append(_guarded("State machines", lambda: ensure_state_machines(clients, spec, role_arn=role_arn)))
+    steps.append(_guarded("Schedule", lambda: ensure_schedule(clients, spec, role_arn=role_arn)))
     return steps

@@ -14,7 +14,7 @@ from localcloud import launcher
 from meterpipe.aws import LocalcloudNotRunning, Target, clients_for
 from meterpipe.cli import app
 from meterpipe.local import server
-from meterpipe.local.deploy import LocalDeployment, deploy
+from meterpipe.local.deploy import DeployError, LocalDeployment, deploy
 from meterpipe.local.server import LocalServerError
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, ROLLUPS
 
@@ -141,5 +141,16 @@ def test_the_deployed_function_runs_the_handlers_package_with_the_table_from_its
             Key={"CustomerID": {"N": "10027610"}, "SensorID-Period": {"S": "51246501#2022-01"}},
         )["Item"]
         assert item["kWh-Amount"] == {"N": "192.51"}
+    finally:
+        server.down(home)
+
+
+def test_a_failing_deploy_step_is_one_error_naming_the_step(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    server.up(home, port=0)
+    try:
+        clients = clients_for(Target.local(home))
+        with pytest.raises(DeployError, match=r"^local deploy failed at S3 buckets: InvalidBucketName: "):
+            deploy(clients, home=home, spec=LocalDeployment(lake_bucket="No_Such_Bucket_Name"))
     finally:
         server.down(home)
