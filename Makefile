@@ -11,8 +11,10 @@ PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 PYTEST_ARGS ?=
+# Extra CDK CLI arguments, e.g. CDK_ARGS="-c meterpipe:timezone=Europe/London".
+CDK_ARGS ?=
 
-.PHONY: help setup test lint format demo bench synth deploy destroy clean
+.PHONY: help setup test lint format demo bench synth bootstrap deploy destroy clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -49,14 +51,17 @@ demo: setup ## Run the main job end to end on localcloud
 bench: setup ## Print performance figures and write them under bench/results/
 	$(PY) -m bench
 
-synth: setup ## Synthesise the CDK app offline into cdk.out/
-	npx cdk synth --quiet
+synth: setup ## Synthesise the CDK app offline into cdk.out/ (no credentials needed; cdk-nag runs)
+	npx cdk synth --quiet $(CDK_ARGS)
+
+bootstrap: setup ## Prepare the account and region of your credentials for CDK deployments (once)
+	npx cdk bootstrap $(CDK_ARGS)
 
 deploy: setup ## Deploy the stack to the AWS account of your credentials (cdk deploy)
-	npx cdk deploy --require-approval broadening
+	npx cdk deploy --require-approval broadening $(CDK_ARGS)
 
-destroy: setup ## Remove the deployed stack (cdk destroy)
-	npx cdk destroy
+destroy: setup ## Remove the deployed stack (cdk destroy; data is retained unless configured otherwise)
+	npx cdk destroy $(CDK_ARGS)
 
 clean: ## Remove the virtualenv, node_modules and build output
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -175,7 +175,6 @@ ROLLUPS = KeyValueTable(
         "kWh-Amount": "N",  # total kWh of the period, 2 decimals
         "Granularity": "S",  # hour | day | month
         "ReadingCount": "N",  # readings summed into the item; month items never go backwards on it
-        "UpdatedAt": "S",
-        "Execution": "S",
+        # No run-dependent attributes (updated-at, execution): re-running a day must give the same table.
     },
 )

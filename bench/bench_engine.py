@@ -1,0 +1,109 @@
+"""Athena engine speed: a day and a month of the rollup queries on a realistic lake.
+
+1,000 customers (about 1,260 sensors), hourly readings for January 2022 (~0.93 M readings,
+~25 MB). Each query runs against two object stores: moto's in-process S3 through boto3 (what
+tests and the demo use) and the local folder directly (the engine alone). Also measured: the
+text pre-pass (line ends, headers, blank lines) on the month's bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from localcloud.athena import AthenaEngine, StaticCatalog, StoredObject
+from localcloud.athena.textfile import normalise
+from meterpipe.datagen import GenerateOptions, generate, upload_lake
+from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES
+
+CUSTOMERS = 1_000
+MONTH = dt.date(2022, 1, 1)
+DAY = dt.date(2022, 1, 17)
+QUERIES = Path(__file__).resolve().parent.parent / "queries"
+BUCKET = "bench-lake"
+REPEAT = 3
+
+
+class FolderStore:
+    """The engine's ObjectStore over a local folder standing for the bucket."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def list(self, bucket: str, prefix: str) -> Iterator[StoredObject]:
+        base = self.root / prefix
+        folder = base if prefix.endswith("/") else base.parent
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                key = path.relative_to(self.root).as_posix()
+                if path.is_file() and key.startswith(prefix):
+                    yield StoredObject(bucket, key, path.stat().st_size)
+
+    def read(self, obj: StoredObject) -> bytes:
+        return (self.root / obj.key).read_bytes()
+
+    def write(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        raise NotImplementedError
+
+
+def _time(engine: AthenaEngine, query: str, parameters: list[str]) -> tuple[float, Any]:
+    sql = (QUERIES / f"{query}.sql").read_text()
+    times, result = [], None
+    for _ in range(REPEAT):
+        began = time.perf_counter()
+        result = engine.execute(sql, parameters, database=GLUE_DATABASE)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times), result
+
+
+def run() -> dict[str, Any]:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
+        folder = Path(tmp)
+        began = time.perf_counter()
+        summary = generate(
+            GenerateOptions(customers=CUSTOMERS, start=MONTH, end=MONTH.replace(day=31), out=folder, seed=1)
+        )
+        figures["generate_month_seconds"] = round(time.perf_counter() - began, 2)
+        figures["generate_readings_per_second"] = round(summary.readings / (time.perf_counter() - began))
+        figures["dataset"] = (
+            f"{summary.customers} customers, {summary.sensors} sensors, {summary.readings:,} readings, "
+            f"{summary.bytes_written / 1e6:.1f} MB"
+        )
+        month_bytes = [p.read_bytes() for p in folder.glob("iot_electricity_metering/**/*.csv")]
+        began = time.perf_counter()
+        for data in month_bytes:
+            normalise(data.replace(b"\n", b"\r\n"), skip_header_lines=1, null_marker=b"\\N")
+        figures["prepass_crlf_month_seconds"] = round(time.perf_counter() - began, 3)
+        catalog = StaticCatalog({GLUE_DATABASE: [t.glue_table_input(BUCKET) for t in LAKE_TABLES]})
+        day_readings = summary.readings / summary.days
+        stores: dict[str, Any] = {"local": FolderStore(folder)}
+        with mock_aws():
+            s3 = boto3.client("s3", region_name="us-east-1")
+            s3.create_bucket(Bucket=BUCKET)
+            upload_lake(folder, s3, BUCKET)
+            stores["moto_s3"] = None
+            for name, store in stores.items():
+                engine = AthenaEngine(catalog, store, s3_client=s3)
+                for query, parameters, readings in (
+                    ("daily", [f"'{DAY:%Y}'", f"'{DAY:%m}'", f"'{DAY:%d}'"], day_readings),
+                    ("hourly", [f"'{DAY:%Y}'", f"'{DAY:%m}'", f"'{DAY:%d}'"], day_readings),
+                    ("monthly", [f"'{MONTH:%Y}'", f"'{MONTH:%m}'"], summary.readings),
+                ):
+                    seconds, result = _time(engine, query, parameters)
+                    figures[f"{name}_{query}_seconds"] = round(seconds, 3)
+                    figures[f"{name}_{query}_readings_per_second"] = round(readings / seconds)
+                    figures[f"{name}_{query}_result_rows"] = len(result.rows)
+                    figures[f"{name}_{query}_mb_scanned"] = round(result.data_scanned_bytes / 1e6, 2)
+    return figures

@@ -1,0 +1,204 @@
+"""Writing rollup items into DynamoDB.
+
+Hour and day items: BatchWriteItem, 25 items a call, ``UnprocessedItems`` (and whole calls
+refused for throttling) sent again with backoff until all are written or the time budget runs out.
+
+Month items never go backwards (DESIGN.md): a run that saw fewer readings must not replace a month
+item written from more, whatever order concurrent runs finish in. BatchWriteItem cannot be
+conditional, so each month item is a PutItem on the condition that the stored item (if any) was
+computed from at most as many readings. An equal count still lands (a corrected total of the same
+readings); a failed condition is not an error: the stored item is newer and stays.
+
+Every write is idempotent (the item holds only values a re-run reproduces), so a batch retried by
+the state machine after a TimeBudgetExhaustedError gives the same table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Final, cast
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from handlers.backoff import FullJitterBackoff, TimeBudget
+from handlers.errors import TimeBudgetExhaustedError
+from handlers.rollup_format import READING_COUNT, Granularity
+from handlers.rollup_items import RollupItem
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
+
+MAX_BATCH_WRITE: Final = 25  # BatchWriteItem's limit of requests per call
+
+# Whole-call refusals that mean "slow down", retried with the same backoff as UnprocessedItems.
+THROTTLING_ERRORS: Final = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+CONDITION_FAILED: Final = "ConditionalCheckFailedException"
+
+# Month items: written only over an item from as many readings or fewer (or none at all).
+MONTH_CONDITION: Final = "attribute_not_exists(#count) OR #count <= :count"
+
+# Short timeouts keep one stuck call from eating the Lambda's remaining time; botocore's standard
+# retry mode still retries transient network and 5xx errors a few times.
+_CLIENT_CONFIG: Final = Config(
+    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+)
+
+
+@cache
+def default_client() -> DynamoDBClient:
+    """The DynamoDB client used when none is given: built once per Lambda container, on first use."""
+    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one batch's writes did."""
+
+    items: int  # rows of the batch: stored + kept_newer
+    stored: int  # items now in the table as the batch has them
+    kept_newer: int  # month items left alone: the table holds a total from more readings
+    calls: int  # DynamoDB calls made
+    retried: int  # items sent again (unprocessed or throttled)
+    waited_s: float  # time spent in backoff
+
+
+class RollupWriter:
+    """Writes one batch of rollup items into one table."""
+
+    def __init__(
+        self,
+        table_name: str,
+        budget: TimeBudget,
+        *,
+        boto3_client: DynamoDBClient | None = None,
+        backoff: FullJitterBackoff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.table_name = table_name
+        self.budget = budget
+        self.client = boto3_client if boto3_client is not None else default_client()
+        self.backoff = backoff or FullJitterBackoff()
+        self.sleep = sleep
+
+    def write(self, items: Sequence[RollupItem], granularity: Granularity) -> WriteResult:
+        progress = _Progress(total=len(items))
+        if granularity == "month":
+            self._put_if_not_older(items, progress)
+        else:
+            self._batch_write(items, progress)
+        return progress.result()
+
+    def _batch_write(self, items: Sequence[RollupItem], progress: _Progress) -> None:
+        pending: list[WriteRequestTypeDef] = [
+            {"PutRequest": {"Item": item.dynamodb_item()}} for item in items
+        ]
+        attempt = 0
+        while pending:
+            chunk, rest = pending[:MAX_BATCH_WRITE], pending[MAX_BATCH_WRITE:]
+            self._check_budget(progress)
+            progress.calls += 1
+            try:
+                response = self.client.batch_write_item(RequestItems={self.table_name: chunk})
+                # The response's types are the "output" twins of the request's: same shape.
+                unprocessed = cast(
+                    "list[WriteRequestTypeDef]",
+                    response.get("UnprocessedItems", {}).get(self.table_name, []),
+                )
+            except ClientError as exc:
+                if _error_code(exc) not in THROTTLING_ERRORS:
+                    raise
+                unprocessed = chunk
+            progress.stored += len(chunk) - len(unprocessed)
+            pending = [*unprocessed, *rest]
+            if unprocessed:
+                progress.retried += len(unprocessed)
+                self._wait(attempt, progress)
+                attempt += 1
+            else:
+                attempt = 0
+
+    def _put_if_not_older(self, items: Sequence[RollupItem], progress: _Progress) -> None:
+        for item in items:
+            attempt = 0
+            while True:
+                self._check_budget(progress)
+                progress.calls += 1
+                try:
+                    self.client.put_item(
+                        TableName=self.table_name,
+                        Item=item.dynamodb_item(),
+                        ConditionExpression=MONTH_CONDITION,
+                        ExpressionAttributeNames={"#count": READING_COUNT},
+                        ExpressionAttributeValues={":count": {"N": str(item.reading_count)}},
+                    )
+                    progress.stored += 1
+                except ClientError as exc:
+                    code = _error_code(exc)
+                    if code == CONDITION_FAILED:
+                        progress.kept_newer += 1
+                    elif code in THROTTLING_ERRORS:
+                        progress.retried += 1
+                        self._wait(attempt, progress)
+                        attempt += 1
+                        continue
+                    else:
+                        raise
+                break
+
+    def _check_budget(self, progress: _Progress) -> None:
+        if self.budget.spendable_ms() <= 0:
+            raise self._exhausted(progress, "")
+
+    def _wait(self, attempt: int, progress: _Progress) -> None:
+        delay = self.backoff.delay_s(attempt)
+        if delay * 1000 >= self.budget.spendable_ms():
+            raise self._exhausted(
+                progress, f" before a backoff of {delay * 1000:.0f} ms (retry {attempt + 1})"
+            )
+        progress.waited_s += delay
+        self.sleep(delay)
+
+    def _exhausted(self, progress: _Progress, when: str) -> TimeBudgetExhaustedError:
+        done = progress.stored + progress.kept_newer
+        pending = progress.total - done
+        return TimeBudgetExhaustedError(
+            f"time budget exhausted{when}: wrote {done} of {progress.total} items, {pending} not written; "
+            f"{self.budget.remaining_ms()} ms of the Lambda's time left, {self.budget.reserve_ms} ms kept "
+            f"in reserve; after {progress.calls} DynamoDB calls and {progress.retried} items retried. "
+            "Every write is idempotent: retrying the batch is safe",
+            written=done,
+            pending=pending,
+            retried=progress.retried,
+        )
+
+
+@dataclass
+class _Progress:
+    total: int
+    stored: int = 0
+    kept_newer: int = 0
+    calls: int = 0
+    retried: int = 0
+    waited_s: float = 0.0
+
+    def result(self) -> WriteResult:
+        return WriteResult(
+            items=self.total,
+            stored=self.stored,
+            kept_newer=self.kept_newer,
+            calls=self.calls,
+            retried=self.retried,
+            waited_s=round(self.waited_s, 3),
+        )
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,346 @@
+"""Render the state machine definitions: one file + substitutions -> the definition text.
+
+``state_machines/*.asl.json`` are valid JSON whose strings may hold ``${Placeholder}`` marks for
+everything that differs between deployments. The CDK app (with CloudFormation tokens as values)
+and the local deploy (with concrete values) both call :func:`build_substitutions` and
+:func:`render_definition`, so AWS and localcloud run the very same definition text.
+
+Rendering works on the parsed JSON, not on the raw text:
+
+* a string that is exactly one placeholder takes the substitution's JSON type (``"${MaxConcurrency}"``
+  becomes the number ``40``), so a template stays valid JSON;
+* a placeholder inside a longer string (a JSONata expression, an ARN) is replaced by the value's
+  text (non-strings as compact JSON), and serialising the result JSON-escapes it, SQL included;
+* a placeholder left unfilled, or a substitution that matches no placeholder, is an error naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from meterpipe.errors import MeterpipeError
+from meterpipe.tables import GLUE_DATABASE
+
+REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+STATE_MACHINES_DIR: Final = REPO_ROOT / "state_machines"
+QUERIES_DIR: Final = REPO_ROOT / "queries"
+
+DAILY_ROLLUP: Final = "daily_rollup"
+BACKFILL: Final = "backfill"
+STATE_MACHINE_NAMES: Final = (DAILY_ROLLUP, BACKFILL)
+
+# The three granularities: query file stem -> placeholder holding its SQL.
+QUERY_PLACEHOLDERS: Final = {"hourly": "HourlyQuery", "daily": "DailyQuery", "monthly": "MonthlyQuery"}
+
+# Step Functions caps a state's input at 256 KiB; a batch must leave room for BatchInput and framing.
+PAYLOAD_LIMIT_BYTES: Final = 262_144
+
+# Key prefixes of the results bucket, the same on AWS and locally: Athena's query results (the
+# workgroup's enforced result location) and the Distributed Maps' ResultWriter output.
+ATHENA_RESULTS_PREFIX: Final = "athena-results/"
+MAP_RESULTS_PREFIX: Final = "map-results/"
+
+DEFAULT_NAME_PREFIX: Final = "meterpipe"
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]*)\}")
+_PLACEHOLDER_ONLY = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]*)\}\Z")
+_MS_PER_DAY = 86_400_000
+
+Substitution: TypeAlias = str | int | float | bool | list[Any] | dict[str, Any]
+
+
+class DefinitionError(MeterpipeError):
+    """A definition cannot be rendered: unfilled placeholder, unknown substitution, bad value."""
+
+
+def definition_path(name: str, directory: Path = STATE_MACHINES_DIR) -> Path:
+    """The template file of a state machine (``daily_rollup`` or ``backfill``)."""
+    if name not in STATE_MACHINE_NAMES:
+        raise DefinitionError(
+            f"unknown state machine {name!r}; expected one of {', '.join(STATE_MACHINE_NAMES)}"
+        )
+    return directory / f"{name}.asl.json"
+
+
+def state_machine_name(name: str, prefix: str = DEFAULT_NAME_PREFIX) -> str:
+    """The deployed name of a state machine: ``meterpipe-daily-rollup``, ``meterpipe-backfill``."""
+    if name not in STATE_MACHINE_NAMES:
+        raise DefinitionError(
+            f"unknown state machine {name!r}; expected one of {', '.join(STATE_MACHINE_NAMES)}"
+        )
+    return f"{prefix}-{name.replace('_', '-')}"
+
+
+def walk_states(definition: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every state of a parsed definition, nested ones (Parallel branches, Map item processors)
+    included, as ``(name, state)`` pairs in document order."""
+    for name, state in definition["States"].items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from walk_states(branch)
+        if "ItemProcessor" in state:
+            yield from walk_states(state["ItemProcessor"])
+
+
+def placeholders_in(template: Path) -> set[str]:
+    """The placeholder names a template uses."""
+    return set(_placeholders(_load_template(template)))
+
+
+def render_definition(template: Path, substitutions: Mapping[str, Substitution]) -> str:
+    """Render ``template`` with ``substitutions`` into definition text (JSON, 2-space indented).
+
+    Raises :class:`DefinitionError` naming every placeholder left unfilled and every substitution
+    that matches no placeholder in the file.
+    """
+    document = _load_template(template)
+    used = set(_placeholders(document))
+    unknown = sorted(set(substitutions) - used)
+    missing = sorted(used - set(substitutions))
+    problems = []
+    if missing:
+        problems.append("placeholder(s) left unfilled: " + ", ".join(f"${{{n}}}" for n in missing))
+    if unknown:
+        problems.append("substitution(s) matching no placeholder: " + ", ".join(unknown))
+    if problems:
+        raise DefinitionError(f"cannot render {template.name}: " + "; ".join(problems))
+    rendered = _substitute(document, substitutions)
+    text = json.dumps(rendered, indent=2, ensure_ascii=False)
+    left = sorted(set(_PLACEHOLDER.findall(text)))
+    if left:
+        # Only possible when a substitution value itself carries a ${Name} mark.
+        raise DefinitionError(
+            f"cannot render {template.name}: a substitution value contains placeholder(s) "
+            + ", ".join(f"${{{n}}}" for n in left)
+        )
+    return text
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentValues:
+    """What differs between deployments. CDK passes tokens for the ARNs and names it creates."""
+
+    write_batch_function_arn: str
+    daily_rollup_state_machine_arn: str
+    results_bucket: str
+    athena_workgroup: str
+    glue_database: str = GLUE_DATABASE
+    # ResultWriter output of the Distributed Maps goes under this prefix of the results bucket.
+    map_results_prefix: str = MAP_RESULTS_PREFIX
+    max_items_per_batch: int = 1000
+    max_input_bytes_per_batch: int = 204_800
+    max_concurrency: int = 20
+    backfill_max_concurrency: int = 4
+    backfill_max_concurrency_limit: int = 40
+    # ResolveDate: "yesterday" of a scheduled run is the previous calendar day in this zone.
+    timezone: str = "UTC"
+    timezone_first_year: int = 2000
+    timezone_last_year: int = 2099
+    queries_dir: Path = field(default=QUERIES_DIR)
+
+    def validate(self) -> None:
+        """Raise :class:`DefinitionError` listing every value that cannot work."""
+        problems: list[str] = []
+        for name in ("max_items_per_batch", "max_concurrency", "backfill_max_concurrency"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                problems.append(f"{name} must be a whole number >= 1, got {value!r}")
+        limit = self.backfill_max_concurrency_limit
+        if not _is_int(limit) or limit < 1:
+            problems.append(f"backfill_max_concurrency_limit must be a whole number >= 1, got {limit!r}")
+        elif _is_int(self.backfill_max_concurrency) and self.backfill_max_concurrency > limit:
+            problems.append(
+                f"backfill_max_concurrency {self.backfill_max_concurrency} exceeds "
+                f"backfill_max_concurrency_limit {limit}"
+            )
+        max_bytes = self.max_input_bytes_per_batch
+        if not _is_int(max_bytes) or not 1024 <= max_bytes <= PAYLOAD_LIMIT_BYTES - 4096:
+            problems.append(
+                "max_input_bytes_per_batch must leave room for BatchInput under the 256 KiB state "
+                f"payload limit (1024..{PAYLOAD_LIMIT_BYTES - 4096}), got {max_bytes!r}"
+            )
+        if not self.map_results_prefix.endswith("/") or self.map_results_prefix.startswith("/"):
+            problems.append(
+                f"map_results_prefix must be a key prefix ending in '/', got {self.map_results_prefix!r}"
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"timezone {self.timezone!r} is not an IANA time zone name (e.g. Europe/London)")
+        if not 1970 <= self.timezone_first_year <= self.timezone_last_year <= 2199:
+            problems.append(
+                "timezone_first_year..timezone_last_year must be a range within 1970..2199, got "
+                f"{self.timezone_first_year}..{self.timezone_last_year}"
+            )
+        # These values are embedded in JSONata string literals ('...'): a quote would end them early.
+        for name in ("daily_rollup_state_machine_arn", "results_bucket", "map_results_prefix"):
+            if "'" in getattr(self, name):
+                problems.append(f"{name} must not contain a single quote")
+        if problems:
+            raise DefinitionError("invalid deployment values: " + "; ".join(problems))
+
+
+def build_substitutions(values: DeploymentValues) -> dict[str, dict[str, Substitution]]:
+    """The substitutions of each state machine (``daily_rollup``, ``backfill``) for a deployment."""
+    values.validate()
+    starts, offsets, end = utc_offset_transitions(
+        values.timezone, values.timezone_first_year, values.timezone_last_year
+    )
+    daily: dict[str, Substitution] = {
+        "WriteBatchFunctionArn": values.write_batch_function_arn,
+        "AthenaWorkGroup": values.athena_workgroup,
+        "GlueDatabase": values.glue_database,
+        "ResultsBucket": values.results_bucket,
+        "MapResultsPrefix": values.map_results_prefix,
+        "MaxItemsPerBatch": values.max_items_per_batch,
+        "MaxInputBytesPerBatch": values.max_input_bytes_per_batch,
+        "MaxConcurrency": values.max_concurrency,
+        "TimeZone": values.timezone,
+        "TimeZoneTransitions": list(starts),
+        "TimeZoneOffsets": list(offsets),
+        "TimeZoneCoverageEnd": end,
+    }
+    for stem, placeholder in QUERY_PLACEHOLDERS.items():
+        daily[placeholder] = sql_for_definition(
+            (values.queries_dir / f"{stem}.sql").read_text(encoding="utf-8")
+        )
+    backfill: dict[str, Substitution] = {
+        "DailyRollupStateMachineArn": values.daily_rollup_state_machine_arn,
+        "BackfillMaxConcurrency": values.backfill_max_concurrency,
+        "BackfillMaxConcurrencyLimit": values.backfill_max_concurrency_limit,
+    }
+    return {DAILY_ROLLUP: daily, BACKFILL: backfill}
+
+
+def render_state_machines(values: DeploymentValues, directory: Path = STATE_MACHINES_DIR) -> dict[str, str]:
+    """Both definitions rendered for one deployment: name -> definition text."""
+    substitutions = build_substitutions(values)
+    return {
+        name: render_definition(definition_path(name, directory), substitutions[name])
+        for name in substitutions
+    }
+
+
+def sql_for_definition(sql: str) -> str:
+    """The query as it goes into a definition: one line, comment lines and blank lines dropped.
+
+    One line because definitions are checked with asl-validator, whose string patterns reject
+    line breaks; Athena reads the single line the same. Only whole-line ``--`` comments can be
+    dropped safely, so any other comment is refused rather than silently swallowing the rest.
+    """
+    lines = [line.strip() for line in sql.splitlines()]
+    kept = [line for line in lines if line and not line.startswith("--")]
+    single = " ".join(kept).rstrip(";").strip()
+    if "--" in single or "/*" in single:
+        raise DefinitionError(
+            "queries may only carry whole-line '--' comments (an inline comment would swallow SQL)"
+        )
+    if not single:
+        raise DefinitionError("query is empty")
+    return single
+
+
+@lru_cache(maxsize=32)
+def utc_offset_transitions(
+    zone: str, first_year: int, last_year: int
+) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """A zone's UTC offsets from ``first_year`` through ``last_year``, as JSONata can use them.
+
+    Returns ``(starts, offsets, end)``: ``offsets[i]`` (milliseconds) is in effect from epoch
+    millisecond ``starts[i]`` until ``starts[i + 1]``; ``starts[0]`` is the start of
+    ``first_year`` (UTC) and ``end`` the start of ``last_year + 1``. JSONata's ``$fromMillis``
+    knows only fixed offsets, so the definition carries this table and picks the entry in effect.
+    """
+    tz = ZoneInfo(zone)
+    begin = datetime(first_year, 1, 1, tzinfo=UTC)
+    finish = datetime(last_year + 1, 1, 1, tzinfo=UTC)
+    starts = [_millis(begin)]
+    offsets = [_offset_millis(tz, begin)]
+    # Zones change offset at most a few times a year, never twice within six hours.
+    step = timedelta(hours=6)
+    previous = begin
+    while previous < finish:
+        current = min(previous + step, finish)
+        if _offset_millis(tz, current) != _offset_millis(tz, previous):
+            moment = _first_change(tz, previous, current)
+            starts.append(_millis(moment))
+            offsets.append(_offset_millis(tz, moment))
+        previous = current
+    return tuple(starts), tuple(offsets), _millis(finish)
+
+
+def _first_change(tz: ZoneInfo, before: datetime, after: datetime) -> datetime:
+    """The first second in (before, after] whose offset differs from ``before``'s (bisection)."""
+    base = _offset_millis(tz, before)
+    low, high = before, after
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        middle = middle.replace(microsecond=0)
+        if middle <= low:
+            middle = low + timedelta(seconds=1)
+        if _offset_millis(tz, middle) == base:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def _offset_millis(tz: ZoneInfo, moment: datetime) -> int:
+    offset = moment.astimezone(tz).utcoffset()
+    assert offset is not None  # a ZoneInfo always knows its offset
+    return int(offset.total_seconds() * 1000)
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _load_template(template: Path) -> Any:
+    try:
+        return json.loads(template.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DefinitionError(f"no state machine template at {template}") from None
+    except json.JSONDecodeError as exc:
+        raise DefinitionError(f"{template.name} is not valid JSON: {exc}") from None
+
+
+def _placeholders(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield from _PLACEHOLDER.findall(node)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _placeholders(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if _PLACEHOLDER.search(key):
+                raise DefinitionError(f"placeholders belong in values, not in the key {key!r}")
+            yield from _placeholders(value)
+
+
+def _substitute(node: Any, substitutions: Mapping[str, Substitution]) -> Any:
+    if isinstance(node, str):
+        whole = _PLACEHOLDER_ONLY.match(node)
+        if whole and not isinstance(substitutions[whole.group(1)], str):
+            return substitutions[whole.group(1)]
+        return _PLACEHOLDER.sub(lambda match: _as_text(substitutions[match.group(1)]), node)
+    if isinstance(node, list):
+        return [_substitute(item, substitutions) for item in node]
+    if isinstance(node, dict):
+        return {key: _substitute(value, substitutions) for key, value in node.items()}
+    return node
+
+
+def _as_text(value: Substitution) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))

@@ -1,0 +1,379 @@
+"""The write_batch handler against moto's DynamoDB: the checks of issue 2, item 5."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from handlers.backoff import FullJitterBackoff
+from handlers.errors import InvalidBatchError, MissingSettingError, TimeBudgetExhaustedError
+from handlers.write_batch import handler, write_batch
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+TABLE = "ElectricityMeteredByPeriod-test"
+DATE = "2022-01-05"
+Items = dict[tuple[str, str], dict[str, Any]]
+
+
+def hour_rows(n: int, seed: int = 7) -> list[dict[str, str]]:
+    """n distinct hour rows of DATE, as the CSV ItemReader gives them; amounts in whole cents."""
+    rng = random.Random(seed)
+    keys = rng.sample([(sensor, hour) for sensor in range(90_000_001, 90_000_101) for hour in range(24)], n)
+    return [
+        {
+            "customerid": str(1000 + sensor % 37),
+            "sensorid_period": f"{sensor}#{DATE}T{hour:02d}",
+            "total_kwh": _cents_text(rng.randrange(0, 500_000)),
+            "reading_count": str(rng.randrange(1, 5)),
+        }
+        for sensor, hour in keys
+    ]
+
+
+def _cents_text(cents: int) -> str:
+    """How Athena writes a double rounded to 2 decimals: '12.3', '0.07', '4000.0'."""
+    return repr(cents / 100)
+
+
+def event(rows: list[dict[str, str]], granularity: str = "hour", date: str = DATE) -> dict[str, Any]:
+    return {"Items": rows, "BatchInput": {"granularity": granularity, "date": date, "execution": "run-1"}}
+
+
+def expected_items(rows: list[dict[str, str]], granularity: str) -> Items:
+    return {
+        (row["customerid"], row["sensorid_period"]): {
+            "CustomerID": row["customerid"],
+            "SensorID-Period": row["sensorid_period"],
+            "kWh-Amount": Decimal(row["total_kwh"]),
+            "Granularity": granularity,
+            "ReadingCount": int(row["reading_count"]),
+        }
+        for row in rows
+    }
+
+
+def readable(items: Items) -> Items:
+    """The table's items with their attribute types checked, values as Python values."""
+    out: Items = {}
+    for key, item in items.items():
+        assert set(item) == {"CustomerID", "SensorID-Period", "kWh-Amount", "Granularity", "ReadingCount"}
+        assert [next(iter(item[name])) for name in sorted(item)] == ["N", "S", "N", "S", "N"]
+        out[key] = {
+            "CustomerID": item["CustomerID"]["N"],
+            "SensorID-Period": item["SensorID-Period"]["S"],
+            "kWh-Amount": Decimal(item["kWh-Amount"]["N"]),
+            "Granularity": item["Granularity"]["S"],
+            "ReadingCount": int(item["ReadingCount"]["N"]),
+        }
+    return out
+
+
+def test_a_batch_of_1000_rows_lands_as_1000_items_in_the_contracts_formats(
+    dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
+) -> None:
+    rows = hour_rows(1000)
+    response = write_batch(event(rows), context, table_name=TABLE, boto3_client=dynamodb)
+
+    assert response == {"written": 1000, "granularity": "hour", "date": DATE, "stored": 1000, "kept_newer": 0}
+    items = table_items()
+    assert readable(items) == expected_items(rows, "hour")
+    for (_, sort_key), item in items.items():
+        assert re.fullmatch(r"\d+#2022-01-05T([01]\d|2[0-3])", sort_key)
+        # At most 2 decimals, DynamoDB's canonical text: no trailing zeros, no exponent.
+        assert re.fullmatch(r"-?(0|[1-9]\d*)(\.\d?[1-9])?", item["kWh-Amount"]["N"])
+
+
+def test_day_and_month_items_carry_their_own_key_formats(
+    dynamodb: DynamoDBClient,
+    context: Any,
+    load_event: Callable[[str], dict[str, Any]],
+    table_items: Callable[[], Items],
+) -> None:
+    for name in ("write_batch_day", "write_batch_month"):
+        write_batch(load_event(name), context, table_name=TABLE, boto3_client=dynamodb)
+    assert {key: item["kWh-Amount"]["N"] for key, item in table_items().items()} == {
+        ("1001", "51246501#2022-01-05"): "18.07",
+        ("1002", "51246502#2022-01-05"): "1234.57",
+        ("1001", "51246501#2022-01"): "90.5",
+        ("1002", "51246502#2022-01"): "0",
+    }
+
+
+class UnprocessingClient:
+    """moto's client, except that the first `flaky_calls` BatchWriteItem calls process only part of
+    their items and hand the rest back as UnprocessedItems, as a throttled table does."""
+
+    def __init__(self, inner: DynamoDBClient, flaky_calls: int, keep: int = 9) -> None:
+        self.inner = inner
+        self.flaky_calls = flaky_calls
+        self.keep = keep
+        self.calls: list[int] = []
+
+    def batch_write_item(self, RequestItems: dict[str, list[Any]]) -> dict[str, Any]:
+        ((table, requests),) = RequestItems.items()
+        self.calls.append(len(requests))
+        if len(self.calls) > self.flaky_calls:
+            return dict(self.inner.batch_write_item(RequestItems=RequestItems))
+        self.inner.batch_write_item(RequestItems={table: requests[: self.keep]})
+        return {"UnprocessedItems": {table: requests[self.keep :]}}
+
+
+def test_unprocessed_items_are_retried_until_everything_is_written(
+    dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
+) -> None:
+    rows = hour_rows(200)
+    client = UnprocessingClient(dynamodb, flaky_calls=6)
+    sleeps: list[float] = []
+    response = write_batch(
+        event(rows),
+        context,
+        table_name=TABLE,
+        boto3_client=client,  # type: ignore[arg-type]
+        sleep=sleeps.append,
+        backoff=FullJitterBackoff(uniform=lambda: 1.0),
+    )
+    assert response["written"] == 200
+    assert readable(table_items()) == expected_items(rows, "hour")
+    # Six calls kept 9 of 25 each (16 handed back), then full calls until the 200 were in.
+    assert client.calls[:6] == [25] * 6
+    assert sum(client.calls) == 200 + 6 * 16
+    assert sleeps == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6]
+
+
+def test_a_bad_row_rejects_the_batch_by_its_row_number_and_writes_nothing(
+    dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
+) -> None:
+    rows = hour_rows(1000)
+    rows[536]["total_kwh"] = "12,5"
+    with pytest.raises(InvalidBatchError) as caught:
+        write_batch(event(rows), context, table_name=TABLE, boto3_client=dynamodb)
+    assert str(caught.value) == (
+        "rejected the hour batch for 2022-01-05 (1000 rows), nothing written: 1 bad row (row 537)\n"
+        "row 537: total_kwh '12,5' is not a number"
+    )
+    assert table_items() == {}
+
+
+def test_writing_the_same_batch_twice_leaves_the_same_table(
+    dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
+) -> None:
+    for granularity, rows in (("hour", hour_rows(300)), ("month", _month_rows(hour_rows(300)))):
+        write_batch(event(rows, granularity), context, table_name=TABLE, boto3_client=dynamodb)
+        first = table_items()
+        again = write_batch(event(rows, granularity), context, table_name=TABLE, boto3_client=dynamodb)
+        assert table_items() == first
+        assert again["written"] == len(rows)
+
+
+def _month_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    by_key = {row["sensorid_period"].split("T")[0][:-3]: row for row in rows}
+    return [{**row, "sensorid_period": key} for key, row in by_key.items()]
+
+
+def month_row(total: str, count: int) -> dict[str, str]:
+    return {
+        "customerid": "1001",
+        "sensorid_period": "51246501#2022-01",
+        "total_kwh": total,
+        "reading_count": str(count),
+    }
+
+
+def stored_month(table_items: Callable[[], Items]) -> tuple[str, str]:
+    item = table_items()[("1001", "51246501#2022-01")]
+    return item["kWh-Amount"]["N"], item["ReadingCount"]["N"]
+
+
+def test_a_month_item_is_not_replaced_by_one_from_fewer_readings(
+    dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
+) -> None:
+    write = lambda total, count: write_batch(  # noqa: E731
+        event([month_row(total, count)], "month"), context, table_name=TABLE, boto3_client=dynamodb
+    )
+    assert write("90.5", 480)["stored"] == 1
+    fewer = write("88.25", 470)
+    assert (fewer["written"], fewer["stored"], fewer["kept_newer"]) == (1, 0, 1)
+    assert stored_month(table_items) == ("90.5", "480")
+    assert write("95.75", 490)["stored"] == 1
+    assert stored_month(table_items) == ("95.75", "490")
+    # The same readings with a corrected total: an equal count still lands.
+    assert write("95.7", 490)["stored"] == 1
+    assert stored_month(table_items) == ("95.7", "490")
+
+
+def test_concurrent_month_runs_converge_on_the_item_from_the_most_readings_in_any_order(
+    dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
+) -> None:
+    runs = [("30.1", 150), ("90.5", 480), ("61.02", 310)]
+    for order in itertools.permutations(runs):
+        dynamodb.delete_item(
+            TableName=TABLE, Key={"CustomerID": {"N": "1001"}, "SensorID-Period": {"S": "51246501#2022-01"}}
+        )
+        for total, count in order:
+            write_batch(
+                event([month_row(total, count)], "month"), context, table_name=TABLE, boto3_client=dynamodb
+            )
+        assert stored_month(table_items) == ("90.5", "480"), order
+
+
+def test_a_month_item_without_a_reading_count_is_replaced(
+    dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
+) -> None:
+    # As the upstream sample wrote them: no ReadingCount attribute.
+    dynamodb.put_item(
+        TableName=TABLE,
+        Item={
+            "CustomerID": {"N": "1001"},
+            "SensorID-Period": {"S": "51246501#2022-01"},
+            "kWh-Amount": {"N": "1000"},
+        },
+    )
+    write_batch(event([month_row("90.5", 480)], "month"), context, table_name=TABLE, boto3_client=dynamodb)
+    assert stored_month(table_items) == ("90.5", "480")
+
+
+class SlowClient:
+    """moto's client, except that each call uses up `cost_ms` of the Lambda's remaining time."""
+
+    def __init__(self, inner: DynamoDBClient, context: Any, cost_ms: int) -> None:
+        self.inner = inner
+        self.context = context
+        self.cost_ms = cost_ms
+
+    def batch_write_item(self, **kwargs: Any) -> Any:
+        self.context.remaining_ms -= self.cost_ms
+        return self.inner.batch_write_item(**kwargs)
+
+
+def test_a_batch_that_runs_short_of_time_fails_for_a_retry_that_completes_it(
+    dynamodb: DynamoDBClient, make_context: Callable[[int], Any], table_items: Callable[[], Items]
+) -> None:
+    rows = hour_rows(100)
+    short = make_context(5_300)
+    with pytest.raises(TimeBudgetExhaustedError) as caught:
+        write_batch(
+            event(rows),
+            short,
+            table_name=TABLE,
+            boto3_client=SlowClient(dynamodb, short, cost_ms=100),  # type: ignore[arg-type]
+            time_reserve_ms=5_000,
+        )
+    # Three calls fit in the 300 ms above the reserve; Step Functions sees the class name.
+    assert type(caught.value).__name__ == "TimeBudgetExhaustedError"
+    assert (caught.value.written, caught.value.pending) == (75, 25)
+    assert len(table_items()) == 75
+
+    # The state machine's retry runs the whole batch again with a fresh Lambda.
+    write_batch(event(rows), make_context(60_000), table_name=TABLE, boto3_client=dynamodb)
+    assert readable(table_items()) == expected_items(rows, "hour")
+
+
+def emitted_metrics(stdout: str) -> dict[str, float]:
+    """The CloudWatch EMF metrics Powertools printed, by name (summed over flushes)."""
+    found: dict[str, float] = {}
+    for line in stdout.splitlines():
+        if '"_aws"' not in line:
+            continue
+        blob = json.loads(line)
+        (directive,) = blob["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "MeterPipe"
+        for metric in directive["Metrics"]:
+            found[metric["Name"]] = found.get(metric["Name"], 0) + sum(blob[metric["Name"]])
+    return found
+
+
+def test_the_lambda_handler_writes_the_table_named_by_the_environment_and_counts_items(
+    table_env: str,
+    context: Any,
+    load_event: Callable[[str], dict[str, Any]],
+    table_items: Callable[[], Items],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    response = handler(load_event("write_batch_hour"), context)
+    assert response == {"written": 3, "granularity": "hour", "date": DATE, "stored": 3, "kept_newer": 0}
+    assert {key: item["kWh-Amount"]["N"] for key, item in table_items().items()} == {
+        ("1001", "51246501#2022-01-05T00"): "0.42",
+        ("1001", "51246501#2022-01-05T18"): "1.9",
+        ("1002", "51246502#2022-01-05T18"): "12.35",
+    }
+    assert emitted_metrics(capsys.readouterr().out) == {
+        "ItemsWritten": 3,
+        "MonthItemsKeptNewer": 0,
+        "UnprocessedItemRetries": 0,
+    }
+
+
+def test_the_lambda_handler_counts_month_items_left_alone(
+    table_env: str,
+    context: Any,
+    load_event: Callable[[str], dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    month = load_event("write_batch_month")
+    handler(month, context)
+    month["Items"][0]["reading_count"] = "479"
+    capsys.readouterr()
+    assert handler(month, context) == {
+        "written": 2,
+        "granularity": "month",
+        "date": DATE,
+        "stored": 1,
+        "kept_newer": 1,
+    }
+    assert emitted_metrics(capsys.readouterr().out)["MonthItemsKeptNewer"] == 1
+
+
+def test_the_lambda_handler_rejects_a_bad_batch_with_every_bad_row_and_counts_it(
+    table_env: str,
+    context: Any,
+    load_event: Callable[[str], dict[str, Any]],
+    table_items: Callable[[], Items],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(InvalidBatchError) as caught:
+        handler(load_event("write_batch_bad_rows"), context)
+    assert str(caught.value) == "\n".join(
+        [
+            "rejected the hour batch for 2022-01-05 (4 rows), nothing written: 3 bad rows (rows 2-4)",
+            "row 2: total_kwh 'n/a' is not a number",
+            "row 3: sensorid_period '51246502#2022-01-05' is a day key, not an hour key "
+            "(<sensor>#YYYY-MM-DDTHH)",
+            "row 4: reading_count is missing",
+        ]
+    )
+    assert table_items() == {}
+    assert emitted_metrics(capsys.readouterr().out) == {"BatchesRejected": 1}
+
+
+def test_the_lambda_handler_logs_every_problem_of_a_rejected_batch(
+    table_env: str,
+    context: Any,
+    load_event: Callable[[str], dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with pytest.raises(InvalidBatchError):
+        handler(load_event("write_batch_bad_rows"), context)
+    (log,) = [record for record in caplog.records if record.getMessage() == "batch rejected"]
+    assert log.levelname == "ERROR"
+    assert [p["row"] for p in log.problems] == [2, 3, 4]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_the_lambda_handler_names_the_missing_table_variable(
+    dynamodb: DynamoDBClient,
+    context: Any,
+    load_event: Callable[[str], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ROLLUP_TABLE_NAME", raising=False)
+    with pytest.raises(MissingSettingError, match="ROLLUP_TABLE_NAME is not set"):
+        handler(load_event("write_batch_day"), context)

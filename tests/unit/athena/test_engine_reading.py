@@ -1,0 +1,107 @@
+"""How the engine reads text tables: Hive's LazySimpleSerDe rules, over an in-memory store."""
+
+from __future__ import annotations
+
+from athena_fakes import EVENTS_COLUMNS, MemoryStore, glue_table
+
+from localcloud.athena import AthenaEngine, StaticCatalog
+
+
+def test_select_star_returns_data_columns_then_partition_columns(
+    engine: AthenaEngine, store: MemoryStore
+) -> None:
+    store.put("s3://lake/listed/year=2022/month=01/a.csv", "id,name,amount\n1,x,0.5\n")
+    result = engine.execute("SELECT * FROM listed", database="db")
+    assert [c.name for c in result.columns] == ["id", "name", "amount", "year", "month"]
+    assert [c.type for c in result.columns] == ["bigint", "varchar", "double", "varchar", "varchar"]
+    assert result.text_rows() == [["1", "x", "0.5", "2022", "01"]]
+
+
+def test_missing_fields_are_null_extra_fields_ignored_bad_numbers_null(
+    engine: AthenaEngine, store: MemoryStore
+) -> None:
+    store.put("s3://lake/events/a.csv", 'h\n1\n2,b,1.5,surplus\nthree,"q",x\n,,\n4,\\N,2\n')
+    result = engine.execute("SELECT id, name, amount FROM events", database="db")
+    assert result.text_rows() == [
+        ["1", None, None],
+        ["2", "b", "1.5"],
+        [None, '"q"', None],  # no quoting in the text format: the quotes are part of the value
+        [None, "", None],  # an empty string field is '', an empty number field NULL
+        ["4", None, "2.0"],  # \N is NULL
+    ]
+
+
+def test_blank_lines_read_as_rows_of_nulls(engine: AthenaEngine, store: MemoryStore) -> None:
+    store.put("s3://lake/events/a.csv", "h\n1,a,1\n\n")
+    result = engine.execute("SELECT count(*) AS n, count(id) AS ids FROM events", database="db")
+    assert result.text_rows() == [["2", "1"]]
+
+
+def test_every_object_under_the_location_is_read_except_hidden_ones(
+    engine: AthenaEngine, store: MemoryStore
+) -> None:
+    store.put("s3://lake/events/a.csv", "h\n1,a,1\n")
+    store.put("s3://lake/events/sub/b.csv", "h\n2,b,2\n")
+    store.put("s3://lake/events/_SUCCESS", "")
+    store.put("s3://lake/events/.hidden.csv", "h\n3,c,3\n")
+    store.put("s3://lake/eventsother/c.csv", "h\n4,d,4\n")
+    result = engine.execute("SELECT id FROM events ORDER BY id", database="db")
+    assert result.text_rows() == [["1"], ["2"]]
+    assert result.objects_read == ["s3://lake/events/a.csv", "s3://lake/events/sub/b.csv"]
+    assert result.data_scanned_bytes == len(b"h\n1,a,1\n") + len(b"h\n2,b,2\n")
+
+
+def test_field_delimiter_and_null_format_come_from_the_serde() -> None:
+    store = MemoryStore()
+    catalog = StaticCatalog(
+        {
+            "db": [
+                glue_table("tabbed", "s3://lake/t/", EVENTS_COLUMNS, serde={"field.delim": "\t"}),
+                glue_table(
+                    "ctrl_a", "s3://lake/c/", EVENTS_COLUMNS, serde={"serialization.null.format": "NA"}
+                ),
+            ]
+        }
+    )
+    store.put("s3://lake/t/a.tsv", "1\tx, y\t2.5\n")
+    store.put("s3://lake/c/a.txt", "1\x01NA\x012\n")
+    engine = AthenaEngine(catalog, store)
+    assert engine.execute("SELECT * FROM tabbed", database="db").text_rows() == [["1", "x, y", "2.5"]]
+    assert engine.execute("SELECT * FROM ctrl_a", database="db").text_rows() == [["1", None, "2.0"]]
+
+
+def test_an_empty_table_has_typed_columns_and_no_rows(engine: AthenaEngine) -> None:
+    result = engine.execute("SELECT id, amount FROM events", database="db")
+    assert result.rows == []
+    assert [c.type for c in result.columns] == ["bigint", "double"]
+    assert result.data_scanned_bytes == 0
+
+
+def test_tables_resolve_by_default_database_or_qualified_name(
+    engine: AthenaEngine, store: MemoryStore
+) -> None:
+    store.put("s3://lake/events/a.csv", "h\n1,a,1\n")
+    for sql in (
+        "SELECT events.id FROM events",
+        "SELECT e.id FROM db.events e",
+        'SELECT id FROM "AwsDataCatalog"."DB"."EVENTS"',
+        "WITH x AS (SELECT id FROM events) SELECT id FROM x",
+    ):
+        assert engine.execute(sql, database="db").text_rows() == [["1"]], sql
+    assert engine.execute("SELECT id FROM db.events").text_rows() == [["1"]]
+
+
+def test_execute_to_writes_the_csv_and_metadata_beside_each_other(
+    engine: AthenaEngine, store: MemoryStore
+) -> None:
+    store.put("s3://lake/events/a.csv", "h\n1,a,0.25\n")
+    result, uri = engine.execute_to(
+        "SELECT name, amount FROM events",
+        database="db",
+        output_location="s3://results/athena/",
+        query_execution_id="q-1",
+    )
+    assert uri == "s3://results/athena/q-1.csv"
+    assert store.objects[("results", "athena/q-1.csv")] == b'"name","amount"\n"a","0.25"\n'
+    assert b'"Type":"double"' in store.objects[("results", "athena/q-1.csv.metadata")]
+    assert result.rows == [("a", 0.25)]

@@ -1,0 +1,227 @@
+"""The writer's retry, backoff and time-budget logic, against a scripted stand-in for the client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from handlers.backoff import FullJitterBackoff, TimeBudget
+from handlers.errors import TimeBudgetExhaustedError
+from handlers.rollup_items import RollupItem
+from handlers.rollup_writer import RollupWriter
+
+TABLE = "Rollups"
+
+
+class FakeClock:
+    """A Lambda's remaining time that only the fake sleep (and each call's cost) uses up."""
+
+    def __init__(self, remaining_ms: int, call_cost_ms: int = 0) -> None:
+        self.remaining = remaining_ms
+        self.call_cost_ms = call_cost_ms
+        self.sleeps: list[float] = []
+
+    def remaining_ms(self) -> int:
+        return self.remaining
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.remaining -= round(seconds * 1000)
+
+
+def client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, "Operation")
+
+
+class ScriptedClient:
+    """BatchWriteItem leaves the scripted number of items unprocessed (or raises the scripted error);
+    PutItem raises the scripted error codes in turn, then succeeds."""
+
+    def __init__(
+        self,
+        clock: FakeClock,
+        unprocessed: list[int | str] | None = None,
+        put_errors: list[str] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.unprocessed = list(unprocessed or [])
+        self.put_errors = list(put_errors or [])
+        self.batches: list[list[str]] = []
+        self.puts: list[dict[str, Any]] = []
+
+    def batch_write_item(self, RequestItems: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        self.clock.remaining -= self.clock.call_cost_ms
+        (requests,) = RequestItems.values()
+        self.batches.append([r["PutRequest"]["Item"]["SensorID-Period"]["S"] for r in requests])
+        outcome = self.unprocessed.pop(0) if self.unprocessed else 0
+        if isinstance(outcome, str):
+            raise client_error(outcome)
+        left = requests[len(requests) - outcome :] if outcome else []
+        return {"UnprocessedItems": {TABLE: left} if left else {}}
+
+    def put_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.clock.remaining -= self.clock.call_cost_ms
+        self.puts.append(kwargs)
+        if self.put_errors:
+            raise client_error(self.put_errors.pop(0))
+        return {}
+
+
+def items(n: int, granularity: str = "hour") -> list[RollupItem]:
+    suffix = {"hour": "2022-01-05T18", "day": "2022-01-05", "month": "2022-01"}[granularity]
+    return [RollupItem(1, f"{s}#{suffix}", Decimal("1.5"), granularity, 4) for s in range(n)]  # type: ignore[arg-type]
+
+
+def writer(client: ScriptedClient, clock: FakeClock, reserve_ms: int = 0) -> RollupWriter:
+    return RollupWriter(
+        TABLE,
+        TimeBudget(clock.remaining_ms, reserve_ms),
+        boto3_client=client,  # type: ignore[arg-type]
+        backoff=FullJitterBackoff(base_s=0.1, cap_s=1.0, uniform=lambda: 0.5),
+        sleep=clock.sleep,
+    )
+
+
+def sent(batches: list[list[str]]) -> list[int]:
+    return [len(b) for b in batches]
+
+
+def test_hour_items_go_25_a_call() -> None:
+    clock = FakeClock(60_000)
+    client = ScriptedClient(clock)
+    result = writer(client, clock).write(items(60), "hour")
+    assert sent(client.batches) == [25, 25, 10]
+    assert (result.items, result.stored, result.kept_newer, result.calls, result.retried) == (60, 60, 0, 3, 0)
+    assert clock.sleeps == []
+
+
+def test_unprocessed_items_are_sent_again_after_a_growing_jittered_wait() -> None:
+    clock = FakeClock(60_000)
+    client = ScriptedClient(clock, unprocessed=[5, 5, 0, 3])
+    result = writer(client, clock).write(items(80), "day")
+    # The unprocessed items lead the next call, topped up with fresh ones.
+    assert sent(client.batches) == [25, 25, 25, 15, 3]
+    assert client.batches[1][:5] == client.batches[0][20:]
+    assert sorted({key for batch in client.batches for key in batch}) == sorted(
+        i.sensor_period for i in items(80)
+    )
+    # Full jitter with the uniform draw pinned to 0.5: 0.5 * min(1.0, 0.1 * 2**attempt); a clean call resets.
+    assert clock.sleeps == [0.05, 0.1, 0.05]
+    assert (result.stored, result.retried, result.waited_s) == (80, 13, 0.2)
+
+
+def test_a_batch_call_refused_for_throttling_is_sent_again_whole() -> None:
+    clock = FakeClock(60_000)
+    client = ScriptedClient(
+        clock, unprocessed=["ProvisionedThroughputExceededException", "ThrottlingException"]
+    )
+    result = writer(client, clock).write(items(10), "hour")
+    assert sent(client.batches) == [10, 10, 10]
+    assert (result.stored, result.retried) == (10, 20)
+
+
+def test_any_other_client_error_propagates() -> None:
+    clock = FakeClock(60_000)
+    client = ScriptedClient(clock, unprocessed=["ResourceNotFoundException"])
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        writer(client, clock).write(items(3), "hour")
+
+
+def test_the_backoff_stops_at_its_cap() -> None:
+    delays = [FullJitterBackoff(base_s=0.05, cap_s=5.0, uniform=lambda: 1.0).delay_s(a) for a in range(10)]
+    assert delays == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0]
+    assert FullJitterBackoff(uniform=lambda: 1.0).delay_s(10_000) == 5.0
+
+
+def test_full_jitter_draws_anywhere_from_zero_to_the_ceiling() -> None:
+    assert FullJitterBackoff(base_s=0.2, uniform=lambda: 0.0).delay_s(3) == 0.0
+    assert FullJitterBackoff(base_s=0.2, uniform=lambda: 0.25).delay_s(3) == pytest.approx(0.4)
+
+
+def test_no_call_starts_once_only_the_reserve_is_left() -> None:
+    clock = FakeClock(4_000)
+    client = ScriptedClient(clock)
+    with pytest.raises(TimeBudgetExhaustedError) as caught:
+        writer(client, clock, reserve_ms=5_000).write(items(3), "hour")
+    assert client.batches == []
+    assert str(caught.value) == (
+        "time budget exhausted: wrote 0 of 3 items, 3 not written; 4000 ms of the Lambda's time left, "
+        "5000 ms kept in reserve; after 0 DynamoDB calls and 0 items retried. "
+        "Every write is idempotent: retrying the batch is safe"
+    )
+    assert (caught.value.written, caught.value.pending) == (0, 3)
+
+
+def test_the_budget_runs_out_between_calls() -> None:
+    clock = FakeClock(5_250, call_cost_ms=100)
+    client = ScriptedClient(clock)
+    with pytest.raises(TimeBudgetExhaustedError) as caught:
+        writer(client, clock, reserve_ms=5_000).write(items(100), "hour")
+    # 250 ms spendable, 100 ms a call: three calls start, the fourth does not.
+    assert sent(client.batches) == [25, 25, 25]
+    assert (caught.value.written, caught.value.pending) == (75, 25)
+
+
+def test_a_backoff_that_would_overrun_the_budget_ends_the_batch_instead() -> None:
+    clock = FakeClock(5_120)
+    client = ScriptedClient(clock, unprocessed=[5, 5, 5, 5])
+    with pytest.raises(TimeBudgetExhaustedError) as caught:
+        writer(client, clock, reserve_ms=5_000).write(items(25), "hour")
+    # Waits of 50 and 100 ms: the first fits the 120 ms spendable, the second does not.
+    assert clock.sleeps == [0.05]
+    assert str(caught.value).startswith(
+        "time budget exhausted before a backoff of 100 ms (retry 2): wrote 20 of 25 items, 5 not written; "
+        "5070 ms of the Lambda's time left, 5000 ms kept in reserve; "
+        "after 2 DynamoDB calls and 10 items retried."
+    )
+    assert (caught.value.written, caught.value.pending, caught.value.retried) == (20, 5, 10)
+
+
+def test_month_items_are_conditional_puts_on_the_reading_count() -> None:
+    clock = FakeClock(60_000)
+    client = ScriptedClient(clock)
+    (item,) = items(1, "month")
+    writer(client, clock).write([item], "month")
+    assert client.batches == []
+    assert client.puts == [
+        {
+            "TableName": TABLE,
+            "Item": item.dynamodb_item(),
+            "ConditionExpression": "attribute_not_exists(#count) OR #count <= :count",
+            "ExpressionAttributeNames": {"#count": "ReadingCount"},
+            "ExpressionAttributeValues": {":count": {"N": "4"}},
+        }
+    ]
+
+
+def test_a_failed_month_condition_leaves_the_newer_item_and_is_counted() -> None:
+    clock = FakeClock(60_000)
+    client = ScriptedClient(clock, put_errors=["ConditionalCheckFailedException"])
+    result = writer(client, clock).write(items(3, "month"), "month")
+    assert (result.items, result.stored, result.kept_newer, result.calls) == (3, 2, 1, 3)
+
+
+def test_a_throttled_month_put_is_retried_with_the_same_backoff() -> None:
+    clock = FakeClock(60_000)
+    client = ScriptedClient(clock, put_errors=["ThrottlingException", "RequestLimitExceeded"])
+    result = writer(client, clock).write(items(2, "month"), "month")
+    assert clock.sleeps == [0.05, 0.1]
+    assert (result.stored, result.retried, result.calls) == (2, 2, 4)
+
+
+def test_a_month_put_failing_otherwise_propagates() -> None:
+    clock = FakeClock(60_000)
+    client = ScriptedClient(clock, put_errors=["ValidationException"])
+    with pytest.raises(ClientError, match="ValidationException"):
+        writer(client, clock).write(items(2, "month"), "month")
+
+
+def test_a_deadline_budget_counts_down_on_its_clock() -> None:
+    ticks: Iterator[float] = iter([100.0, 101.5, 104.0])
+    budget = TimeBudget.from_deadline(3.0, reserve_ms=500, clock=lambda: next(ticks))
+    assert budget.spendable_ms() == 1000
+    assert budget.spendable_ms() == -1500

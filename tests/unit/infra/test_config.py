@@ -1,0 +1,136 @@
+"""The CDK context: typed, checked, documented; and the constructs honour what it says."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.assertions import Template
+from cdk_support import CDK_JSON, cdk_context
+
+from infra.config import ConfigError, DeploymentConfig, context_keys
+from infra.nag import states_arn
+from infra.schedule import Schedule
+from meterpipe.definitions import REPO_ROOT
+
+
+def from_context(values: dict[str, Any]) -> DeploymentConfig:
+    return DeploymentConfig.from_context(values.get)
+
+
+def test_cdk_json_sets_every_key_to_its_documented_default() -> None:
+    in_cdk_json = {k: v for k, v in cdk_context().items() if k.startswith("meterpipe:")}
+
+    assert in_cdk_json == context_keys()
+    assert from_context(in_cdk_json) == DeploymentConfig()
+
+
+def test_the_readme_documents_every_context_key() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+    assert [key for key in context_keys() if f"`{key}`" not in readme] == []
+
+
+def test_values_given_with_dash_c_arrive_as_strings_and_are_parsed_by_type() -> None:
+    config = from_context(
+        {
+            "meterpipe:timezone": "Europe/London",
+            "meterpipe:scheduleEnabled": "false",
+            "meterpipe:mapMaxConcurrency": "50",
+            "meterpipe:lambdaReservedConcurrency": "10",
+        }
+    )
+
+    assert (config.timezone, config.schedule_enabled, config.map_max_concurrency) == (
+        "Europe/London",
+        False,
+        50,
+    )
+    assert config.lambda_reserved_concurrency == 10
+    assert from_context({"meterpipe:lambdaReservedConcurrency": "null"}).lambda_reserved_concurrency is None
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (
+            {"meterpipe:mapMaxConcurrency": "lots"},
+            "meterpipe:mapMaxConcurrency must be a whole number, got 'lots'",
+        ),
+        ({"meterpipe:scheduleEnabled": "yes"}, "meterpipe:scheduleEnabled must be true or false"),
+        (
+            {"meterpipe:timezone": "Europe/Paris "},
+            "meterpipe:timezone 'Europe/Paris ' is not an IANA time zone",
+        ),
+        (
+            {"meterpipe:lambdaTimeoutSeconds": 300},
+            "meterpipe:lambdaTimeoutSeconds must be within 1..90, got 300",
+        ),
+        ({"meterpipe:scheduleCron": "30 3 * * ?"}, "meterpipe:scheduleCron must be a Scheduler expression"),
+        ({"meterpipe:namePrefix": "MeterPipe"}, "meterpipe:namePrefix must be 2-31 lowercase"),
+        (
+            {"meterpipe:backfillMaxConcurrency": 50},
+            "backfillMaxConcurrency exceeds meterpipe:backfillMaxConcurrencyLimit",
+        ),
+    ],
+)
+def test_a_value_that_cannot_work_fails_synthesis_naming_the_key(
+    context: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"invalid CDK context|must be") as caught:
+        from_context(context)
+    assert message in str(caught.value)
+
+
+def test_a_misspelt_key_is_refused_rather_than_ignored() -> None:
+    with pytest.raises(ConfigError, match=r"unknown CDK context key\(s\) meterpipe:timeZone"):
+        DeploymentConfig.check_keys({"meterpipe:timeZone": "Europe/London", "other:key": 1})
+
+
+def test_the_schedule_follows_the_configured_expression_zone_and_switch() -> None:
+    app = App()
+    stack = Stack(app, "ScheduleOnly")
+    machine = sfn.StateMachine.from_state_machine_arn(
+        stack, "Machine", "arn:aws:states:eu-west-1:123456789012:stateMachine:meterpipe-daily-rollup"
+    )
+    Schedule(
+        stack,
+        "Schedule",
+        state_machine=machine,
+        expression="cron(0 2 * * ? *)",
+        timezone="Europe/London",
+        enabled=False,
+    )
+
+    schedule = next(iter(Template.from_stack(stack).find_resources("AWS::Scheduler::Schedule").values()))[
+        "Properties"
+    ]
+
+    assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"], schedule["State"]) == (
+        "cron(0 2 * * ? *)",
+        "Europe/London",
+        "DISABLED",
+    )
+    assert json.loads(schedule["Target"]["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+
+
+def test_acknowledged_arns_match_how_cdk_nag_prints_them_in_a_pinned_environment() -> None:
+    app = App()
+    pinned = Stack(app, "Pinned", env=Environment(account="123456789012", region="eu-west-1"))
+    agnostic = Stack(app, "Agnostic")
+
+    assert (
+        states_arn(pinned, "execution", "x:*")
+        == "arn:<AWS::Partition>:states:eu-west-1:123456789012:execution:x:*"
+    )
+    assert (
+        states_arn(agnostic, "mapRun", "x/*")
+        == "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:mapRun:x/*"
+    )
+
+
+def test_cdk_json_runs_the_app_from_the_projects_virtualenv() -> None:
+    assert json.loads(CDK_JSON.read_text(encoding="utf-8"))["app"] == ".venv/bin/python -m infra.app"

@@ -1,0 +1,138 @@
+"""Least privilege in the template, and cdk-nag's verdict on it."""
+
+from __future__ import annotations
+
+from cdk_support import Synthesis, as_list, granted, policy_statements, render_intrinsics
+
+# The only actions that may be granted on Resource "*": they support no resource-level permissions.
+UNSCOPABLE = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+S3_WRITES = ("s3:Put", "s3:Delete", "s3:Abort", "s3:Restore", "s3:Replicate")
+
+
+def test_no_policy_grants_a_wildcard_action(synthesis: Synthesis) -> None:
+    actions = [a for s in policy_statements(synthesis) for a in as_list(s["Action"])]
+
+    assert actions
+    assert [a for a in actions if "*" in a] == []
+
+
+def test_only_unscopable_actions_are_granted_on_every_resource(synthesis: Synthesis) -> None:
+    everywhere = {
+        a
+        for s in policy_statements(synthesis)
+        if "*" in as_list(s.get("Resource"))
+        for a in as_list(s["Action"])
+    }
+
+    assert everywhere <= UNSCOPABLE
+
+
+def test_no_role_can_write_to_the_lake(synthesis: Synthesis) -> None:
+    lake = synthesis.logical_id("AWS::S3::Bucket", "Lake")
+
+    writes_to_lake = [
+        s
+        for s in policy_statements(synthesis)
+        if any(a.startswith(S3_WRITES) for a in as_list(s["Action"]))
+        and any(lake in str(render_intrinsics(r)) for r in as_list(s.get("Resource")))
+    ]
+
+    assert writes_to_lake == []
+
+
+def test_daily_rollup_reads_only_the_lake_tables_prefixes(synthesis: Synthesis) -> None:
+    lake = synthesis.logical_id("AWS::S3::Bucket", "Lake")
+    statements = policy_statements(synthesis, "DailyRollupRole")
+
+    lake_objects = sorted(
+        r
+        for s in statements
+        if "s3:GetObject" in as_list(s["Action"])
+        for r in as_list(render_intrinsics(s["Resource"]))
+        if lake in r
+    )
+
+    assert lake_objects == [
+        f"<{lake}.Arn>/customer_meter_sensor/*",
+        f"<{lake}.Arn>/iot_electricity_metering/*",
+    ]
+
+
+def test_only_write_batch_can_write_rollups_and_only_by_putting_items(synthesis: Synthesis) -> None:
+    table = synthesis.logical_id("AWS::DynamoDB::Table", "Rollups")
+    dynamodb = [
+        s
+        for s in policy_statements(synthesis)
+        if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))
+    ]
+
+    assert len(dynamodb) == 1
+    assert sorted(as_list(dynamodb[0]["Action"])) == ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+    assert dynamodb[0]["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
+    assert dynamodb[0] in policy_statements(synthesis, "ComputeRole")
+
+
+def test_backfill_may_start_describe_and_stop_daily_rollup_and_use_the_sync_rule(
+    synthesis: Synthesis,
+) -> None:
+    allowed = granted(synthesis, "BackfillRole")
+    prefix = "arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>"
+    rule = (
+        "arn:<Ref:AWS::Partition>:events:<Ref:AWS::Region>:<Ref:AWS::AccountId>"
+        ":rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+    )
+
+    assert {
+        ("states:StartExecution", f"{prefix}:stateMachine:meterpipe-daily-rollup"),
+        ("states:DescribeExecution", f"{prefix}:execution:meterpipe-daily-rollup:*"),
+        ("states:StopExecution", f"{prefix}:execution:meterpipe-daily-rollup:*"),
+        ("events:PutTargets", rule),
+        ("events:PutRule", rule),
+        ("events:DescribeRule", rule),
+        # Its own Distributed Map's children.
+        ("states:StartExecution", f"{prefix}:stateMachine:meterpipe-backfill"),
+    } <= allowed
+    assert not any(action.startswith(("athena:", "s3:", "lambda:", "glue:")) for action, _ in allowed)
+
+
+def test_daily_rollup_may_query_its_workgroup_and_describe_its_own_map_runs(synthesis: Synthesis) -> None:
+    allowed = granted(synthesis, "DailyRollupRole")
+    prefix = "<Ref:AWS::Region>:<Ref:AWS::AccountId>"
+
+    assert (
+        "athena:StartQueryExecution",
+        f"arn:<Ref:AWS::Partition>:athena:{prefix}:workgroup/meterpipe",
+    ) in allowed
+    assert (
+        "states:DescribeMapRun",
+        f"arn:<Ref:AWS::Partition>:states:{prefix}:mapRun:meterpipe-daily-rollup/*",
+    ) in allowed
+    assert (
+        "states:StartExecution",
+        f"arn:<Ref:AWS::Partition>:states:{prefix}:stateMachine:meterpipe-daily-rollup",
+    ) in allowed
+
+
+def test_cdk_nag_aws_solutions_passes_with_every_acknowledgement_reasoned(synthesis: Synthesis) -> None:
+    (report,) = synthesis.validation["pluginReports"]
+
+    assert report["pluginName"] == "AwsSolutions"
+    assert (report["conclusion"], report["violations"]) == ("success", [])
+    reasons = {s["acknowledgedId"]: s["reason"] for s in report["suppressedViolations"]}
+    assert reasons
+    assert all(len(reason) > 60 for reason in reasons.values())
+    rules = {acknowledged.split("::", 1)[1].split("[", 1)[0] for acknowledged in reasons}
+    assert rules == {"AwsSolutions-IAM5", "AwsSolutions-L1"}

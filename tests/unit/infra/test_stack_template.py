@@ -1,0 +1,251 @@
+"""What matters in the synthesised template (issue 4's CDK list)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+from cdk_support import Synthesis, all_states, deployed_definition, render_intrinsics
+
+from meterpipe.definitions import REPO_ROOT
+from meterpipe.tables import CUSTOMERS, READINGS, ROLLUPS
+
+
+def test_the_parallel_runs_three_athena_sync_queries_in_the_projects_workgroup(synthesis: Synthesis) -> None:
+    definition = deployed_definition(synthesis, "DailyRollup")
+    rollup = definition["States"]["RollUp"]
+
+    first = [branch["States"][branch["StartAt"]] for branch in rollup["Branches"]]
+
+    assert rollup["Type"] == "Parallel"
+    assert [s["Resource"] for s in first] == ["arn:aws:states:::athena:startQueryExecution.sync"] * 3
+    assert {s["Arguments"]["WorkGroup"] for s in first} == {"meterpipe"}
+    assert all(s["Arguments"]["QueryString"].startswith("SELECT ") for s in first)
+
+
+def test_the_distributed_maps_read_the_query_csv_in_batches_and_invoke_write_batch(
+    synthesis: Synthesis,
+) -> None:
+    function_id = synthesis.logical_id("AWS::Lambda::Function", "WriteBatch")
+    results_id = synthesis.logical_id("AWS::S3::Bucket", "Results")
+    states = all_states(deployed_definition(synthesis, "DailyRollup"))
+
+    maps = [s for s in states.values() if s["Type"] == "Map"]
+    invokes = [s for s in states.values() if s.get("Resource") == "arn:aws:states:::lambda:invoke"]
+
+    assert len(maps) == 3
+    for state in maps:
+        assert state["ItemReader"]["ReaderConfig"] == {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}
+        assert state["ItemBatcher"]["MaxItemsPerBatch"] == 1000
+        assert state["ItemBatcher"]["MaxInputBytesPerBatch"] == 204_800
+        assert state["MaxConcurrency"] == 20
+        assert state["ResultWriter"]["Arguments"]["Bucket"] == f"<Ref:{results_id}>"
+    assert {s["Arguments"]["FunctionName"] for s in invokes} == {f"<{function_id}.Arn>"}
+
+
+def test_backfill_starts_daily_rollup_synchronously_by_its_arn(synthesis: Synthesis) -> None:
+    states = all_states(deployed_definition(synthesis, "Backfill"))
+
+    task = states["RunDailyRollup"]
+
+    assert task["Resource"] == "arn:aws:states:::states:startExecution.sync:2"
+    assert task["Arguments"]["StateMachineArn"] == (
+        "arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:meterpipe-daily-rollup"
+    )
+    assert states["RunDays"]["ToleratedFailurePercentage"] == 100
+
+
+def test_both_state_machines_are_standard_logged_in_full_and_traced(synthesis: Synthesis) -> None:
+    machines = synthesis.resources("AWS::StepFunctions::StateMachine")
+
+    assert sorted(m["Properties"]["StateMachineName"] for m in machines.values()) == [
+        "meterpipe-backfill",
+        "meterpipe-daily-rollup",
+    ]
+    for machine in machines.values():
+        properties = machine["Properties"]
+        assert properties["StateMachineType"] == "STANDARD"
+        assert properties["LoggingConfiguration"]["Level"] == "ALL"
+        assert properties["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_the_rollup_table_follows_its_spec_on_demand_with_point_in_time_recovery(
+    synthesis: Synthesis,
+) -> None:
+    synthesis.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": ROLLUPS.name,
+            "KeySchema": ROLLUPS.key_schema(),
+            "AttributeDefinitions": Match.array_equals(ROLLUPS.attribute_definitions()),
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "DeletionProtectionEnabled": True,
+        },
+    )
+    synthesis.template.has_resource("AWS::DynamoDB::Table", {"DeletionPolicy": "Retain"})
+
+
+def test_the_readings_table_projects_its_partitions_onto_the_lake_layout(synthesis: Synthesis) -> None:
+    lake_id = synthesis.logical_id("AWS::S3::Bucket", "Lake")
+    tables = {
+        t["Properties"]["TableInput"]["Name"]: render_intrinsics(t["Properties"]["TableInput"])
+        for t in synthesis.resources("AWS::Glue::Table").values()
+    }
+
+    readings = tables[READINGS.name]
+
+    assert set(tables) == {READINGS.name, CUSTOMERS.name}
+    assert readings["Parameters"] | {"storage.location.template": None} == {
+        **READINGS.table_parameters("x"),
+        "storage.location.template": None,
+    }
+    assert readings["Parameters"]["projection.enabled"] == "true"
+    assert readings["Parameters"]["projection.month.digits"] == "2"
+    assert readings["Parameters"]["storage.location.template"] == (
+        f"s3://<Ref:{lake_id}>/iot_electricity_metering/year=${{year}}/month=${{month}}/day=${{day}}"
+    )
+    assert [c["Name"] for c in readings["StorageDescriptor"]["Columns"]] == [c.name for c in READINGS.columns]
+    assert "projection.enabled" not in tables[CUSTOMERS.name]["Parameters"]
+
+
+def test_the_workgroup_enforces_its_result_location_and_a_bytes_scanned_cutoff(synthesis: Synthesis) -> None:
+    results_id = synthesis.logical_id("AWS::S3::Bucket", "Results")
+    workgroup = next(iter(synthesis.resources("AWS::Athena::WorkGroup").values()))["Properties"]
+
+    configuration = render_intrinsics(workgroup["WorkGroupConfiguration"])
+
+    assert workgroup["Name"] == "meterpipe"
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    assert configuration["BytesScannedCutoffPerQuery"] == 10 * 1024**3
+    assert configuration["ResultConfiguration"] == {
+        "OutputLocation": f"s3://<Ref:{results_id}>/athena-results/",
+        "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"},
+    }
+
+
+def test_the_schedule_starts_daily_rollup_with_the_scheduled_time(synthesis: Synthesis) -> None:
+    daily_id = synthesis.logical_id("AWS::StepFunctions::StateMachine", "DailyRollup")
+    schedule = next(iter(synthesis.resources("AWS::Scheduler::Schedule").values()))["Properties"]
+
+    assert schedule["ScheduleExpression"] == "cron(30 3 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "UTC"
+    assert schedule["State"] == "ENABLED"
+    assert schedule["Target"]["Arn"] == {"Ref": daily_id}
+    assert json.loads(schedule["Target"]["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+
+
+def test_write_batch_is_python_312_on_arm64_with_powertools_and_its_table(synthesis: Synthesis) -> None:
+    table_id = synthesis.logical_id("AWS::DynamoDB::Table", "Rollups")
+    function = next(iter(synthesis.resources("AWS::Lambda::Function").values()))["Properties"]
+
+    assert (function["Runtime"], function["Architectures"], function["Handler"]) == (
+        "python3.12",
+        ["arm64"],
+        "handlers.write_batch.handler",
+    )
+    assert function["Timeout"] == 60
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["Environment"]["Variables"] == {
+        "ROLLUP_TABLE_NAME": {"Ref": table_id},
+        "POWERTOOLS_SERVICE_NAME": "meterpipe",
+        "POWERTOOLS_METRICS_NAMESPACE": "MeterPipe",
+    }
+    assert render_intrinsics(function["Layers"]) == [
+        "arn:<Ref:AWS::Partition>:lambda:<Ref:AWS::Region>:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:27"
+    ]
+    assert "ReservedConcurrentExecutions" not in function
+
+
+def test_the_lambda_asset_holds_the_handlers_package_under_its_own_name(synthesis: Synthesis) -> None:
+    assets = json.loads(next(synthesis.outdir.glob("*.assets.json")).read_text(encoding="utf-8"))
+    (asset,) = [a for a in assets["files"].values() if a["source"].get("packaging") == "zip"]
+
+    staged = synthesis.outdir / asset["source"]["path"]
+
+    assert (staged / "handlers" / "__init__.py").is_file()
+    assert not list(staged.rglob("__pycache__"))
+
+
+def test_every_bucket_is_encrypted_private_and_tls_only(synthesis: Synthesis) -> None:
+    buckets = synthesis.resources("AWS::S3::Bucket")
+    policies = [
+        render_intrinsics(p["Properties"]) for p in synthesis.resources("AWS::S3::BucketPolicy").values()
+    ]
+
+    assert len(buckets) == 3
+    for logical_id, bucket in buckets.items():
+        properties = bucket["Properties"]
+        assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+            "ServerSideEncryptionByDefault"
+        ] == {"SSEAlgorithm": "AES256"}
+        assert properties["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        (policy,) = [p for p in policies if p["Bucket"] == f"<Ref:{logical_id}>"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in policy["PolicyDocument"]["Statement"]
+        )
+
+
+def test_query_results_expire_after_the_configured_days(synthesis: Synthesis) -> None:
+    results = synthesis.raw["Resources"][synthesis.logical_id("AWS::S3::Bucket", "Results")]["Properties"]
+
+    (rule,) = results["LifecycleConfiguration"]["Rules"]
+
+    assert (rule["ExpirationInDays"], rule["Status"]) == (30, "Enabled")
+
+
+def test_failed_executions_of_either_machine_alarm_to_an_encrypted_topic(synthesis: Synthesis) -> None:
+    topic_id = synthesis.logical_id("AWS::SNS::Topic", "Alarms")
+    alarms = synthesis.resources("AWS::CloudWatch::Alarm")
+
+    watched = set()
+    for alarm in alarms.values():
+        properties = alarm["Properties"]
+        assert properties["AlarmActions"] == [{"Ref": topic_id}]
+        metrics = [m for m in properties["Metrics"] if "MetricStat" in m]
+        names = {m["MetricStat"]["Metric"]["MetricName"] for m in metrics}
+        assert names == {"ExecutionsFailed", "ExecutionsTimedOut"}
+        watched |= {json.dumps(d["Value"]) for m in metrics for d in m["MetricStat"]["Metric"]["Dimensions"]}
+    assert len(alarms) == 2
+    assert len(watched) == 2
+    synthesis.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+
+
+def test_the_stack_outputs_what_operators_and_the_cli_need(synthesis: Synthesis) -> None:
+    outputs: dict[str, Any] = synthesis.raw["Outputs"]
+
+    assert {
+        "DailyRollupStateMachineArn",
+        "BackfillStateMachineArn",
+        "RollupTableName",
+        "LakeBucketName",
+        "ResultsBucketName",
+        "AthenaWorkGroupName",
+    } <= set(outputs)
+
+
+def test_the_definitions_as_deployed_pass_asl_validator(synthesis: Synthesis, tmp_path: Path) -> None:
+    validator = REPO_ROOT / "node_modules" / ".bin" / "asl-validator"
+    if not validator.exists():
+        pytest.skip("asl-validator is installed by `make setup`")
+    arguments = []
+    for name in ("DailyRollup", "Backfill"):
+        path = tmp_path / f"{name}.asl.json"
+        path.write_text(json.dumps(deployed_definition(synthesis, name)), encoding="utf-8")
+        arguments += ["--json-path", str(path)]
+
+    completed = subprocess.run(
+        [str(validator), *arguments], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
