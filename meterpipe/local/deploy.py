@@ -1,7 +1,7 @@
 """The local equivalent of ``cdk deploy``: the project's resources on localcloud, through boto3,
-from the same specs CDK uses (``meterpipe.tables``; the state machine definitions of
-``meterpipe.definitions`` once they exist). Idempotent: every step creates what is missing,
-updates what differs and leaves the rest alone, and says which it did.
+from the same specs CDK uses (``meterpipe.tables``, and ``meterpipe.definitions`` for the state
+machines). Idempotent: every step creates what is missing, updates what differs and leaves the
+rest alone, and says which it did.
 
 One function per resource, each returning a ``Step``:
 
@@ -11,13 +11,16 @@ One function per resource, each returning a ``Step``:
 - ``ensure_role``: the IAM role the function and state machines name;
 - ``ensure_write_batch``: the ``write_batch`` Lambda, pointed at the ``handlers/`` source folder
   (localcloud's ``hot-reload`` code location), so edits apply to the next invocation;
-- ``ensure_state_machines`` and ``ensure_schedule``: skipped, with a note, while localcloud does
-  not serve Step Functions (issue 5 part B) or the definitions are not there yet.
+- ``ensure_workgroup``: the Athena workgroup with its enforced result location;
+- ``ensure_state_machines``: daily_rollup and backfill, rendered by ``render_state_machines``;
+- ``ensure_schedule``: the daily schedule starting daily_rollup with the scheduled time.
+
+The last three are skipped, with a note, while localcloud does not serve Athena or Step
+Functions (issue 5 part B); they need no change when it does.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +30,15 @@ from typing import Any, Literal, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from meterpipe.aws import Clients
+from meterpipe.definitions import (
+    ATHENA_RESULTS_PREFIX,
+    BACKFILL,
+    DAILY_ROLLUP,
+    DEFAULT_NAME_PREFIX,
+    DeploymentValues,
+    render_state_machines,
+    state_machine_name,
+)
 from meterpipe.errors import MeterpipeError
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, ROLLUPS, KeyValueTable
 
@@ -61,24 +73,43 @@ class Step:
 
 @dataclass(frozen=True)
 class LocalDeployment:
-    """The deployment's names and settings (CDK takes the same values from its context)."""
+    """The deployment's names and settings. Defaults follow the CDK app's (infra/config.py):
+    the same name prefix, state machine names, results prefixes, schedule and Lambda sizing."""
 
+    name_prefix: str = DEFAULT_NAME_PREFIX
     lake_bucket: str = "meterpipe-lake"
-    results_bucket: str = "meterpipe-athena-results"
+    results_bucket: str = "meterpipe-results"
     database: str = GLUE_DATABASE
     rollups: KeyValueTable = ROLLUPS
     role_name: str = "meterpipe-local"
     function_name: str = "meterpipe-write-batch"
     handler: str = "handlers.write_batch.handler"
     handlers_dir: Path = REPO_ROOT / "handlers"
-    function_timeout: int = 120
+    function_timeout: int = 60
     function_memory: int = 512
-    daily_state_machine: str = "meterpipe-daily-rollup"
-    backfill_state_machine: str = "meterpipe-backfill"
-    schedule_name: str = "meterpipe-daily-rollup"
     schedule_expression: str = "cron(30 3 * * ? *)"
-    schedule_timezone: str = "UTC"
+    timezone: str = "UTC"
+    schedule_enabled: bool = True
+    max_items_per_batch: int = 1000
+    max_concurrency: int = 20
+    backfill_max_concurrency: int = 4
     extra_environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def workgroup(self) -> str:
+        return self.name_prefix
+
+    @property
+    def daily_rollup(self) -> str:
+        return state_machine_name(DAILY_ROLLUP, self.name_prefix)
+
+    @property
+    def backfill(self) -> str:
+        return state_machine_name(BACKFILL, self.name_prefix)
+
+    @property
+    def schedule_name(self) -> str:
+        return self.daily_rollup
 
     def function_environment(self) -> dict[str, str]:
         return {
@@ -221,9 +252,10 @@ def ensure_write_batch(clients: Clients, spec: LocalDeployment, *, home: Path, r
     return Step("Lambda write_batch", "unchanged", spec.function_name)
 
 
-def step_functions_served(clients: Clients) -> bool:
+def served(clients: Clients, service: str, probe: Callable[[Any], Any]) -> bool:
+    """Does localcloud serve this API yet? (On AWS it always does.)"""
     try:
-        clients.client("stepfunctions").list_state_machines(maxResults=1)
+        probe(clients.client(service))
     except ClientError as error:
         if _code(error) == "ServiceNotYetServed":
             return False
@@ -231,30 +263,84 @@ def step_functions_served(clients: Clients) -> bool:
     return True
 
 
-def _definitions() -> Any | None:
-    try:
-        return importlib.import_module("meterpipe.definitions")
-    except ModuleNotFoundError:
-        return None
+def step_functions_served(clients: Clients) -> bool:
+    return served(clients, "stepfunctions", lambda sfn: sfn.list_state_machines(maxResults=1))
 
 
-def ensure_state_machines(clients: Clients, spec: LocalDeployment, *, role_arn: str) -> Step:
+def _account(clients: Clients) -> str:
+    return str(clients.client("sts").get_caller_identity()["Account"])
+
+
+def ensure_workgroup(clients: Clients, spec: LocalDeployment) -> Step:
+    """The Athena workgroup with its enforced result location, as CDK makes it."""
+    if not served(clients, "athena", lambda athena: athena.list_work_groups(MaxResults=1)):
+        return Step("Athena workgroup", "skipped", "localcloud does not serve Athena yet (issue 5 part B)")
+    athena = clients.client("athena")
+    output = f"s3://{spec.results_bucket}/{ATHENA_RESULTS_PREFIX}"
+    configuration = {"ResultConfiguration": {"OutputLocation": output}, "EnforceWorkGroupConfiguration": True}
+    existing = {group["Name"] for group in athena.list_work_groups()["WorkGroups"]}
+    if spec.workgroup not in existing:
+        athena.create_work_group(Name=spec.workgroup, Configuration=configuration)
+        return Step("Athena workgroup", "created", f"{spec.workgroup} -> {output}")
+    current = athena.get_work_group(WorkGroup=spec.workgroup)["WorkGroup"]
+    location = current.get("Configuration", {}).get("ResultConfiguration", {}).get("OutputLocation")
+    if location != output:
+        athena.update_work_group(
+            WorkGroup=spec.workgroup,
+            ConfigurationUpdates={
+                "ResultConfigurationUpdates": {"OutputLocation": output},
+                "EnforceWorkGroupConfiguration": True,
+            },
+        )
+        return Step("Athena workgroup", "updated", f"{spec.workgroup} -> {output}")
+    return Step("Athena workgroup", "unchanged", spec.workgroup)
+
+
+def ensure_state_machines(
+    clients: Clients, spec: LocalDeployment, *, role_arn: str, function_arn: str
+) -> Step:
+    """Both state machines, rendered by meterpipe.definitions from the same templates as CDK."""
     if not step_functions_served(clients):
         return Step(
             "State machines", "skipped", "localcloud does not serve Step Functions yet (issue 5 part B)"
         )
-    if _definitions() is None:
-        return Step(
-            "State machines", "skipped", "meterpipe.definitions (the rendered definitions) is not there yet"
-        )
+    sfn = clients.client("stepfunctions")
+    arn_prefix = f"arn:aws:states:{clients.region}:{_account(clients)}:stateMachine:"
+    values = DeploymentValues(
+        write_batch_function_arn=function_arn,
+        daily_rollup_state_machine_arn=arn_prefix + spec.daily_rollup,
+        results_bucket=spec.results_bucket,
+        athena_workgroup=spec.workgroup,
+        glue_database=spec.database,
+        max_items_per_batch=spec.max_items_per_batch,
+        max_concurrency=spec.max_concurrency,
+        backfill_max_concurrency=spec.backfill_max_concurrency,
+        timezone=spec.timezone,
+    )
+    done: list[str] = []
+    for template, definition in render_state_machines(values).items():
+        name = state_machine_name(template, spec.name_prefix)
+        try:
+            current = sfn.describe_state_machine(stateMachineArn=arn_prefix + name)
+        except sfn.exceptions.StateMachineDoesNotExist:
+            sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn, type="STANDARD")
+            done.append(f"{name} created")
+            continue
+        if json.loads(current["definition"]) != json.loads(definition) or current["roleArn"] != role_arn:
+            sfn.update_state_machine(
+                stateMachineArn=arn_prefix + name, definition=definition, roleArn=role_arn
+            )
+            done.append(f"{name} updated")
+    names = f"{spec.daily_rollup}, {spec.backfill}"
+    if not done:
+        return Step("State machines", "unchanged", names)
     return Step(
-        "State machines",
-        "skipped",
-        "rendering through meterpipe.definitions is wired when Step Functions is served (issue 5 part B)",
+        "State machines", "created" if all("created" in d for d in done) else "updated", "; ".join(done)
     )
 
 
 def ensure_schedule(clients: Clients, spec: LocalDeployment, *, role_arn: str) -> Step:
+    """The daily schedule, as CDK makes it: daily_rollup with the scheduled time as its input."""
     if not step_functions_served(clients):
         return Step(
             "Schedule",
@@ -262,7 +348,39 @@ def ensure_schedule(clients: Clients, spec: LocalDeployment, *, role_arn: str) -
             f"{spec.schedule_name} targets the daily state machine: "
             "waits for Step Functions (issue 5 part B)",
         )
-    return Step("Schedule", "skipped", "created with the state machines in issue 5 part B")
+    scheduler = clients.client("scheduler")
+    target = {
+        "Arn": f"arn:aws:states:{clients.region}:{_account(clients)}:stateMachine:{spec.daily_rollup}",
+        "RoleArn": role_arn,
+        "Input": json.dumps({"scheduled_time": "<aws.scheduler.scheduled-time>"}),
+        "RetryPolicy": {"MaximumEventAgeInSeconds": 6 * 3600, "MaximumRetryAttempts": 10},
+    }
+    wanted = {
+        "ScheduleExpression": spec.schedule_expression,
+        "ScheduleExpressionTimezone": spec.timezone,
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "ENABLED" if spec.schedule_enabled else "DISABLED",
+        "Target": target,
+        "Description": "Starts meterpipe daily_rollup for the previous calendar day",
+    }
+    try:
+        current = scheduler.get_schedule(Name=spec.schedule_name)
+    except scheduler.exceptions.ResourceNotFoundException:
+        scheduler.create_schedule(Name=spec.schedule_name, **wanted)
+        return Step(
+            "Schedule", "created", f"{spec.schedule_name}: {spec.schedule_expression} {spec.timezone}"
+        )
+    if any(current.get(key) != value for key, value in wanted.items()):
+        scheduler.update_schedule(Name=spec.schedule_name, **wanted)
+        return Step(
+            "Schedule", "updated", f"{spec.schedule_name}: {spec.schedule_expression} {spec.timezone}"
+        )
+    return Step("Schedule", "unchanged", spec.schedule_name)
+
+
+def function_arn_of(clients: Clients, spec: LocalDeployment) -> str:
+    configuration = clients.client("lambda").get_function_configuration(FunctionName=spec.function_name)
+    return str(configuration["FunctionArn"])
 
 
 class DeployError(MeterpipeError):
@@ -296,6 +414,13 @@ def deploy(clients: Clients, *, home: Path, spec: LocalDeployment | None = None)
             "Lambda write_batch", lambda: ensure_write_batch(clients, spec, home=home, role_arn=role_arn)
         )
     )
-    steps.append(_guarded("State machines", lambda: ensure_state_machines(clients, spec, role_arn=role_arn)))
+    function_arn = _guarded("Lambda write_batch", lambda: function_arn_of(clients, spec))
+    steps.append(_guarded("Athena workgroup", lambda: ensure_workgroup(clients, spec)))
+    steps.append(
+        _guarded(
+            "State machines",
+            lambda: ensure_state_machines(clients, spec, role_arn=role_arn, function_arn=function_arn),
+        )
+    )
     steps.append(_guarded("Schedule", lambda: ensure_schedule(clients, spec, role_arn=role_arn)))
     return steps
