@@ -268,8 +268,24 @@ class ConcurrencyLimit:
         self.in_use = 0
 
 
+def default_max_workers() -> int:
+    """How many worker processes one function may have at once on this machine."""
+    configured = os.environ.get("LOCALCLOUD_LAMBDA_MAX_WORKERS")
+    if configured:
+        return max(1, int(configured))
+    return max(4, 2 * (os.cpu_count() or 1))
+
+
 class FunctionPool:
-    """The warm workers of one function and how many invocations run now."""
+    """The warm workers of one function and how many invocations run now.
+
+    Two limits, on purpose different. Concurrency (reserved, or the account's) is Lambda's: past
+    it an invocation is throttled with TooManyRequestsException, as on AWS. Worker processes are
+    this machine's: AWS would start hundreds of execution environments, but a laptop cannot, so
+    at most ``max_workers`` processes run per function and further invocations wait for one
+    (their Timeout counts from when a worker takes them). A Distributed Map fanning out 240 batches
+    on two cores then runs them a few at a time instead of starting 240 Python processes.
+    """
 
     def __init__(
         self,
@@ -279,16 +295,19 @@ class FunctionPool:
         logs: LogShipper,
         account: ConcurrencyLimit,
         worker_factory: Callable[[FunctionRecord], Worker] | None = None,
+        max_workers: int | None = None,
     ) -> None:
         self.fn = fn
         self._env = env
         self._logs = logs
         self._account = account
         self._factory = worker_factory or (lambda record: Worker(record, env, logs))
+        self.max_workers = max_workers or default_max_workers()
         self._idle: list[Worker] = []
         self._busy: set[Worker] = set()
-        self._slot_freed = asyncio.Condition()
-        self._in_flight = 0  # invocations holding a concurrency slot (starting, or running)
+        self._live = 0  # worker processes starting, busy or idle
+        self._changed = asyncio.Condition()  # a slot or a worker was freed
+        self._in_flight = 0  # invocations holding a concurrency slot (waiting, starting or running)
         self.cold_starts = 0
         self._retiring: set[asyncio.Task[None]] = set()
 
@@ -300,6 +319,10 @@ class FunctionPool:
     def warm(self) -> int:
         return len(self._idle)
 
+    @property
+    def processes(self) -> int:
+        return self._live
+
     async def reconfigure(self, fn: FunctionRecord) -> None:
         """New code or configuration: warm workers go; busy ones finish, then go."""
         changed = fn.runtime_identity() != self.fn.runtime_identity()
@@ -309,11 +332,11 @@ class FunctionPool:
 
     async def retire_idle(self, older_than: float | None = None) -> None:
         now = time.monotonic()
-        keep: list[Worker] = []
-        retire: list[Worker] = []
-        for worker in self._idle:
-            (retire if older_than is None or now - worker.idle_since > older_than else keep).append(worker)
-        self._idle = keep
+        async with self._changed:
+            retire = [w for w in self._idle if older_than is None or now - w.idle_since > older_than]
+            self._idle = [w for w in self._idle if w not in retire]
+            self._live -= len(retire)
+            self._changed.notify_all()
         await asyncio.gather(*(worker.retire() for worker in retire))
 
     async def shutdown(self) -> None:
@@ -333,7 +356,7 @@ class FunctionPool:
             await self._release(worker)
 
     async def _acquire(self, wait: bool) -> None:
-        async with self._slot_freed:
+        async with self._changed:
             while True:
                 reserved = self.fn.reserved_concurrency
                 if reserved is not None and self._in_flight >= reserved:
@@ -344,51 +367,64 @@ class FunctionPool:
                     break
                 if not wait or reserved == 0:
                     raise TooManyRequestsException("Rate Exceeded.", Reason=reason)
-                await self._slot_freed.wait()
+                await self._changed.wait()
             self._in_flight += 1
             self._account.in_use += 1
 
+    def _reusable(self, worker: Worker, fingerprint: str | None = None) -> bool:
+        current = fingerprint if fingerprint is not None else code_packages.fingerprint(self.fn.code)
+        return (
+            worker.alive
+            and worker.fingerprint == current
+            and worker.fn.runtime_identity() == self.fn.runtime_identity()
+        )
+
+    def _retire_later(self, worker: Worker) -> None:
+        task = asyncio.create_task(worker.retire())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
     async def _release(self, worker: Worker | None) -> None:
-        async with self._slot_freed:
+        async with self._changed:
             self._in_flight -= 1
             self._account.in_use -= 1
             if worker is not None:
                 self._busy.discard(worker)
-                if (
-                    worker.alive
-                    and worker.fingerprint == code_packages.fingerprint(self.fn.code)
-                    and worker.fn.runtime_identity() == self.fn.runtime_identity()
-                ):
+                if self._reusable(worker):
                     worker.idle_since = time.monotonic()
                     self._idle.append(worker)
                 else:
-                    task = asyncio.create_task(worker.retire())
-                    self._retiring.add(task)
-                    task.add_done_callback(self._retiring.discard)
-            self._slot_freed.notify_all()
+                    self._live -= 1
+                    self._retire_later(worker)
+            self._changed.notify_all()
 
     async def _take_worker(self) -> Worker | InvokeResult:
-        current = code_packages.fingerprint(self.fn.code)
-        identity = self.fn.runtime_identity()
-        stale = [
-            worker
-            for worker in self._idle
-            if worker.fingerprint != current or not worker.alive or worker.fn.runtime_identity() != identity
-        ]
-        if stale:
-            self._idle = [worker for worker in self._idle if worker not in stale]
-            await asyncio.gather(*(worker.retire() for worker in stale))
-        if self._idle:
-            worker = self._idle.pop()
-            self._busy.add(worker)
-            return worker
+        async with self._changed:
+            while True:
+                current = code_packages.fingerprint(self.fn.code)  # once: a folder is walked
+                for stale in [w for w in self._idle if not self._reusable(w, current)]:
+                    self._idle.remove(stale)
+                    self._live -= 1
+                    self._retire_later(stale)
+                if self._idle:
+                    worker = self._idle.pop()
+                    self._busy.add(worker)
+                    return worker
+                if self._live < self.max_workers:
+                    self._live += 1
+                    break
+                await self._changed.wait()
         worker = self._factory(self.fn)
         self.cold_starts += 1
         started = await worker.start()
         if started["type"] == "ready":
-            self._busy.add(worker)
+            async with self._changed:
+                self._busy.add(worker)
             return worker
         await worker.kill()
+        async with self._changed:
+            self._live -= 1
+            self._changed.notify_all()
         if started["type"] == "init_timeout":
             return self._timeout_result(worker, "", init=True)
         error = started["error"]

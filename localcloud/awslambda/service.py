@@ -414,7 +414,12 @@ class LambdaService(ProtocolService):
 
     def stats(self) -> dict[str, dict[str, int]]:
         return {
-            name: {"warm": pool.warm, "running": pool.running, "cold_starts": pool.cold_starts}
+            name: {
+                "warm": pool.warm,
+                "running": pool.running,
+                "processes": pool.processes,
+                "cold_starts": pool.cold_starts,
+            }
             for name, pool in self._pools.items()
         }
 
