@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 # Command modules register themselves on `app` when imported; add one import per module here.
-from meterpipe.cli import generate  # noqa: F401
+from meterpipe.cli import (
+    generate,  # noqa: F401
+    local,  # noqa: F401
+)
 from meterpipe.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -1,0 +1,148 @@
+"""localcloud's endpoint: start-up, Lambda cold/warm invoke latency, DynamoDB writes through it,
+and what MiniStack's periodic snapshot costs once the table holds them."""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import statistics
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from localcloud import launcher
+
+ROLE = "arn:aws:iam::000000000000:role/bench"
+ITEMS = 20_000
+KEY_SCHEMA = [
+    {"AttributeName": "CustomerID", "KeyType": "HASH"},
+    {"AttributeName": "SensorID-Period", "KeyType": "RANGE"},
+]
+ATTRIBUTES = [
+    {"AttributeName": "CustomerID", "AttributeType": "N"},
+    {"AttributeName": "SensorID-Period", "AttributeType": "S"},
+]
+
+
+def _client(endpoint: str, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=Config(max_pool_connections=8, retries={"mode": "standard"}),
+    )
+
+
+def _package() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "import boto3\n\ndef handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def _item(i: int) -> dict[str, Any]:
+    return {
+        "CustomerID": {"N": str(i % 500)},
+        "SensorID-Period": {"S": f"{i}#2022-01-05T18"},
+        "kWh-Amount": {"N": "1.25"},
+    }
+
+
+def _write(ddb: Any, start: int, count: int) -> None:
+    for offset in range(start, start + count, 25):
+        batch = [{"PutRequest": {"Item": _item(i)}} for i in range(offset, min(offset + 25, start + count))]
+        pending: dict[str, Any] = {"bench": batch}
+        while pending:
+            pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
+def _warm_up() -> None:
+    import botocore.session  # noqa: F401 - import cost paid before the clock starts
+
+
+def _write_process(endpoint: str, start: int, count: int) -> None:
+    _write(_client(endpoint, "dynamodb"), start, count)
+
+
+def _lambda_figures(endpoint: str) -> dict[str, Any]:
+    lam = _client(endpoint, "lambda")
+    colds = []
+    for n in range(5):
+        name = f"cold{n}"
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": _package()},
+        )
+        began = time.perf_counter()
+        lam.invoke(FunctionName=name, Payload=b"{}")
+        colds.append((time.perf_counter() - began) * 1000)
+    warms = []
+    for _ in range(300):
+        began = time.perf_counter()
+        lam.invoke(FunctionName="cold0", Payload=json.dumps({"x": 1}).encode())
+        warms.append((time.perf_counter() - began) * 1000)
+    warms.sort()
+    return {
+        "lambda_cold_invoke_ms_median (function imports boto3)": round(statistics.median(colds), 1),
+        "lambda_warm_invoke_ms_p50": round(warms[len(warms) // 2], 2),
+        "lambda_warm_invoke_ms_p95": round(warms[int(len(warms) * 0.95)], 2),
+    }
+
+
+def _dynamodb_figures(endpoint: str) -> dict[str, Any]:
+    ddb = _client(endpoint, "dynamodb")
+    ddb.create_table(
+        TableName="bench",
+        KeySchema=KEY_SCHEMA,
+        AttributeDefinitions=ATTRIBUTES,
+        BillingMode="PAY_PER_REQUEST",
+    )
+    half = ITEMS // 2
+    began = time.perf_counter()
+    _write(ddb, 0, half)
+    one = half / (time.perf_counter() - began)
+    share = half // 4
+    # Four client processes: threads in one process would measure boto3's GIL, not the server.
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        pool.starmap(_warm_up, [()] * 4)
+        began = time.perf_counter()
+        pool.starmap(_write_process, [(endpoint, half + i * share, share) for i in range(4)])
+        four = 4 * share / (time.perf_counter() - began)
+    time.sleep(2.5)  # let a periodic save run with the table full
+    health = launcher.health(endpoint) or {}
+    return {
+        "dynamodb_batch_write_items_per_s_1_connection": round(one),
+        "dynamodb_batch_write_items_per_s_4_client_processes": round(four),
+        f"ministack_snapshot_seconds_with_{ITEMS}_items": health.get("ministack_last_save_seconds"),
+    }
+
+
+def run() -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-localcloud-") as tmp:
+        home = Path(tmp)
+        starts = []
+        for _ in range(3):
+            began = time.perf_counter()
+            launcher.start(home, port=0)
+            starts.append(time.perf_counter() - began)
+            launcher.stop(home)
+        figures["startup_seconds_median_of_3"] = round(statistics.median(starts), 3)
+        server = launcher.start(home, port=0)
+        try:
+            figures.update(_lambda_figures(server.endpoint))
+            figures.update(_dynamodb_figures(server.endpoint))
+        finally:
+            launcher.stop(home)
+    return figures

@@ -1,0 +1,92 @@
+"""localcloud's own local-only routes, under ``/_localcloud/`` (no AWS API lives there).
+
+- ``GET  /_localcloud/health``: status, pid, endpoint, which services are served, the clock.
+- ``GET  /_localcloud/clock``: the clock.
+- ``POST /_localcloud/clock``: ``{"set": "<ISO 8601>", "freeze": true|false}``,
+  ``{"advance": <seconds>}``, ``{"freeze": true}``, ``{"freeze": false}`` or ``{"reset": true}``.
+  It answers once everything the new time made due has fired (schedules), with what fired, so a
+  caller can advance the clock and then look at the effect, deterministically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from localcloud.clock import Clock
+from localcloud.server.http import Request, Response
+from localcloud.state import Store
+
+# Called after every clock change; returns what fired (the scheduler registers one).
+ClockHook = Callable[[], Awaitable[list[dict[str, Any]]]]
+
+CLOCK_KEY = "clock"
+META = "localcloud.meta"
+
+
+def clock_json(clock: Clock) -> dict[str, Any]:
+    state = clock.state
+    return {
+        "now": clock.now().isoformat().replace("+00:00", "Z"),
+        "frozen": state.frozen_at is not None,
+        "real": clock.is_real,
+        "offset_seconds": state.offset_seconds,
+    }
+
+
+class Control:
+    def __init__(self, *, clock: Clock, store: Store, health: Callable[[], dict[str, Any]]) -> None:
+        self.clock = clock
+        self._meta = store.collection(META)
+        self._health = health
+        self.clock_hooks: list[ClockHook] = []
+
+    async def handle(self, request: Request) -> Response:
+        route = request.path.removeprefix("/_localcloud").rstrip("/")
+        if route == "/health" and request.method == "GET":
+            return Response.json({**self._health(), "pid": os.getpid(), "clock": clock_json(self.clock)})
+        if route == "/clock" and request.method == "GET":
+            return Response.json(clock_json(self.clock))
+        if route == "/clock" and request.method == "POST":
+            try:
+                self.change_clock(request.json())
+            except (ValueError, TypeError) as exc:
+                return Response.json({"error": str(exc)}, status=400)
+            fired = await self.after_clock_change()
+            return Response.json({**clock_json(self.clock), "fired": fired})
+        return Response.json({"error": f"no localcloud route {request.method} {request.path}"}, status=404)
+
+    def change_clock(self, command: Any) -> None:
+        if not isinstance(command, dict) or not command:
+            raise ValueError(
+                'send {"set": ISO time}, {"advance": seconds}, {"freeze": bool} or {"reset": true}'
+            )
+        known = {"set", "advance", "freeze", "reset"}
+        unknown = set(command) - known
+        if unknown:
+            raise ValueError(f"unknown clock command(s): {', '.join(sorted(unknown))}")
+        freeze = command.get("freeze")
+        if freeze is not None and not isinstance(freeze, bool):
+            raise ValueError("freeze must be true or false")
+        if command.get("reset"):
+            self.clock.reset()
+        elif "set" in command:
+            when = dt.datetime.fromisoformat(str(command["set"]).replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.UTC)
+            self.clock.set(when, frozen=freeze)
+        elif "advance" in command:
+            self.clock.advance(float(command["advance"]))
+            if freeze is not None:
+                (self.clock.freeze if freeze else self.clock.unfreeze)()
+        elif freeze is not None:
+            (self.clock.freeze if freeze else self.clock.unfreeze)()
+        self._meta.put(CLOCK_KEY, self.clock.state.to_json())
+
+    async def after_clock_change(self) -> list[dict[str, Any]]:
+        fired: list[dict[str, Any]] = []
+        for hook in self.clock_hooks:
+            fired.extend(await hook())
+        return fired

@@ -1,0 +1,157 @@
+"""Run localcloud in this process: ``python -m localcloud.server --home DIR --port N``.
+
+Binds 127.0.0.1 only (no option to do otherwise), holds an exclusive lock on the home folder so
+two servers never share one, writes ``<home>/localcloud.json`` (pid, port, endpoint) once it
+answers and removes it on a clean stop. SIGTERM and SIGINT stop it gracefully (state saved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from localcloud.server import ministack
+from localcloud.server.app import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LocalcloudApp, ServerConfig
+from localcloud.server.registry import Service, ServiceRegistry
+
+log = logging.getLogger("localcloud")
+
+RUNTIME_FILE = "localcloud.json"
+LOCK_FILE = "localcloud.lock"
+
+EXIT_PORT_IN_USE = 3
+EXIT_ALREADY_RUNNING = 4
+
+
+class StartupError(Exception):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(f"port {port} on 127.0.0.1 is already in use", EXIT_PORT_IN_USE) from exc
+        raise StartupError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}", EXIT_PORT_IN_USE) from exc
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+@contextlib.contextmanager
+def home_lock(home: Path) -> Iterator[None]:
+    home.mkdir(parents=True, exist_ok=True)
+    handle: IO[str] = (home / LOCK_FILE).open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise StartupError(
+            f"another localcloud is already running with home {home}", EXIT_ALREADY_RUNNING
+        ) from exc
+    try:
+        yield
+    finally:
+        handle.close()
+
+
+def write_runtime_file(config: ServerConfig) -> None:
+    assert config.home is not None
+    info = {
+        "pid": os.getpid(),
+        "port": config.port,
+        "endpoint": config.endpoint_url,
+        "home": str(config.home),
+        "region": config.region,
+        "started_at": time.time(),
+    }
+    target = config.home / RUNTIME_FILE
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=2) + "\n")
+    tmp.replace(target)
+
+
+def run(
+    *,
+    home: Path | None,
+    port: int,
+    region: str = DEFAULT_REGION,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    services: Callable[[], list[Service]] | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT. Raises StartupError (port in use, home already in use)."""
+    with contextlib.ExitStack() as stack:
+        if home is not None:
+            home = home.resolve()
+            stack.enter_context(home_lock(home))
+        sock = bind(port)
+        config = ServerConfig(home=home, port=sock.getsockname()[1], region=region, account_id=account_id)
+        ministack.configure(home, port=config.port, region=region, account_id=account_id)
+        from localcloud.server.services import default_services  # noqa: PLC0415 - after configure()
+
+        registry = ServiceRegistry((services or default_services)())
+        app = LocalcloudApp(config, registry, ministack.MiniStack(persist=home is not None))
+        if home is not None:
+            app.on_started.append(lambda: write_runtime_file(config))
+            stack.callback(lambda: (home / RUNTIME_FILE).unlink(missing_ok=True))
+        asyncio.run(_serve(app, sock))
+
+
+async def _serve(app: LocalcloudApp, sock: socket.socket) -> None:
+    from hypercorn.asyncio import serve  # noqa: PLC0415
+    from hypercorn.config import Config  # noqa: PLC0415
+
+    config = Config()
+    config.bind = [f"fd://{sock.detach()}"]  # hypercorn owns (and closes) the listening socket
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.graceful_timeout = 5
+    config.keep_alive_timeout = 75  # boto3 reuses connections; don't drop them between calls
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m localcloud.server", description=__doc__)
+    parser.add_argument("--home", type=Path, help="folder for all state (omit: nothing is persisted)")
+    parser.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument("--log-level", default=os.environ.get("LOCALCLOUD_LOG_LEVEL", "INFO"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s [%(name)s] %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("localcloud").setLevel(args.log_level.upper())
+    try:
+        run(home=args.home, port=args.port, region=args.region)
+    except StartupError as exc:
+        print(f"localcloud: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

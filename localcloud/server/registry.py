@@ -1,0 +1,172 @@
+"""localcloud's own services and the registry the server routes to.
+
+A service is identified by its SigV4 signing name (``lambda``, ``scheduler``, ``states``,
+``athena``): the request's credential scope names it, exactly as AWS routes. A service gets a
+``ServiceContext`` at start (the store, the clock, a boto3 client factory pointing back at the
+endpoint) and answers ``Request`` -> ``Response``.
+
+``ProtocolService`` does the common part: parse with the service's protocol (botocore model),
+call the method named after the operation in snake case (``CreateFunction`` -> ``create_function``),
+serialise its dict, and turn ``AwsError`` into AWS's error shape. An operation without a method
+answers ``NotImplemented`` naming it, never a silent success.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import boto3
+from botocore.config import Config
+
+from localcloud.clock import Clock
+from localcloud.server.errors import AwsError, NotImplementedByLocalcloud, ServiceNotYetServed
+from localcloud.server.http import Request, Response
+from localcloud.server.protocols import JsonProtocol, RestJsonProtocol, snake_case
+from localcloud.state import Store
+
+log = logging.getLogger("localcloud")
+
+# Fake, fixed credentials: localcloud does not authenticate, and these can never reach AWS.
+FAKE_CREDENTIALS = {
+    "aws_access_key_id": "localcloud",
+    "aws_secret_access_key": "localcloud",
+    "aws_session_token": "localcloud",
+}
+
+PreviousShutdown = Literal["clean", "crash", "first-start"]
+
+
+@dataclass
+class ServiceContext:
+    store: Store
+    clock: Clock
+    home: Path
+    endpoint_url: str
+    region: str
+    account_id: str
+    previous_shutdown: PreviousShutdown = "first-start"
+    """How the previous run ended: services holding work in flight (part B: running executions)
+    mark it failed at start, saying localcloud restarted."""
+    registry: ServiceRegistry | None = field(default=None, repr=False)
+    _clients: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the endpoint itself (one per service and thread; call it from a
+        worker thread, never from the event loop: the endpoint answers on that loop)."""
+        key = (service, threading.get_ident())
+        with self._lock:
+            if key not in self._clients:
+                session: Any = boto3.session.Session()
+                self._clients[key] = session.client(
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region,
+                    config=Config(retries={"max_attempts": 2, "mode": "standard"}, read_timeout=900),
+                    **FAKE_CREDENTIALS,
+                )
+            return self._clients[key]
+
+    def service(self, signing_name: str) -> Service | None:
+        """Another of localcloud's services, for in-process calls (part B's Step Functions may
+        invoke Lambda through ``LambdaService.invoke_function`` instead of HTTP)."""
+        return self.registry.get(signing_name) if self.registry is not None else None
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"
+
+
+class Service(ABC):
+    signing_name: ClassVar[str]
+    title: ClassVar[str]
+
+    async def recover(self, context: ServiceContext) -> None:  # noqa: B027 - optional hook
+        """Called once at start, before ``start``, with ``context.previous_shutdown`` saying how
+        the last run ended ("clean", "crash", "first-start"). Work that was in flight then can
+        never finish: this is where Step Functions (part B) marks executions still RUNNING as
+        FAILED, with a cause saying localcloud restarted, so they can be redriven."""
+
+    async def start(self, context: ServiceContext) -> None:  # noqa: B027 - optional hook
+        """Load state, resume background work."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Finish background work; state is already durable."""
+
+    @abstractmethod
+    async def handle(self, request: Request) -> Response: ...
+
+
+class ProtocolService(Service):
+    protocol: RestJsonProtocol | JsonProtocol
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            operation, params = self.protocol.parse(request)
+            method = getattr(self, snake_case(operation), None)
+            if method is None:
+                raise NotImplementedByLocalcloud(f"localcloud's {self.title} does not implement {operation}")
+            result = method(params)
+            if inspect.isawaitable(result):
+                result = await result
+            return self.protocol.serialize(operation, result)
+        except AwsError as error:
+            return self.protocol.error(error)
+
+
+class NotYetServed(Service):
+    """A service localcloud will serve but does not yet: every call fails clearly."""
+
+    def __init__(self, signing_name: str, title: str, protocol: RestJsonProtocol | JsonProtocol) -> None:
+        self.signing_name = signing_name  # type: ignore[misc]
+        self.title = title  # type: ignore[misc]
+        self.protocol = protocol
+
+    async def handle(self, request: Request) -> Response:
+        return self.protocol.error(
+            ServiceNotYetServed(
+                f"localcloud does not serve {self.title} yet (its API lands with issue 5 part B)"
+            )
+        )
+
+
+class ServiceRegistry:
+    def __init__(self, services: list[Service] | None = None) -> None:
+        self._services: dict[str, Service] = {}
+        for service in services or []:
+            self.register(service)
+
+    def register(self, service: Service) -> None:
+        self._services[service.signing_name] = service
+
+    def get(self, signing_name: str) -> Service | None:
+        return self._services.get(signing_name)
+
+    def __contains__(self, signing_name: str) -> bool:
+        return signing_name in self._services
+
+    def served(self) -> dict[str, str]:
+        """signing name -> "served" | "not yet served"."""
+        return {
+            name: "not yet served" if isinstance(service, NotYetServed) else "served"
+            for name, service in sorted(self._services.items())
+        }
+
+    async def start(self, context: ServiceContext) -> None:
+        context.registry = self
+        for service in self._services.values():
+            await service.recover(context)
+        for service in self._services.values():
+            await service.start(context)
+
+    async def stop(self) -> None:
+        for service in reversed(list(self._services.values())):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("stopping %s failed", service.title)

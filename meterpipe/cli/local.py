@@ -1,0 +1,89 @@
+"""``meterpipe local up|status|down``: localcloud for a home folder, and the project deployed to it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from meterpipe.aws import Target, clients_for
+from meterpipe.cli.app import app
+from meterpipe.local import deploy as local_deploy
+from meterpipe.local import server
+from meterpipe.local.home import DEFAULT_HOME, HOME_VARIABLE, resolve_home
+
+console = Console(highlight=False, soft_wrap=True)
+
+home_option = click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"Folder for all local state (default: ${HOME_VARIABLE}, else {DEFAULT_HOME}/).",
+)
+
+_STYLE = {"created": "green", "updated": "yellow", "unchanged": "dim", "skipped": "cyan"}
+
+
+@app.group(name="local")
+def local() -> None:
+    """Run the project on this machine: localcloud, the offline stand-in for AWS."""
+
+
+@local.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=server.DEFAULT_PORT, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port).")  # fmt: skip
+@click.option("--no-deploy", is_flag=True, help="Only start localcloud; do not deploy the project.")
+@home_option
+def up(port: int, no_deploy: bool, home: Path | None) -> None:
+    """Start localcloud in the background and deploy the project to it (idempotent)."""
+    folder = resolve_home(home)
+    result = server.up(folder, port=port)
+    running = result.server
+    verb = "started" if result.started else "already running"
+    if result.stale_pid:
+        console.print(
+            f"removed a stale pid file: localcloud (pid {result.stale_pid}) had stopped without cleaning up"
+        )
+    console.print(f"localcloud {verb} at [bold]{running.endpoint}[/bold] (pid {running.pid}, home {folder})")
+    if no_deploy:
+        return
+    steps = local_deploy.deploy(clients_for(Target.local(folder)), home=folder)
+    for step in steps:
+        style = _STYLE[step.action]
+        console.print(f"  [{style}]{step.action:<9}[/{style}] {step.resource}: {step.detail}")
+    console.print(f"Use it with: export AWS_ENDPOINT_URL={running.endpoint}")
+
+
+@local.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@home_option
+def status(as_json: bool, home: Path | None) -> None:
+    """Say whether localcloud runs for the home folder, where, and what it serves."""
+    folder = resolve_home(home)
+    info = server.status(folder)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    if not info["running"]:
+        stale = (
+            f" (removed a stale pid file left by pid {info['stale_pid_removed']})"
+            if "stale_pid_removed" in info
+            else ""
+        )
+        console.print(f"localcloud is not running for {folder}{stale}")
+        return
+    answering = "answering" if info["answering"] else "NOT answering"
+    console.print(f"localcloud running at {info['endpoint']} (pid {info['pid']}, home {folder}), {answering}")
+    for name, how in info["services"].items():
+        console.print(f"  {name:<10} {how}")
+
+
+@local.command()
+@home_option
+def down(home: Path | None) -> None:
+    """Stop localcloud gracefully (its state is saved under the home folder)."""
+    folder = resolve_home(home)
+    stopped = server.down(folder)
+    console.print(f"localcloud stopped (pid {stopped.pid}); state kept in {folder}")

@@ -1,0 +1,59 @@
+"""``meterpipe local up/down/status`` as library calls: localcloud's launcher, with its errors
+turned into meterpipe's one-line errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from localcloud import launcher
+from meterpipe.errors import MeterpipeError
+
+DEFAULT_PORT = 4566
+
+
+class LocalServerError(MeterpipeError):
+    pass
+
+
+@dataclass(frozen=True)
+class UpResult:
+    server: launcher.RunningServer
+    started: bool  # False: it was already running
+    stale_pid: int | None = None  # a pid file left by a localcloud that died was removed
+
+
+def up(home: Path, *, port: int = DEFAULT_PORT) -> UpResult:
+    stale = launcher.status(home).stale_pid
+    try:
+        return UpResult(launcher.start(home, port=port), started=True, stale_pid=stale)
+    except launcher.AlreadyRunning as running:
+        return UpResult(running.server, started=False)
+    except launcher.LauncherError as exc:
+        raise LocalServerError(str(exc)) from exc
+
+
+def down(home: Path) -> launcher.RunningServer:
+    try:
+        return launcher.stop(home)
+    except launcher.LauncherError as exc:
+        raise LocalServerError(str(exc)) from exc
+
+
+def status(home: Path) -> dict[str, Any]:
+    """What ``meterpipe local status --json`` prints."""
+    current = launcher.status(home)
+    if current.server is None:
+        result: dict[str, Any] = {"running": False, "home": str(home)}
+        if current.stale_pid:
+            result["stale_pid_removed"] = current.stale_pid
+        return result
+    health = launcher.health(current.server.endpoint) or {}
+    return {
+        "running": True,
+        **current.server.to_json(),
+        "answering": bool(health),
+        "services": health.get("services", {}),
+        "clock": health.get("clock"),
+    }

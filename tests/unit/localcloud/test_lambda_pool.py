@@ -1,0 +1,92 @@
+"""The worker pool's bookkeeping, with fake workers (no processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from localcloud.awslambda.exceptions import TooManyRequestsException
+from localcloud.awslambda.models import CodePackage, FunctionRecord
+from localcloud.awslambda.pool import ConcurrencyLimit, Environment, FunctionPool, Invocation
+
+
+class FakeWorker:
+    live = 0
+    most = 0
+
+    def __init__(self, fn: FunctionRecord) -> None:
+        self.fn = fn
+        self.fingerprint = fn.code.sha256
+        self.idle_since = 0.0
+        self.alive = True
+
+    async def start(self) -> dict[str, Any]:
+        FakeWorker.live += 1
+        FakeWorker.most = max(FakeWorker.most, FakeWorker.live)
+        return {"type": "ready"}
+
+    async def invoke(self, invocation: Invocation, deadline_ms: int) -> dict[str, Any]:
+        await asyncio.sleep(0.02)
+        return {"ok": True, "payload": invocation.payload.decode()}
+
+    def log_tail(self) -> str:
+        return ""
+
+    async def retire(self) -> None:
+        if self.alive:
+            self.alive = False
+            FakeWorker.live -= 1
+
+    kill = retire
+
+
+def make_pool(max_workers: int, reserved: int | None = None) -> FunctionPool:
+    code = CodePackage(kind="zip", path="/nowhere", sha256="abc", size=1, source="ZipFile")
+    fn = FunctionRecord(
+        name="f",
+        arn="arn:aws:lambda:us-east-1:000000000000:function:f",
+        runtime="python3.12",
+        role="arn:aws:iam::000000000000:role/r",
+        handler="app.handler",
+        code=code,
+        reserved_concurrency=reserved,
+    )
+    env = Environment("http://127.0.0.1:1", "us-east-1", {})
+    return FunctionPool(
+        fn,
+        env=env,
+        logs=None,  # type: ignore[arg-type]
+        account=ConcurrencyLimit(1000),
+        worker_factory=FakeWorker,  # type: ignore[arg-type]
+        max_workers=max_workers,
+    )
+
+
+def test_invocations_beyond_the_process_cap_wait_for_a_worker_instead_of_starting_more() -> None:
+    FakeWorker.live = FakeWorker.most = 0
+    pool = make_pool(max_workers=2)
+
+    async def main() -> list[bytes]:
+        calls = [pool.invoke(Invocation(str(i), json.dumps(i).encode(), "arn")) for i in range(8)]
+        return [result.payload for result in await asyncio.gather(*calls)]
+
+    assert asyncio.run(main()) == [json.dumps(i).encode() for i in range(8)]
+    assert FakeWorker.most == 2
+    assert pool.cold_starts == 2
+    assert (pool.warm, pool.running, pool.processes) == (2, 0, 2)
+
+
+def test_reserved_concurrency_throttles_before_any_worker_is_taken() -> None:
+    pool = make_pool(max_workers=4, reserved=1)
+
+    async def main() -> None:
+        first = asyncio.create_task(pool.invoke(Invocation("1", b"1", "arn")))
+        await asyncio.sleep(0.005)
+        with pytest.raises(TooManyRequestsException):
+            await pool.invoke(Invocation("2", b"2", "arn"))
+        await first
+
+    asyncio.run(main())
