@@ -50,6 +50,7 @@ from localcloud.asl.errors import (
     StatesFailure,
 )
 from localcloud.asl.runtime import CancelToken, ExecutionTimedOut
+from localcloud.asl.states.children import UNTIL_WOKEN
 from localcloud.asl.states.map_state import PROCESSORS, MapProcessor
 
 if TYPE_CHECKING:
@@ -71,8 +72,6 @@ LABEL_MAX = 40
 # "Labels can't ... contain any of the following characters: whitespace, ? *, < > { } [ ],
 # : ; , \ | ^ ~ $ # % & ` ", control characters."
 _LABEL_FORBIDDEN = re.compile(r"[\s?*<>{}\[\]:;,\\|^~$#%&`\"\x00-\x1f\x7f-\x9f]")
-# A year of virtual (or real) time: the scheduler sleeps until a child ends or a setting changes.
-_UNTIL_WOKEN = 365 * 24 * 3600.0
 PENDING = "PENDING"
 RUNNING_CHILD = "RUNNING"
 THRESHOLD_CAUSE = "The specified tolerated failure threshold was exceeded"
@@ -397,16 +396,20 @@ class MapRunAttempt:
                     thread.start()
                 if not threads and (failing or not pending):
                     return
-                frame.sleep(_UNTIL_WOKEN, wake=_Either(wake, map_run.changed))
+                frame.sleep(UNTIL_WOKEN, wake=_Either(wake, map_run.changed))
         except BaseException:
             group.cancel("the Map Run was aborted")
             clock.notify()
-            with clock.blocked():
-                for thread in threads.values():
-                    thread.join()
-            while not done.empty():
-                index, record, _ = done.get()
-                self._child_ended(index, record)
+            # Wait for the children to unwind on the clock (each wakes us as it ends), never
+            # "blocked": see states.children.spawn.
+            while threads:
+                wake.clear()
+                while not done.empty():
+                    index, record, _ = done.get()
+                    threads.pop(index).join()
+                    self._child_ended(index, record)
+                if threads:
+                    clock.sleep(UNTIL_WOKEN, wake)
             raise
         finally:
             group.release()
