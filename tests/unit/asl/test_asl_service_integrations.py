@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import SM_ARN, START
+from conftest import SM_ARN, START, SUCCEEDED_EXECUTION_KEYS
 from moto import mock_aws
 
 from localcloud.asl import (
@@ -398,21 +398,7 @@ def test_start_execution_sync_returns_describe_execution_with_json_text() -> Non
     record = services.run(start(".sync", Input='{"n": 5}'))
     out = record.output
     assert (out["Status"], out["Input"], out["Output"]) == ("SUCCEEDED", '{"n":5}', '{"r":5}')
-    assert list(out) == [
-        "ExecutionArn",
-        "Input",
-        "InputDetails",
-        "Name",
-        "Output",
-        "OutputDetails",
-        "RedriveCount",
-        "RedriveStatus",
-        "RedriveStatusReason",
-        "StartDate",
-        "StateMachineArn",
-        "Status",
-        "StopDate",
-    ]
+    assert list(out) == SUCCEEDED_EXECUTION_KEYS
     assert out["RedriveStatusReason"] == "Execution is SUCCEEDED and cannot be redriven"
 
 
