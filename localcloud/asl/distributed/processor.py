@@ -311,7 +311,8 @@ class MapRunAttempt:
                 existing: MapRun | None = host.describe_map_run(arn)
             except MapRunNotFound:
                 existing = None
-            if existing is not None and existing.status in (FAILED, ABORTED):
+            # RUNNING too: an attempt cut short by a restart never closed its Map Run.
+            if existing is not None and existing.status in (FAILED, ABORTED, "RUNNING"):
                 existing.redrive_count += 1
                 existing.redrive_date = now
                 existing.status = "RUNNING"
@@ -359,9 +360,9 @@ class MapRunAttempt:
         threads: dict[int, threading.Thread] = {}
         failing = False
 
-        def work(index: int) -> None:
+        def work(index: int, before: dict[str, Any]) -> None:
             try:
-                record, error = self._run_child(index, group), None
+                record, error = self._run_child(index, group, before), None
             except BaseException as exc:  # a bug must not leave the scheduler waiting forever
                 record, error = None, exc
             done.put((index, record, error))
@@ -387,8 +388,14 @@ class MapRunAttempt:
                     index = pending.popleft()
                     map_run.move(self.item_counts[index], statuses[index], RUNNING_CHILD)
                     statuses[index] = RUNNING_CHILD
+                    before = dict(self.children.get(str(index)) or {})
+                    # Recorded before the child starts, so that progress saved meanwhile names it.
+                    self.children[str(index)] = {
+                        "status": RUNNING_CHILD,
+                        "arn": before.get("arn") or self._new_arn(),
+                    }
                     thread = threading.Thread(
-                        target=clock.bind_participant(functools.partial(work, index)),
+                        target=clock.bind_participant(functools.partial(work, index, before)),
                         name=f"map-child-{index}",
                         daemon=True,
                     )
@@ -425,25 +432,32 @@ class MapRunAttempt:
                 entry["output"] = record.output
         self.children[str(index)] = entry
 
-    def _run_child(self, index: int, group: CancelToken) -> ExecutionRecord:
+    def _new_arn(self) -> str:
+        """A new child's ARN: ``execution:<machine>/<label>:<uuid>``, or for EXPRESS children
+        ``express:<machine>/<label>:<uuid>:<uuid>``."""
+        express = self.processor.execution_type == "EXPRESS"
+        kind = "express" if express else "execution"
+        region_account = ":".join(self.ctx.execution_arn.split(":")[:5])
+        labelled = self.map_run.state_machine_arn.split(":stateMachine:", 1)[1]
+        return f"{region_account}:{kind}:{labelled}:{uuid.uuid4()}" + (f":{uuid.uuid4()}" if express else "")
+
+    def _run_child(self, index: int, group: CancelToken, before: dict[str, Any]) -> ExecutionRecord:
         ctx, host, map_run = self.ctx, self.host, self.map_run
         processor = self.processor
-        before = self.children.get(str(index)) or {}
-        arn = before.get("arn")
         express = processor.execution_type == "EXPRESS"
-        if arn and not express:
-            record = host.describe(arn)
-            if host.redrive_problem(record) is not None:
-                return record  # not redrivable: its failure stands (Redriving Map Runs)
+        arn = str(self.children[str(index)]["arn"])
+        existing = host.store.get(arn) if before.get("arn") else None
+        if existing is not None and existing.status == "RUNNING":
+            # Resumed after a restart (host.recover): the child goes on by itself; wait for it.
+            done = host.done_event(arn)
+            while host.describe(arn).status == "RUNNING" and not group.is_set():
+                ctx.clock.sleep(UNTIL_WOKEN, _Either(done, group.event))
+            return host.describe(arn)
+        if existing is not None and not express:
+            if host.redrive_problem(existing) is not None:
+                return existing  # not redrivable: its failure stands (Redriving Map Runs)
             return host.redrive(arn, sync=True, parent_token=group)
-        if arn:
-            name = arn.split(":")[-2]
-        else:
-            name = str(uuid.uuid4())
-            kind = "express" if express else "execution"
-            region_account = ":".join(ctx.execution_arn.split(":")[:5])
-            labelled = map_run.state_machine_arn.split(":stateMachine:", 1)[1]
-            arn = f"{region_account}:{kind}:{labelled}:{name}" + (f":{uuid.uuid4()}" if express else "")
+        name = arn.split(":")[-2] if express else arn.rsplit(":", 1)[-1]
         child_input = self.inputs[index]
         return host.start_execution(
             processor.machine(),
