@@ -56,6 +56,8 @@ class ParseContext:
         self.check = Checker()
         self.integrations = integrations
         self.top_language = JSONPATH
+        # Definition-wide facts states record while parsing (Distributed Map labels must be unique).
+        self.extensions: dict[str, Any] = {}
 
     def parse_graph(self, raw: dict[str, Any], path: str, language: str) -> StateGraph | None:
         """For states holding sub-graphs (Parallel branches, Map's ItemProcessor)."""

@@ -18,6 +18,7 @@ import boto3
 
 from localcloud.asl.clock import Clock, RealClock
 from localcloud.asl.definition import StateMachine, parse_definition
+from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.engine import run_graph
 from localcloud.asl.errors import TIMEOUT, ExecutionStopped, StatesFailure
 from localcloud.asl.history import NOT_TRUNCATED, History, view
@@ -81,6 +82,7 @@ class ExecutionHost:
         self.task_tokens = TaskTokens()
         self._live: dict[str, tuple[ExecutionContext, threading.Thread | None]] = {}
         self._done: dict[str, threading.Event] = {}
+        self._map_runs: dict[str, str] = {}  # Map Run ARN -> the parent execution's ARN
         self._lock = threading.Lock()
 
     # ---- starting ---------------------------------------------------------------------------------
@@ -100,9 +102,16 @@ class ExecutionHost:
         execution_arn: str | None = None,
         sync: bool = False,
         extra: dict[str, Any] | None = None,
+        parent_token: CancelToken | None = None,
+        replace: bool = False,
     ) -> ExecutionRecord:
         """Start an execution. ``sync=True`` runs it to its end in the calling thread (StartSyncExecution,
-        tests); otherwise it runs on a background thread and this returns at once (RUNNING)."""
+        tests); otherwise it runs on a background thread and this returns at once (RUNNING).
+
+        ``parent_token`` ties the execution to a parent's cancellation (Distributed Map children
+        are aborted with their Map Run); ``replace`` lets an EXPRESS Map Run child start again under
+        its old ARN when its Map Run is redriven (Redriving Map Runs: "Express child workflow
+        executions use the same execution ARN as the original execution attempt")."""
         parsed = machine if isinstance(machine, StateMachine) else self.parse(machine)
         sm_name = state_machine_arn.rsplit(":", 1)[-1]
         name = name or str(uuid.uuid4())
@@ -112,7 +121,7 @@ class ExecutionHost:
             suffix = f":{uuid.uuid4()}" if execution_type == "EXPRESS" else ""
             execution_arn = f"{prefix}:{kind}:{sm_name}:{name}{suffix}"
         with self._lock:
-            if self.store.get(execution_arn) is not None:
+            if self.store.get(execution_arn) is not None and not replace:
                 raise ExecutionAlreadyExists(f"Execution Already Exists: '{execution_arn}'")
             record = ExecutionRecord(
                 execution_arn=execution_arn,
@@ -127,7 +136,7 @@ class ExecutionHost:
                 extra=dict(extra or {}),
             )
             self.store.put(record)
-        self._launch(record, parsed, resume=None, sync=sync, mode="start")
+        self._launch(record, parsed, resume=None, sync=sync, mode="start", parent_token=parent_token)
         return record
 
     def start_child_execution(
@@ -187,6 +196,77 @@ class ExecutionHost:
             done.wait(timeout)
         return self.describe(execution_arn)
 
+    def list_executions(
+        self,
+        *,
+        state_machine_arn: str | None = None,
+        map_run_arn: str | None = None,
+        status: str | None = None,
+    ) -> list[ExecutionRecord]:
+        """ListExecutions: by state machine, or the child executions of one Map Run (its
+        ``mapRunArn`` filter), newest first."""
+        records = [
+            r
+            for r in self.store.list()
+            if (state_machine_arn is None or r.state_machine_arn == state_machine_arn)
+            and (map_run_arn is None or r.extra.get("map_run_arn") == map_run_arn)
+            and (status is None or r.status == status)
+        ]
+        return sorted(records, key=lambda r: r.start_date, reverse=True)
+
+    # ---- Map Runs (DescribeMapRun / ListMapRuns / UpdateMapRun) ------------------------------------
+
+    def register_map_run(self, record: ExecutionRecord, map_run: MapRun) -> None:
+        """Called by a Distributed Map when it starts a Map Run in ``record``'s execution."""
+        with self._lock:
+            record.map_runs[map_run.map_run_arn] = map_run
+            self._map_runs[map_run.map_run_arn] = record.execution_arn
+
+    def describe_map_run(self, map_run_arn: str) -> MapRun:
+        """The live Map Run record; raises :class:`MapRunNotFound`."""
+        with self._lock:
+            parent = self._map_runs.get(map_run_arn)
+        if parent is None:
+            # A persistent store outlives this host's index: look through the saved executions.
+            for saved in self.store.list():
+                if map_run_arn in saved.map_runs:
+                    with self._lock:
+                        self._map_runs[map_run_arn] = saved.execution_arn
+                    return saved.map_runs[map_run_arn]
+            raise MapRunNotFound(f"Map Run Does Not Exist: '{map_run_arn}'")
+        record = self.store.get(parent)
+        if record is None or map_run_arn not in record.map_runs:
+            raise MapRunNotFound(f"Map Run Does Not Exist: '{map_run_arn}'")
+        return record.map_runs[map_run_arn]
+
+    def list_map_runs(self, execution_arn: str) -> list[MapRun]:
+        """ListMapRuns: the Map Runs one execution started, newest first."""
+        runs = list(self.describe(execution_arn).map_runs.values())
+        return sorted(runs, key=lambda run: run.start_date, reverse=True)
+
+    def update_map_run(
+        self,
+        map_run_arn: str,
+        *,
+        max_concurrency: int | None = None,
+        tolerated_failure_percentage: float | None = None,
+        tolerated_failure_count: int | None = None,
+    ) -> MapRun:
+        """UpdateMapRun: a running Map Run applies the new settings at its next scheduling decision
+        (more or fewer children at once; the thresholds decide at the next child that ends).
+        Raises :class:`MapRunNotFound`, or ValueError for a value out of range."""
+        run = self.describe_map_run(map_run_arn)
+        run.update(
+            max_concurrency=max_concurrency,
+            tolerated_failure_percentage=tolerated_failure_percentage,
+            tolerated_failure_count=tolerated_failure_count,
+        )
+        self.clock.notify()
+        record = self.store.get(run.execution_arn)
+        if record is not None:
+            self.store.put(record)
+        return run
+
     # ---- task tokens (SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat) ----------------------
 
     def send_task_success(self, token: str, output: Any) -> None:
@@ -245,7 +325,9 @@ class ExecutionHost:
             return "Execution can not be redriven after 14 days"
         return None
 
-    def redrive(self, execution_arn: str, *, sync: bool = False) -> ExecutionRecord:
+    def redrive(
+        self, execution_arn: str, *, sync: bool = False, parent_token: CancelToken | None = None
+    ) -> ExecutionRecord:
         """RedriveExecution: continue a FAILED, ABORTED or TIMED_OUT STANDARD execution from the
         unsuccessful step with the same definition and input; successful steps, branches and
         iterations are not run again."""
@@ -266,7 +348,7 @@ class ExecutionHost:
             resume = record.progress
             record.progress = {}
             self.store.put(record)
-        self._launch(record, machine, resume=resume, sync=sync, mode="redrive")
+        self._launch(record, machine, resume=resume, sync=sync, mode="redrive", parent_token=parent_token)
         return record
 
     def recover(self) -> list[str]:
@@ -295,8 +377,9 @@ class ExecutionHost:
         resume: dict[str, Any] | None,
         sync: bool,
         mode: str,
+        parent_token: CancelToken | None = None,
     ) -> None:
-        ctx = self._context(record, machine)
+        ctx = self._context(record, machine, parent_token)
         done = threading.Event()
         with self._lock:
             self._done[record.execution_arn] = done
@@ -317,7 +400,9 @@ class ExecutionHost:
             self._live[record.execution_arn] = (ctx, thread)
         thread.start()
 
-    def _context(self, record: ExecutionRecord, machine: StateMachine) -> ExecutionContext:
+    def _context(
+        self, record: ExecutionRecord, machine: StateMachine, parent_token: CancelToken | None = None
+    ) -> ExecutionContext:
         started = record.redrive_date or record.start_date
         deadline = (
             started + dt.timedelta(seconds=machine.timeout_seconds) if machine.timeout_seconds else None
@@ -341,7 +426,7 @@ class ExecutionHost:
             deadline=deadline,
             redrive_count=record.redrive_count,
             redrive_time=record.redrive_date,
-            root_token=CancelToken(),
+            root_token=CancelToken(parent_token),
             task_tokens=self.task_tokens,
         )
 
@@ -391,6 +476,7 @@ class ExecutionHost:
                 f"Internal error in localcloud's interpreter: {exc!r}",
             )
         finally:
+            ctx.root_token.release()  # a Map Run's children detach from its cancellation when done
             self._finish(record, ctx, status=status, output=output, error=error, cause=cause)
             done.set()
             self.clock.notify()  # a parent sleeping on the clock with wake=done_event(...) resumes

@@ -11,7 +11,6 @@ from typing import Any
 PART_B = "part B of the interpreter (issue 3)"
 
 PENDING: dict[str, str] = {
-    "map_distributed/": f"Distributed Map: {PART_B}",
     # Fixtures whose expectation disagrees with the AWS documentation; reported to the lead, to be
     # fixed in the fixture (or here, if the fixture is right).
     "choice/choice_jsonata_condition_true.json": (
@@ -30,7 +29,6 @@ _PART_B_RESOURCES = (
     "arn:aws:states:::athena:",
     "arn:aws:states:::states:",
     "arn:aws:states:::dynamodb:",
-    "arn:aws:states:::s3:",
     "arn:aws:states:::aws-sdk:",
     "arn:aws:states:::sqs:",
     "arn:aws:states:::sns:",
@@ -46,8 +44,6 @@ def part_b_reason(case: dict[str, Any]) -> str | None:
             return f"{prefix}* integration: {PART_B}"
     if ".waitForTaskToken" in text and "lambda:invoke.waitForTaskToken" not in text:
         return f".waitForTaskToken callbacks of other services: {PART_B}"
-    if "'DISTRIBUTED'" in text or "ItemReader" in text or "ItemBatcher" in text or "ResultWriter" in text:
-        return f"Distributed Map: {PART_B}"
     return None
 
 
