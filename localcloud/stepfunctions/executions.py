@@ -37,7 +37,6 @@ Arns = list[str]
 
 
 def _summary(record: ExecutionRecord) -> Summary:
-    map_runs = getattr(record, "map_runs", None) or {}
     return {
         "executionArn": record.execution_arn,
         "name": record.name,
@@ -50,7 +49,8 @@ def _summary(record: ExecutionRecord) -> Summary:
         "redriveDate": iso(record.redrive_date) if record.redrive_date else None,
         "mapRunArn": record.extra.get("map_run_arn"),
         "parentExecutionArn": record.extra.get("parent_execution_arn"),
-        "mapRuns": sorted(map_runs),
+        "itemCount": record.extra.get("item_count"),
+        "mapRuns": sorted(record.map_runs),
     }
 
 
@@ -180,8 +180,8 @@ class SqliteExecutionStore:
                     "executionFailedEventDetails": {"error": error, "cause": cause},
                 }
             )
-            for run in (getattr(record, "map_runs", None) or {}).values():
-                if getattr(run, "status", None) == RUNNING:
+            for run in record.map_runs.values():
+                if run.status == RUNNING:
                     run.stop(FAILED, now)
             self.put(record)
             marked.append(arn)

@@ -28,6 +28,7 @@ from botocore.config import Config
 from localcloud.asl import ExecutionHost, ExecutionNotFound, ExecutionRecord, StateMachine, StatesFailure
 from localcloud.asl import host as asl_host
 from localcloud.asl import tokens as asl_tokens
+from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.history import view
 from localcloud.asl.integrations import default_factory
 from localcloud.asl.store import RUNNING, SUCCEEDED
@@ -518,7 +519,7 @@ class StepFunctionsService(ProtocolService):
                 )
             wanted: Callable[[Summary], bool] = lambda s: s["stateMachineArn"] == machine_arn  # noqa: E731
         else:
-            self._map_run_parent(map_run_arn or "")
+            self._map_run(map_run_arn or "")
             wanted = lambda s: s.get("mapRunArn") == map_run_arn  # noqa: E731
         status = params.get("statusFilter")
         redrive = params.get("redriveFilter")
@@ -550,7 +551,7 @@ class StepFunctionsService(ProtocolService):
         }
         if summary.get("mapRunArn"):
             item["mapRunArn"] = summary["mapRunArn"]
-            item["itemCount"] = 1
+            item["itemCount"] = summary.get("itemCount") or 1
         return item
 
     def get_execution_history(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -624,15 +625,53 @@ class StepFunctionsService(ProtocolService):
             raise TaskTimedOut(str(exc)) from exc
 
     # -- map runs ------------------------------------------------------------------------------------------
-    def _map_run_parent(self, map_run_arn: str) -> ExecutionRecord:
+    def _map_run(self, map_run_arn: str) -> MapRun:
         parent = next(
             (s["executionArn"] for s in self.executions.summaries() if map_run_arn in s.get("mapRuns", [])),
             None,
         )
         record = self.executions.get_light(parent) if parent else None
-        if record is None:
-            raise ResourceNotFound(f"Map Run Does Not Exist: '{map_run_arn}'", resourceName=map_run_arn)
-        return record
+        if record is not None and map_run_arn in record.map_runs:
+            return record.map_runs[map_run_arn]
+        try:  # started less than a checkpoint ago: the host knows it
+            return self.host.describe_map_run(map_run_arn)
+        except MapRunNotFound as exc:
+            raise ResourceNotFound(
+                f"Map Run Does Not Exist: '{map_run_arn}'", resourceName=map_run_arn
+            ) from exc
+
+    def describe_map_run(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._map_run(params["mapRunArn"]).describe()
+
+    def list_map_runs(self, params: dict[str, Any]) -> dict[str, Any]:
+        record = self._record(params["executionArn"])
+        runs = sorted(record.map_runs.values(), key=lambda run: run.start_date, reverse=True)
+        chosen, token = self._page(runs, f"ListMapRuns:{record.execution_arn}", params)
+        answer: dict[str, Any] = {"mapRuns": [run.list_item() for run in chosen]}
+        if token:
+            answer["nextToken"] = token
+        return answer
+
+    def update_map_run(self, params: dict[str, Any]) -> dict[str, Any]:
+        run = self._map_run(params["mapRunArn"])
+        settings = {
+            "max_concurrency": params.get("maxConcurrency"),
+            "tolerated_failure_percentage": params.get("toleratedFailurePercentage"),
+            "tolerated_failure_count": params.get("toleratedFailureCount"),
+        }
+        try:
+            with self._lock:
+                parent = self.executions.get(run.execution_arn)
+                if parent is None or parent.status == RUNNING:  # the live Map Run picks it up
+                    self.host.update_map_run(run.map_run_arn, **settings)
+                else:  # a finished one: change the stored record (the host holds no live copy)
+                    parent.map_runs[run.map_run_arn].update(**settings)
+                    self.executions.put(parent)
+        except ValueError as exc:
+            raise ValidationException(str(exc)) from exc
+        except MapRunNotFound as exc:
+            raise ResourceNotFound(str(exc), resourceName=run.map_run_arn) from exc
+        return {}
 
     # -- helpers ----------------------------------------------------------------------------------
     def _page(self, items: list[Any], scope: str, params: dict[str, Any]) -> tuple[list[Any], str | None]:

@@ -374,3 +374,51 @@ def test_every_step_functions_operation_accepts_the_aws_cli_request_shapes(sfn) 
     with pytest.raises(ClientError) as raised:
         sfn.update_state_machine(stateMachineArn=arn)
     assert error_of(raised)[0] == "MissingRequiredParameter"
+
+
+def test_map_runs_and_their_child_executions_are_visible_as_aws_shows_them(sfn) -> None:  # type: ignore[no-untyped-def]
+    definition = json.dumps(
+        {
+            "StartAt": "Fan",
+            "States": {
+                "Fan": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "MaxConcurrency": 2,
+                    "Label": "fan",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": "Double",
+                        "States": {"Double": {"Type": "Pass", "End": True}},
+                    },
+                    "End": True,
+                }
+            },
+        }
+    )
+    arn = create(sfn, "fan-out", definition)
+    execution_arn = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"items": [1, 2, 3]}))[
+        "executionArn"
+    ]
+    assert finished(sfn, execution_arn)["status"] == "SUCCEEDED"
+    runs = sfn.list_map_runs(executionArn=execution_arn)["mapRuns"]
+    assert len(runs) == 1 and runs[0]["executionArn"] == execution_arn
+    map_run_arn = runs[0]["mapRunArn"]
+    assert map_run_arn.startswith(f"{ACCOUNT_ARN}:mapRun:fan-out/fan:")
+    described = sfn.describe_map_run(mapRunArn=map_run_arn)
+    assert described["status"] == "SUCCEEDED" and described["maxConcurrency"] == 2
+    assert described["itemCounts"]["succeeded"] == described["itemCounts"]["total"] == 3
+    children = sfn.list_executions(mapRunArn=map_run_arn)["executions"]
+    assert len(children) == 3 and {c["mapRunArn"] for c in children} == {map_run_arn}
+    child = sfn.describe_execution(executionArn=children[0]["executionArn"])
+    assert child["mapRunArn"] == map_run_arn and child["status"] == "SUCCEEDED"
+    assert child["stateMachineArn"] == f"{arn}/fan"
+    for_child = sfn.describe_state_machine_for_execution(executionArn=children[0]["executionArn"])
+    assert (
+        for_child["mapRunArn"] == map_run_arn and json.loads(for_child["definition"])["StartAt"] == "Double"
+    )
+    sfn.update_map_run(mapRunArn=map_run_arn, maxConcurrency=5, toleratedFailurePercentage=10)
+    assert sfn.describe_map_run(mapRunArn=map_run_arn)["maxConcurrency"] == 5
+    with pytest.raises(ClientError) as raised:
+        sfn.describe_map_run(mapRunArn=map_run_arn + "x")
+    assert error_of(raised)[0] == "ResourceNotFound"
