@@ -18,6 +18,7 @@ import inspect
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,9 @@ class ServiceContext:
     """How the previous run ended: services holding work in flight (Step Functions: running executions)
     mark it failed at start, saying localcloud restarted."""
     registry: ServiceRegistry | None = field(default=None, repr=False)
+    flush_storage: Callable[[], Coroutine[Any, Any, None]] | None = field(default=None, repr=False)
+    """Make MiniStack's state (DynamoDB ...) durable now, on the event loop. Step Functions calls it
+    before it saves execution progress, so saved progress never runs ahead of the data."""
     _clients: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

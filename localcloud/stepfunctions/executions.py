@@ -10,10 +10,14 @@ Three places in the store:
   since the last save are written, and GetExecutionHistory pages over it directly.
 
 The host mutates the records of running executions in place (its threads append events and
-record progress as they go), so :meth:`get` hands out the live object while an execution runs;
-a finished execution is read back from SQLite. :meth:`checkpoint` saves every running record
-that changed (the service calls it about once a second): after a SIGKILL at most the last
-second of progress is lost, and a redrive continues from what was saved.
+record progress as they go), so :meth:`get` hands out the live object while an execution runs.
+
+Writes are behind, in checkpoints (the service runs one about once a second): a checkpoint
+serialises every record that changed, then has MiniStack make its data durable (``flush``), and
+only then writes the records. So what the store holds never runs ahead of the data the
+executions wrote: after a SIGKILL, an execution whose last DynamoDB writes were lost is still
+RUNNING in the store (then marked FAILED, and a redrive does that work again), never SUCCEEDED.
+At most the last second or two of progress is lost.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import dataclasses
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from localcloud.asl.history import event_from_json, event_to_json, iso, parse_iso
@@ -68,7 +73,9 @@ class SqliteExecutionStore:
         self._records = store.collection("states.execution_records")
         self._history = store.log("states.history")
         self._lock = threading.RLock()
-        self._live: dict[str, ExecutionRecord] = {}
+        # Records running, or changed since the last checkpoint: the objects the host works on.
+        self._cache: dict[str, ExecutionRecord] = {}
+        self._versions: dict[str, int] = {}  # bumped by every put
         self._saved: dict[str, tuple[int, int, str]] = {}  # arn -> (id(record), events saved, doc text)
         self._summaries: dict[str, Summary] = dict(self._index.items())
         self._closed = False
@@ -78,18 +85,16 @@ class SqliteExecutionStore:
         with self._lock:
             if self._closed:  # after the final checkpoint of a clean stop: the saved state stands
                 return
-            self._write(record)
-            if record.status == RUNNING:
-                self._live[record.execution_arn] = record
-            else:
-                self._live.pop(record.execution_arn, None)
-                self._saved.pop(record.execution_arn, None)
+            arn = record.execution_arn
+            self._cache[arn] = record
+            self._versions[arn] = self._versions.get(arn, 0) + 1
+            self._summaries[arn] = _summary(record)
 
     def get(self, execution_arn: str) -> ExecutionRecord | None:
         with self._lock:
-            live = self._live.get(execution_arn)
-            if live is not None:
-                return live
+            cached = self._cache.get(execution_arn)
+            if cached is not None:
+                return cached
             if execution_arn not in self._summaries:
                 return None
             doc = self._records.get(execution_arn)
@@ -106,26 +111,24 @@ class SqliteExecutionStore:
     # -- what the API reads ------------------------------------------------------------------------
     def summaries(self) -> Summaries:
         with self._lock:
+            for arn, record in self._cache.items():  # running records move on between puts
+                self._summaries[arn] = _summary(record)
             return list(self._summaries.values())
-
-    def summary(self, execution_arn: str) -> Summary | None:
-        with self._lock:
-            return self._summaries.get(execution_arn)
 
     def get_light(self, execution_arn: str) -> ExecutionRecord | None:
         """The record without its history (DescribeExecution): the live one while it runs."""
         with self._lock:
-            live = self._live.get(execution_arn)
-            if live is not None:
-                return live
+            cached = self._cache.get(execution_arn)
+            if cached is not None:
+                return cached
             doc = self._records.get(execution_arn) if execution_arn in self._summaries else None
         return None if doc is None else ExecutionRecord.from_json({**doc, "history": []})
 
     def history(self, execution_arn: str, *, after: int | None, limit: int, reverse: bool) -> Events:
         """A page of history events (ids past ``after``, or before it in reverse order)."""
         with self._lock:
-            live = self._live.get(execution_arn)
-            events = list(live.history) if live is not None else None
+            cached = self._cache.get(execution_arn)
+            events = list(cached.history) if cached is not None else None
         if events is None:
             rows = self._history.read(execution_arn, after=after, limit=limit, reverse=reverse)
             return [event_from_json(event) for _, event in rows]
@@ -136,22 +139,38 @@ class SqliteExecutionStore:
         return chosen[:limit]
 
     # -- durability ----------------------------------------------------------------------------------
-    def checkpoint(self) -> int:
-        """Save every running record that changed since it was last saved; returns how many."""
-        saved = 0
+    def checkpoint(self, flush: Callable[[], None] | None = None) -> int:
+        """Write every record that changed since it was last written, after ``flush`` made the
+        data they describe durable; returns how many were written."""
         with self._lock:
             if self._closed:
                 return 0
-            for record in list(self._live.values()):
-                if self._write(record):
-                    saved += 1
-        return saved
-
-    def close(self) -> None:
-        """A clean stop: save every running record as it stands, then accept no more writes (the
-        executions still running are continued from here at the next start)."""
+            pending = [
+                snapshot for record in list(self._cache.values()) if (snapshot := self._snapshot(record))
+            ]
+            finished = [
+                (arn, self._versions.get(arn, 0))
+                for arn, record in self._cache.items()
+                if record.status != RUNNING
+            ]
+        if pending and flush is not None:
+            flush()
         with self._lock:
-            self.checkpoint()
+            if pending:
+                with self._store.transaction():
+                    for snapshot in pending:
+                        self._write(*snapshot)
+            for arn, version in finished:  # written as they stand: read back from SQLite from now on
+                if self._versions.get(arn) == version and self._cache[arn].status != RUNNING:
+                    del self._cache[arn]
+                    self._saved.pop(arn, None)
+        return len(pending)
+
+    def close(self, flush: Callable[[], None] | None = None) -> None:
+        """A clean stop: save every record as it stands, then accept no more writes (the
+        executions still running are continued from here at the next start)."""
+        self.checkpoint(flush)
+        with self._lock:
             self._closed = True
 
     def running(self) -> Arns:
@@ -160,8 +179,8 @@ class SqliteExecutionStore:
 
     def fail_interrupted(self, now: dt.datetime, error: str, cause: str) -> Arns:
         """After a crash: every execution still RUNNING in the store ends FAILED with ``error`` and
-        ``cause`` (an ``ExecutionFailed`` event closes its history); its saved progress stays, so
-        RedriveExecution continues it. Returns the ARNs marked."""
+        ``cause`` (an ``ExecutionFailed`` event closes its history, its Map Runs end FAILED); its
+        saved progress stays, so RedriveExecution continues it. Returns the ARNs marked."""
         marked = []
         for arn in self.running():
             record = self.get(arn)
@@ -185,30 +204,33 @@ class SqliteExecutionStore:
                     run.stop(FAILED, now)
             self.put(record)
             marked.append(arn)
+        self.checkpoint()
         return marked
 
     # -- internals -----------------------------------------------------------------------------------
-    def _write(self, record: ExecutionRecord) -> bool:
-        arn = record.execution_arn
+    def _snapshot(
+        self, record: ExecutionRecord
+    ) -> tuple[ExecutionRecord, dict[str, Any], str, Events] | None:
+        """The record as it stands (doc, its text, its events), or None when nothing changed."""
         doc = dataclasses.replace(record, history=[]).to_json()
         doc.pop("history", None)
         text = json.dumps(doc, separators=(",", ":"), default=str)
         events = list(record.history)
-        owner, count, last_text = self._saved.get(arn, (0, -1, ""))
-        same_object = owner == id(record)
-        if same_object and count == len(events) and last_text == text:
-            return False
-        summary = _summary(record)
-        with self._store.transaction():
-            self._records.put(arn, doc)
-            self._index.put(arn, summary)
-            if same_object and 0 <= count <= len(events):
-                new = events[count:]
-            else:  # a record read back from the store, or a replaced one: write its history whole
-                self._history.delete_stream(arn)
-                new = events
-            if new:
-                self._history.append(arn, *(event_to_json(event) for event in new))
+        owner, count, last_text = self._saved.get(record.execution_arn, (0, -1, ""))
+        if owner == id(record) and count == len(events) and last_text == text:
+            return None
+        return record, doc, text, events
+
+    def _write(self, record: ExecutionRecord, doc: dict[str, Any], text: str, events: Events) -> None:
+        arn = record.execution_arn
+        owner, count, _ = self._saved.get(arn, (0, -1, ""))
+        self._records.put(arn, doc)
+        self._index.put(arn, _summary(record))
+        if owner == id(record) and 0 <= count <= len(events):
+            new = events[count:]
+        else:  # a record read back from the store, or a replaced one: write its history whole
+            self._history.delete_stream(arn)
+            new = events
+        if new:
+            self._history.append(arn, *(event_to_json(event) for event in new))
         self._saved[arn] = (id(record), len(events), text)
-        self._summaries[arn] = summary
-        return True

@@ -25,7 +25,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from localcloud.asl import ExecutionHost, ExecutionNotFound, ExecutionRecord, StateMachine, StatesFailure
+from localcloud.asl import ExecutionNotFound, ExecutionRecord, StateMachine
 from localcloud.asl import host as asl_host
 from localcloud.asl import tokens as asl_tokens
 from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
@@ -54,6 +54,7 @@ from localcloud.stepfunctions.exceptions import (
     TaskTimedOut,
 )
 from localcloud.stepfunctions.executions import SqliteExecutionStore, Summary, summary_date
+from localcloud.stepfunctions.host import RESTART_CAUSE, RESTART_ERROR, EndpointHost
 from localcloud.stepfunctions.machines import (
     DEFAULT_LOGGING,
     DEFAULT_TRACING,
@@ -69,12 +70,6 @@ from localcloud.stepfunctions.machines import (
 
 log = logging.getLogger("localcloud.states")
 
-RESTART_ERROR = "States.Runtime"
-RESTART_CAUSE = (
-    "localcloud restarted after it stopped without a clean shutdown (killed or crashed) while this "
-    "execution was running; its progress up to the last checkpoint is kept: RedriveExecution "
-    "continues it from there"
-)
 CHECKPOINT_SECONDS = 1.0
 MAX_PAYLOAD = 256 * 1024
 NOT_TRUNCATED = {"included": True}
@@ -120,7 +115,7 @@ class StepFunctionsService(ProtocolService):
         self._context: ServiceContext | None = None
         self._machines: Collection | None = None
         self._executions: SqliteExecutionStore | None = None
-        self._host: ExecutionHost | None = None
+        self._host: EndpointHost | None = None
         self._clock: ServerClock | None = None
         self._parsed: dict[tuple[str, str], StateMachine] = {}
         self._clients: dict[str, Any] = {}
@@ -128,6 +123,7 @@ class StepFunctionsService(ProtocolService):
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="states-api")
         self.executor = self._pool
 
@@ -143,6 +139,7 @@ class StepFunctionsService(ProtocolService):
 
     async def start(self, context: ServiceContext) -> None:
         self._open(context)
+        self._loop = asyncio.get_running_loop()
         resumed = await asyncio.to_thread(self.host.recover)  # after a clean stop: carry on
         if resumed:
             log.info("continuing %d execution(s) paused by the last stop", len(resumed))
@@ -156,7 +153,7 @@ class StepFunctionsService(ProtocolService):
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.join, 5)
         if self._executions is not None:
-            await asyncio.to_thread(self._executions.close)
+            await asyncio.to_thread(self._executions.close, self._flush_storage)
         if self._clock is not None:
             self._clock.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -168,7 +165,7 @@ class StepFunctionsService(ProtocolService):
         self._machines = context.store.collection("states.machines")
         self._executions = SqliteExecutionStore(context.store)
         self._clock = ServerClock(context.clock)
-        self._host = ExecutionHost(
+        self._host = EndpointHost(
             clock=self._clock,
             client_factory=self._client,
             store=self._executions,
@@ -181,9 +178,15 @@ class StepFunctionsService(ProtocolService):
     def _checkpoint_loop(self) -> None:
         while not self._stopping.wait(CHECKPOINT_SECONDS):
             try:
-                self.executions.checkpoint()
+                self.executions.checkpoint(self._flush_storage)
             except Exception:  # never let the loop die: the next tick tries again
                 log.exception("saving running executions failed")
+
+    def _flush_storage(self) -> None:
+        """MiniStack's data made durable (on the event loop), from the checkpoint thread."""
+        flush = self.context.flush_storage
+        if flush is not None and self._loop is not None and not self._loop.is_closed():
+            asyncio.run_coroutine_threadsafe(flush(), self._loop).result(timeout=60)
 
     @property
     def context(self) -> ServiceContext:
@@ -191,7 +194,7 @@ class StepFunctionsService(ProtocolService):
         return self._context
 
     @property
-    def host(self) -> ExecutionHost:
+    def host(self) -> EndpointHost:
         assert self._host is not None, "the Step Functions service was not started"
         return self._host
 
@@ -248,9 +251,7 @@ class StepFunctionsService(ProtocolService):
         """The host's machine resolver (states:startExecution, Distributed Map children)."""
         doc = self.machines.get(arn.split("/", 1)[0])
         if doc is None:
-            raise StatesFailure(
-                "StepFunctions.StateMachineDoesNotExistException", f"State Machine Does Not Exist: '{arn}'"
-            )
+            raise LookupError(f"State Machine Does Not Exist: '{arn}'")
         return self._parse(StateMachineRecord.from_json(doc))
 
     def _check_definition(self, definition: str, machine_type: str) -> None:
