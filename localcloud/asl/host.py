@@ -25,6 +25,12 @@ from localcloud.asl.history import NOT_TRUNCATED, History, view
 from localcloud.asl.integrations import IntegrationFactory, default_factory
 from localcloud.asl.payload import to_json
 from localcloud.asl.runtime import CancelToken, ExecutionContext, ExecutionTimedOut, Frame, Variables
+from localcloud.asl.service_errors import (
+    ExecutionAlreadyExists,
+    ExecutionNotFound,
+    ExecutionNotRedrivable,
+    StateMachineDoesNotExist,
+)
 from localcloud.asl.store import (
     ABORTED,
     FAILED,
@@ -40,18 +46,6 @@ from localcloud.asl.tokens import TaskTokens
 REDRIVE_WINDOW = dt.timedelta(days=14)
 STOP_GRACE_SECONDS = 5.0
 MAX_REDRIVES = 1000
-
-
-class ExecutionNotFound(LookupError):
-    pass
-
-
-class ExecutionAlreadyExists(ValueError):
-    pass
-
-
-class ExecutionNotRedrivable(ValueError):
-    pass
 
 
 def _default_client_factory(service: str) -> Any:
@@ -87,8 +81,8 @@ class ExecutionHost:
 
     # ---- starting ---------------------------------------------------------------------------------
 
-    def parse(self, definition: str | dict[str, Any]) -> StateMachine:
-        return parse_definition(definition, self.integrations)
+    def parse(self, definition: str | dict[str, Any], machine_type: str = "STANDARD") -> StateMachine:
+        return parse_definition(definition, self.integrations, machine_type)
 
     def start_execution(
         self,
@@ -112,7 +106,7 @@ class ExecutionHost:
         are aborted with their Map Run); ``replace`` lets an EXPRESS Map Run child start again under
         its old ARN when its Map Run is redriven (Redriving Map Runs: "Express child workflow
         executions use the same execution ARN as the original execution attempt")."""
-        parsed = machine if isinstance(machine, StateMachine) else self.parse(machine)
+        parsed = machine if isinstance(machine, StateMachine) else self.parse(machine, execution_type)
         sm_name = state_machine_arn.rsplit(":", 1)[-1]
         name = name or str(uuid.uuid4())
         if execution_arn is None:
@@ -148,15 +142,28 @@ class ExecutionHost:
         parent: ExecutionContext | None = None,
         sync: bool = False,
     ) -> ExecutionRecord:
-        """Start an execution of another state machine by ARN (states:startExecution, map children)."""
+        """Start an execution of another state machine by ARN (``states:startExecution``), of the
+        type its resolved machine has (``StateMachine.machine_type``). Raises
+        :class:`StateMachineDoesNotExist` when the resolver knows no such machine (or there is no
+        resolver), :class:`ExecutionAlreadyExists` for a name already used."""
         if self.machine_resolver is None:
-            raise StatesFailure(
-                "States.Runtime", "This host cannot start child executions: no machine_resolver"
+            raise StateMachineDoesNotExist(
+                f"State Machine Does Not Exist: '{state_machine_arn}' (this host has no machine_resolver)"
             )
-        machine = self.machine_resolver(state_machine_arn)
+        try:
+            machine = self.machine_resolver(state_machine_arn)
+        except LookupError as exc:
+            raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{state_machine_arn}'") from exc
         extra = {"parent_execution_arn": parent.execution_arn} if parent else {}
         return self.start_execution(
-            machine, state_machine_arn=state_machine_arn, input=input, name=name, sync=sync, extra=extra
+            machine,
+            state_machine_arn=state_machine_arn,
+            input=input,
+            name=name,
+            execution_type=machine.machine_type,
+            role_arn=parent.role_arn if parent else "",
+            sync=sync,
+            extra=extra,
         )
 
     # ---- answering --------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ from localcloud.asl.runtime import CancelToken, ExecutionTimedOut
 from localcloud.asl.states.map_state import PROCESSORS, MapProcessor
 
 if TYPE_CHECKING:
-    from localcloud.asl.definition import ParseContext, StateMachine
+    from localcloud.asl.checker import Checker
+    from localcloud.asl.definition import ParseContext, StateGraph, StateMachine
     from localcloud.asl.host import ExecutionHost
     from localcloud.asl.runtime import Frame
     from localcloud.asl.states.base import StateRun
@@ -110,6 +111,13 @@ class DistributedProcessor(MapProcessor):
             )
         else:
             self.execution_type = execution_type
+        if pctx.machine_type == "EXPRESS":
+            check.add(
+                pointer(config_at, "Mode"),
+                "Mode DISTRIBUTED is not supported in Express workflows (Standard workflows only)",
+            )
+        if self.execution_type == "EXPRESS" and state.processor_graph is not None:
+            _check_express_children(state.processor_graph, check)
         if "ItemReader" in raw:
             self.reader = ItemReaderSpec.parse(
                 raw["ItemReader"], pointer(path, "ItemReader"), check, jsonata=jsonata
@@ -491,6 +499,22 @@ class MapRunAttempt:
         map_run.execution_counts["resultsWritten"] = len(started)
         map_run.item_counts["resultsWritten"] = sum(self.item_counts[i] for i in started)
         return output
+
+
+def _check_express_children(graph: StateGraph, check: Checker) -> None:
+    """EXPRESS child workflows are Express workflows: no .sync, .waitForTaskToken or Distributed Map."""
+    for state in graph.states.values():
+        integration = getattr(state, "integration", None)
+        if integration is not None and integration.resource.pattern:
+            check.add(
+                pointer(state.path, "Resource"),
+                f"The resource '{integration.resource.arn}' uses .{integration.resource.pattern}, which the "
+                "EXPRESS child workflows of a Distributed Map do not support",
+            )
+        if isinstance(getattr(state, "processor", None), DistributedProcessor):
+            check.add(state.path, "An EXPRESS child workflow cannot contain a Distributed Map")
+        for sub in state.subgraphs():
+            _check_express_children(sub, check)
 
 
 class _Either(threading.Event):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import SM_ARN, START, Harness, machine
 
-from localcloud.asl import ExecutionHost, RealClock, VirtualClock
+from localcloud.asl import ExecutionHost, RealClock, VirtualClock, validate_definition
 from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.store import ExecutionRecord, InMemoryExecutionStore
 
@@ -336,8 +336,15 @@ def test_map_runs_survive_a_round_trip_through_json(harness: Harness) -> None:
     assert fresh.describe_map_run(run.map_run_arn).status == "SUCCEEDED"
 
 
-def test_distributed_map_fails_in_an_express_workflow(harness: Harness) -> None:
-    record = harness.run(distributed(PASS), {"xs": [1]}, execution_type="EXPRESS")
+def test_distributed_map_is_refused_in_an_express_workflow(harness: Harness) -> None:
+    (problem,) = validate_definition(distributed(PASS), machine_type="EXPRESS")
+    assert problem.path == "/States/M/ItemProcessor/ProcessorConfig/Mode"
+    assert "Express workflows" in problem.message
+    # Parsed without its type (as STANDARD), it still fails when it runs in an EXPRESS execution.
+    machine = harness.host.parse(distributed(PASS))
+    record = harness.host.start_execution(
+        machine, state_machine_arn=SM_ARN, input={"xs": [1]}, execution_type="EXPRESS", sync=True
+    )
     assert record.status == "FAILED"
     assert record.error == "States.Runtime"
     assert "Express workflows do not support" in (record.cause or "")
