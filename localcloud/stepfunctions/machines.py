@@ -1,14 +1,13 @@
 """State machines as the Step Functions API holds them: records, names, ARNs, definition checks.
 
 A state machine is stored whole in the ``states.machines`` collection by ARN. Its definition is
-validated with the interpreter's validator (every problem with its JSON Pointer), plus the rules
-that depend on the machine's type (an EXPRESS machine cannot wait for a job or a task token).
+validated with the interpreter's validator for the machine's type (every problem with its JSON
+Pointer).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ _MACHINE_ARN = re.compile(
 _EXECUTION_ARN = re.compile(
     r"^arn:(aws|aws-cn|aws-us-gov):states:[a-z0-9-]+:\d{12}:(execution|express):[^:]+:[^:]+(:.+)?$"
 )
-_WAITING_PATTERNS = (".sync", ".sync:2", ".waitForTaskToken")
 
 
 def check_name(name: str) -> None:
@@ -62,37 +60,15 @@ def check_execution_arn(arn: str) -> None:
 def definition_problems(
     definition: str, machine_type: str, integrations: IntegrationFactory | None = None
 ) -> list[Problem]:
-    """Every problem of a definition for a machine of ``machine_type``."""
-    problems = validate_definition(definition, integrations)
-    if problems or machine_type != EXPRESS:
-        return problems
-    return [
-        Problem(path, f"Express state machine does not support '{pattern}' service integration")
-        for path, pattern in _waiting_resources(json.loads(definition), "")
-    ]
+    """Every problem of a definition for a machine of ``machine_type`` (an EXPRESS machine cannot
+    wait for a job or a task token, nor run a Distributed Map)."""
+    return validate_definition(definition, integrations, machine_type)
 
 
 def raise_invalid(problems: list[Problem]) -> None:
     """AWS's InvalidDefinition: every problem, with its location, in one message."""
     listed = ", ".join(str(problem) for problem in problems)
     raise InvalidDefinition(f"Invalid State Machine Definition: '{listed}'")
-
-
-def _waiting_resources(graph: dict[str, Any], path: str) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for name, state in (graph.get("States") or {}).items():
-        here = f"{path}/States/{name}"
-        resource = state.get("Resource")
-        if isinstance(resource, str):
-            pattern = next((p for p in _WAITING_PATTERNS if resource.endswith(p)), None)
-            if pattern is not None:
-                found.append((f"{here}/Resource", pattern))
-        for index, branch in enumerate(state.get("Branches") or []):
-            found.extend(_waiting_resources(branch, f"{here}/Branches/{index}"))
-        for key in ("ItemProcessor", "Iterator"):
-            if isinstance(state.get(key), dict):
-                found.extend(_waiting_resources(state[key], f"{here}/{key}"))
-    return found
 
 
 @dataclass

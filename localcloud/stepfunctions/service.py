@@ -26,7 +26,7 @@ import boto3
 from botocore.config import Config
 
 from localcloud.asl import ExecutionNotFound, ExecutionRecord, StateMachine
-from localcloud.asl import host as asl_host
+from localcloud.asl import service_errors as asl_errors
 from localcloud.asl import tokens as asl_tokens
 from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.history import view
@@ -243,7 +243,7 @@ class StepFunctionsService(ProtocolService):
         key = (record.arn, record.revision_id)
         parsed = self._parsed.get(key)
         if parsed is None:
-            parsed = self.host.parse(record.definition)
+            parsed = self.host.parse(record.definition, record.type)
             self._parsed[key] = parsed
         return parsed
 
@@ -437,7 +437,7 @@ class StepFunctionsService(ProtocolService):
                 sync=sync,
                 extra={"input_text": text},
             )
-        except asl_host.ExecutionAlreadyExists as exc:
+        except asl_errors.ExecutionAlreadyExists as exc:
             raise ExecutionAlreadyExists(str(exc)) from exc
 
     def _record(self, arn: str) -> ExecutionRecord:
@@ -590,7 +590,7 @@ class StepFunctionsService(ProtocolService):
                 )
             try:
                 redriven = self.host.redrive(record.execution_arn)
-            except asl_host.ExecutionNotRedrivable as exc:
+            except asl_errors.ExecutionNotRedrivable as exc:
                 raise ExecutionNotRedrivable(str(exc)) from exc
             except ExecutionNotFound as exc:
                 raise ExecutionDoesNotExist(str(exc)) from exc

@@ -294,19 +294,6 @@ def ensure_state_machines(
         timezone=spec.timezone,
     )
     rendered = render_state_machines(values)
-    for template, definition in rendered.items():
-        try:
-            diagnostics = sfn.validate_state_machine_definition(definition=definition)["diagnostics"]
-        except NotImplementedError:  # moto (unit tests) has no ValidateStateMachineDefinition
-            diagnostics = []
-        if diagnostics:
-            first = diagnostics[0]
-            return Step(
-                "State machines",
-                "skipped",
-                f"{state_machine_name(template, spec.name_prefix)} cannot run here yet: "
-                f"{first['message']} at {first['location']}",
-            )
     done: list[str] = []
     for template, definition in rendered.items():
         name = state_machine_name(template, spec.name_prefix)
@@ -399,13 +386,11 @@ def deploy(clients: Clients, *, home: Path, spec: LocalDeployment | None = None)
     )
     function_arn = _guarded("Lambda write_batch", lambda: function_arn_of(clients, spec))
     steps.append(_guarded("Athena workgroup", lambda: ensure_workgroup(clients, spec)))
-    machines = _guarded(
-        "State machines",
-        lambda: ensure_state_machines(clients, spec, role_arn=role_arn, function_arn=function_arn),
+    steps.append(
+        _guarded(
+            "State machines",
+            lambda: ensure_state_machines(clients, spec, role_arn=role_arn, function_arn=function_arn),
+        )
     )
-    steps.append(machines)
-    if machines.action == "skipped":
-        steps.append(Step("Schedule", "skipped", f"{spec.schedule_name}: its state machine is not deployed"))
-    else:
-        steps.append(_guarded("Schedule", lambda: ensure_schedule(clients, spec, role_arn=role_arn)))
+    steps.append(_guarded("Schedule", lambda: ensure_schedule(clients, spec, role_arn=role_arn)))
     return steps

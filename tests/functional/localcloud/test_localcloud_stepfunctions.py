@@ -134,7 +134,9 @@ def test_an_express_machine_cannot_wait_for_a_job(sfn) -> None:  # type: ignore[
     )
     with pytest.raises(ClientError) as raised:
         create(sfn, "express-wait", definition, type="EXPRESS")
-    assert "does not support '.waitForTaskToken'" in error_of(raised)[1]
+    code, message = error_of(raised)
+    assert code == "InvalidDefinition"
+    assert "Express workflows do not support" in message and "at /States/Run/Resource" in message
 
 
 def test_create_is_idempotent_and_a_different_definition_under_the_name_is_refused(sfn) -> None:  # type: ignore[no-untyped-def]
