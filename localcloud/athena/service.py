@@ -17,9 +17,12 @@ when localcloud stopped end FAILED at the next start, saying so.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import threading
 import uuid
 from collections import OrderedDict
@@ -56,6 +59,10 @@ from localcloud.state import Collection
 log = logging.getLogger("localcloud.athena")
 
 QUERY_WORKERS = 4
+# StartQueryExecution answers once its query has ended or after this long, whichever is first:
+# most local queries take milliseconds, and a caller's first GetQueryExecution (Step Functions'
+# .sync polls after 1 s) then already sees the end instead of waiting a poll interval.
+START_WAIT_SECONDS = float(os.environ.get("LOCALCLOUD_ATHENA_START_WAIT_SECONDS", "2"))
 _RESULT_CACHE = 64  # recent results kept in memory for GetQueryResults
 _RESTART_REASON = "localcloud stopped while this query was queued or running; run it again"
 
@@ -239,7 +246,9 @@ class AthenaService(ProtocolService):
             self._save(record)
             if token:
                 self._tokens[token] = query_id
-        self._runners.submit(self._run, query_id)
+        running = self._runners.submit(self._run, query_id)
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            running.result(timeout=START_WAIT_SECONDS)
         return {"QueryExecutionId": query_id}
 
     def _record(self, query_id: str) -> QueryRecord:
