@@ -29,9 +29,6 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from localcloud.athena.catalog import GlueCatalog
 from localcloud.athena.engine import AthenaEngine
 from localcloud.athena.errors import AthenaQueryError
@@ -53,7 +50,7 @@ from localcloud.athena.service_model import (
 from localcloud.athena.storage import split_s3_uri
 from localcloud.server.pagination import BadToken, page
 from localcloud.server.protocols import JsonProtocol
-from localcloud.server.registry import FAKE_CREDENTIALS, ProtocolService, ServiceContext
+from localcloud.server.registry import ProtocolService, ServiceContext
 from localcloud.state import Collection
 
 log = logging.getLogger("localcloud.athena")
@@ -122,22 +119,14 @@ class AthenaService(ProtocolService):
         assert self._workgroups is not None, "the Athena service was not started"
         return self._workgroups
 
-    def _client(self, service: str) -> Any:
-        session: Any = boto3.session.Session()
-        return session.client(
-            service,
-            endpoint_url=self.context.endpoint_url,
-            region_name=self.context.region,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=32),
-            **FAKE_CREDENTIALS,
-        )
-
     @property
     def engine(self) -> AthenaEngine:
         with self._lock:
             if self._engine is None:
-                self._s3 = self._client("s3")
-                self._engine = AthenaEngine(GlueCatalog(self._client("glue")), s3_client=self._s3)
+                self._s3 = self.context.shared_client("s3")
+                self._engine = AthenaEngine(
+                    GlueCatalog(self.context.shared_client("glue")), s3_client=self._s3
+                )
             return self._engine
 
     # -- workgroups --------------------------------------------------------------------------------

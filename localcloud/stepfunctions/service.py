@@ -23,9 +23,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from localcloud.asl import ExecutionNotFound, ExecutionRecord, StateMachine
 from localcloud.asl import service_errors as asl_errors
 from localcloud.asl import tokens as asl_tokens
@@ -36,7 +33,7 @@ from localcloud.asl.store import RUNNING, SUCCEEDED
 from localcloud.server.errors import ValidationException
 from localcloud.server.pagination import BadToken, decode_token, encode_token, page
 from localcloud.server.protocols import JsonProtocol
-from localcloud.server.registry import FAKE_CREDENTIALS, ProtocolService, ServiceContext
+from localcloud.server.registry import ProtocolService, ServiceContext
 from localcloud.state import Collection
 from localcloud.stepfunctions.clock import ServerClock
 from localcloud.stepfunctions.exceptions import (
@@ -119,8 +116,6 @@ class StepFunctionsService(ProtocolService):
         self._host: EndpointHost | None = None
         self._clock: ServerClock | None = None
         self._parsed: dict[tuple[str, str], StateMachine] = {}
-        self._clients: dict[str, Any] = {}
-        self._clients_lock = threading.Lock()
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._checkpointer: threading.Thread | None = None
@@ -214,27 +209,8 @@ class StepFunctionsService(ProtocolService):
         return self._machines
 
     def _client(self, service: str) -> Any:
-        """One boto3 client per service for every execution thread (clients are thread-safe;
-        making one per thread would cost tens of milliseconds per Map iteration)."""
-        name = _SDK_NAMES.get(service, service)
-        with self._clients_lock:
-            client = self._clients.get(name)
-            if client is None:
-                session: Any = boto3.session.Session()
-                client = session.client(
-                    name,
-                    endpoint_url=self.context.endpoint_url,
-                    region_name=self.context.region,
-                    config=Config(
-                        retries={"max_attempts": 3, "mode": "standard"},
-                        read_timeout=900,
-                        max_pool_connections=64,
-                        inject_host_prefix=False,
-                    ),
-                    **FAKE_CREDENTIALS,
-                )
-                self._clients[name] = client
-            return client
+        """The host's client factory (the aws-sdk integrations name Step Functions ``sfn``)."""
+        return self.context.shared_client(_SDK_NAMES.get(service, service))
 
     # -- state machines -----------------------------------------------------------------------------
     def _machine(self, arn: str) -> StateMachineRecord:
