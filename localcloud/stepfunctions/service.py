@@ -5,10 +5,10 @@ runs in :class:`SqliteExecutionStore`. One :class:`ExecutionHost` runs every exe
 localcloud's clock; the Task integrations call AWS APIs through boto3 clients pointed back at
 the endpoint (so a Lambda task reaches localcloud's Lambda, an Athena task its Athena).
 
-Restarts: a clean stop saves the progress of the executions still running and the next start
-continues them. After a crash the executions that were running are marked FAILED with
-:data:`RESTART_ERROR` and a cause saying localcloud restarted; RedriveExecution continues them
-from their last saved progress (at most about a second old).
+Restarts: executions that were running when localcloud stopped end FAILED (``States.Runtime``)
+with a cause saying why. After a crash they wait for RedriveExecution, which continues them from
+their last saved progress (at most a second or two old); after a clean stop (progress saved as it
+stood) the top-level ones are redriven at once, so they carry on by themselves.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from localcloud.stepfunctions.exceptions import (
     TaskTimedOut,
 )
 from localcloud.stepfunctions.executions import SqliteExecutionStore, Summary, summary_date
-from localcloud.stepfunctions.host import RESTART_CAUSE, RESTART_ERROR, EndpointHost
+from localcloud.stepfunctions.host import RESTART_CAUSE, RESTART_ERROR, STOP_CAUSE, EndpointHost
 from localcloud.stepfunctions.machines import (
     DEFAULT_LOGGING,
     DEFAULT_TRACING,
@@ -120,25 +120,38 @@ class StepFunctionsService(ProtocolService):
         self._stopping = threading.Event()
         self._checkpointer: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._to_redrive: list[str] = []
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="states-api")
         self.executor = self._pool
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def recover(self, context: ServiceContext) -> None:
+        """Executions still RUNNING in the store were interrupted: they end FAILED. After a crash
+        they stay so until redriven; after a clean stop the top-level ones are redriven at once
+        (their children follow: a parent's redrive redrives its Map Runs and named children)."""
         self._open(context)
-        if context.previous_shutdown == "crash":
-            marked = await asyncio.to_thread(
-                self.executions.fail_interrupted, context.clock.now(), RESTART_ERROR, RESTART_CAUSE
-            )
-            if marked:
-                log.warning("marked %d execution(s) interrupted by the crash FAILED", len(marked))
+        if context.previous_shutdown == "first-start":
+            return
+        cause = RESTART_CAUSE if context.previous_shutdown == "crash" else STOP_CAUSE
+        now = context.clock.now()
+        marked = await asyncio.to_thread(self.executions.fail_interrupted, now, RESTART_ERROR, cause)
+        if marked:
+            log.warning("%d execution(s) interrupted by the last %s", len(marked), context.previous_shutdown)
+        if context.previous_shutdown == "clean":
+            summaries = [self.executions.summary(arn) or {} for arn in marked]
+            self._to_redrive = [
+                s["executionArn"]
+                for s in summaries
+                if s and not s.get("parentExecutionArn") and not s.get("mapRunArn")
+            ]
 
     async def start(self, context: ServiceContext) -> None:
         self._open(context)
         self._loop = asyncio.get_running_loop()
-        resumed = await asyncio.to_thread(self.host.recover)  # after a clean stop: carry on
-        if resumed:
-            log.info("continuing %d execution(s) paused by the last stop", len(resumed))
+        for arn in self._to_redrive:  # after a clean stop: carry on
+            await asyncio.to_thread(self.host.redrive, arn)
+        if self._to_redrive:
+            log.info("redrove %d execution(s) the last stop interrupted", len(self._to_redrive))
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, name="states-checkpoint", daemon=True
         )

@@ -1,6 +1,6 @@
-"""Executions survive restarts: a clean stop pauses the running ones and the next start goes on;
-a SIGKILL leaves them FAILED with a cause saying localcloud restarted, and a redrive goes on from
-their saved progress. Athena's query executions and their results are kept too."""
+"""Executions survive restarts: after a clean stop the running ones are redriven at the next start
+and carry on; a SIGKILL leaves them FAILED with a cause saying localcloud restarted, and a redrive
+goes on from their saved progress. Athena's query executions and their results are kept too."""
 
 from __future__ import annotations
 
@@ -82,7 +82,12 @@ def test_executions_survive_a_clean_restart_and_a_sigkill_then_redrive(tmp_path:
         assert sfn.describe_state_machine(stateMachineArn=machine)["name"] == "durable"
         before = sfn.describe_execution(executionArn=done)
         assert before["status"] == "SUCCEEDED" and json.loads(before["output"])["last"] == "last done"
-        assert sfn.describe_execution(executionArn=paused)["status"] == "RUNNING"  # carried on
+        carried_on = sfn.describe_execution(executionArn=paused)  # redriven at the start
+        assert (carried_on["status"], carried_on["redriveCount"]) == ("RUNNING", 1)
+        types = [e["type"] for e in sfn.get_execution_history(executionArn=paused, maxResults=1000)["events"]]
+        assert types[-3:] == ["ExecutionFailed", "ExecutionRedriven", "WaitStateEntered"]
+        newest = sfn.get_execution_history(executionArn=paused, reverseOrder=True, maxResults=3)["events"]
+        assert "localcloud was stopped" in newest[2]["executionFailedEventDetails"]["cause"]
         athena = sfn_client(second.endpoint, "athena")
         assert (
             athena.get_query_execution(QueryExecutionId=query)["QueryExecution"]["Status"]["State"]
