@@ -102,6 +102,11 @@ class LocalcloudApp:
         for callback in self.on_started:
             callback()
 
+    async def quiesce(self) -> None:
+        """A clean stop begins: services save their work in flight while the endpoint still
+        answers (see ``Service.quiesce``)."""
+        await self.registry.quiesce()
+
     async def shutdown(self) -> None:
         log.info("localcloud shutting down")
         await self.registry.stop()

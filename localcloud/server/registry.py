@@ -116,6 +116,10 @@ class Service(ABC):
     async def start(self, context: ServiceContext) -> None:  # noqa: B027 - optional hook
         """Load state, resume background work."""
 
+    async def quiesce(self) -> None:  # noqa: B027 - optional hook
+        """A clean stop begins and the endpoint still answers: save work in flight as it stands
+        now (Step Functions: running executions), before calls start failing as it goes down."""
+
     async def stop(self) -> None:  # noqa: B027 - optional hook
         """Finish background work; state is already durable."""
 
@@ -172,6 +176,13 @@ class ServiceRegistry:
             await service.recover(context)
         for service in self._services.values():
             await service.start(context)
+
+    async def quiesce(self) -> None:
+        for service in self._services.values():
+            try:
+                await service.quiesce()
+            except Exception:
+                log.exception("quiescing %s failed", service.title)
 
     async def stop(self) -> None:
         for service in reversed(list(self._services.values())):

@@ -39,24 +39,46 @@ Summaries = list[Summary]
 Records = list[ExecutionRecord]
 Events = list[dict[str, Any]]
 Arns = list[str]
+Snapshot = tuple[ExecutionRecord, dict[str, Any], str, Events, Summary]
+
+
+def _doc_summary(doc: dict[str, Any]) -> Summary:
+    """The summary of a record in its JSON form (``ExecutionRecord.to_json``)."""
+    extra = doc.get("extra") or {}
+    return {
+        "executionArn": doc["execution_arn"],
+        "name": doc["name"],
+        "stateMachineArn": doc["state_machine_arn"],
+        "type": doc["execution_type"],
+        "status": doc["status"],
+        "startDate": doc["start_date"],
+        "stopDate": doc.get("stop_date"),
+        "redriveCount": doc.get("redrive_count", 0),
+        "redriveDate": doc.get("redrive_date"),
+        "mapRunArn": extra.get("map_run_arn"),
+        "parentExecutionArn": extra.get("parent_execution_arn"),
+        "itemCount": extra.get("item_count"),
+        "mapRuns": sorted(run["map_run_arn"] for run in doc.get("map_runs") or []),
+    }
 
 
 def _summary(record: ExecutionRecord) -> Summary:
-    return {
-        "executionArn": record.execution_arn,
-        "name": record.name,
-        "stateMachineArn": record.state_machine_arn,
-        "type": record.execution_type,
-        "status": record.status,
-        "startDate": iso(record.start_date),
-        "stopDate": iso(record.stop_date) if record.stop_date else None,
-        "redriveCount": record.redrive_count,
-        "redriveDate": iso(record.redrive_date) if record.redrive_date else None,
-        "mapRunArn": record.extra.get("map_run_arn"),
-        "parentExecutionArn": record.extra.get("parent_execution_arn"),
-        "itemCount": record.extra.get("item_count"),
-        "mapRuns": sorted(record.map_runs),
-    }
+    """The summary of a live record (without serialising its definition and progress)."""
+    return _doc_summary(
+        {
+            "execution_arn": record.execution_arn,
+            "name": record.name,
+            "state_machine_arn": record.state_machine_arn,
+            "execution_type": record.execution_type,
+            "status": record.status,
+            "start_date": iso(record.start_date),
+            "stop_date": iso(record.stop_date) if record.stop_date else None,
+            "redrive_count": record.redrive_count,
+            "redrive_date": iso(record.redrive_date) if record.redrive_date else None,
+            "extra": record.extra,
+            "map_runs": [{"map_run_arn": arn} for arn in list(record.map_runs)],
+        }
+    )
 
 
 def summary_date(summary: Summary, key: str) -> dt.datetime | None:
@@ -213,10 +235,9 @@ class SqliteExecutionStore:
         return marked
 
     # -- internals -----------------------------------------------------------------------------------
-    def _snapshot(
-        self, record: ExecutionRecord
-    ) -> tuple[ExecutionRecord, dict[str, Any], str, Events] | None:
-        """The record as it stands (doc, its text, its events), or None when nothing changed."""
+    def _snapshot(self, record: ExecutionRecord) -> Snapshot | None:
+        """The record as it stands (doc, its text, its events, its summary: all of one moment),
+        or None when nothing changed."""
         doc = dataclasses.replace(record, history=[]).to_json()
         doc.pop("history", None)
         text = json.dumps(doc, separators=(",", ":"), default=str)
@@ -224,13 +245,15 @@ class SqliteExecutionStore:
         owner, count, last_text = self._saved.get(record.execution_arn, (0, -1, ""))
         if owner == id(record) and count == len(events) and last_text == text:
             return None
-        return record, doc, text, events
+        return record, doc, text, events, _doc_summary(doc)  # the summary of the doc's moment
 
-    def _write(self, record: ExecutionRecord, doc: dict[str, Any], text: str, events: Events) -> None:
+    def _write(
+        self, record: ExecutionRecord, doc: dict[str, Any], text: str, events: Events, summary: Summary
+    ) -> None:
         arn = record.execution_arn
         owner, count, _ = self._saved.get(arn, (0, -1, ""))
         self._records.put(arn, doc)
-        self._index.put(arn, _summary(record))
+        self._index.put(arn, summary)  # of the snapshot's moment, like the doc beside it
         if owner == id(record) and 0 <= count <= len(events):
             new = events[count:]
         else:  # a record read back from the store, or a replaced one: write its history whole

@@ -157,6 +157,15 @@ class StepFunctionsService(ProtocolService):
         )
         self._checkpointer.start()
 
+    async def quiesce(self) -> None:
+        """Save the running executions as they stand and accept no more writes: what they do
+        while the server goes down (calls failing) must not be recorded as their outcome."""
+        self._stopping.set()
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.join, 5)
+        if self._executions is not None:
+            await asyncio.to_thread(self._executions.close, self._flush_storage)
+
     async def stop(self) -> None:
         self._stopping.set()
         if self._checkpointer is not None:
