@@ -80,7 +80,8 @@ class AthenaService(ProtocolService):
         self._lock = threading.RLock()
         self._engine: AthenaEngine | None = None
         self._s3: Any = None
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="athena-api")
+        # Starts wait up to START_WAIT_SECONDS each: enough threads that polls never queue behind them.
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="athena-api")
         self.executor = self._pool
         self._runners = ThreadPoolExecutor(max_workers=QUERY_WORKERS, thread_name_prefix="athena-query")
 

@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 import pytest
+from pipeline_support import MONTH, SPEC, Pipeline, expected_items, start_pipeline
 
 from localcloud import launcher
-from tests.functional.pipeline.conftest import MONTH, SPEC, Pipeline, expected_items, start_pipeline
 
 pytestmark = pytest.mark.slow
 MONTH_RANGE = json.dumps({"from": str(MONTH[0]), "to": str(MONTH[-1])})

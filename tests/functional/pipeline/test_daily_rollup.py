@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from pipeline_support import SPEC, Pipeline, expected_items
+
 from localcloud import control
-from tests.functional.pipeline.conftest import SPEC, Pipeline, expected_items
 
 
 def set_schedule_state(pipeline: Pipeline, state: str) -> None:
