@@ -79,7 +79,6 @@ class AthenaService(ProtocolService):
         self._results: OrderedDict[str, tuple[list[dict[str, Any]], list[list[str | None]]]] = OrderedDict()
         self._lock = threading.RLock()
         self._engine: AthenaEngine | None = None
-        self._s3: Any = None
         # Starts wait up to START_WAIT_SECONDS each: enough threads that polls never queue behind them.
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="athena-api")
         self.executor = self._pool
@@ -124,10 +123,8 @@ class AthenaService(ProtocolService):
     def engine(self) -> AthenaEngine:
         with self._lock:
             if self._engine is None:
-                self._s3 = self.context.shared_client("s3")
-                self._engine = AthenaEngine(
-                    GlueCatalog(self.context.shared_client("glue")), s3_client=self._s3
-                )
+                glue, s3 = self.context.shared_client("glue"), self.context.shared_client("s3")
+                self._engine = AthenaEngine(GlueCatalog(glue), s3_client=s3)
             return self._engine
 
     # -- workgroups --------------------------------------------------------------------------------
@@ -420,9 +417,9 @@ class AthenaService(ProtocolService):
             return cached
         # Not in memory (an older query, or localcloud restarted): read the files, as Athena does.
         bucket, key = split_s3_uri(record.output_location)
-        self.engine  # noqa: B018 - makes the S3 client
-        body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        meta = self._s3.get_object(Bucket=bucket, Key=key + ".metadata")["Body"].read()
+        s3 = self.context.shared_client("s3")
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        meta = s3.get_object(Bucket=bucket, Key=key + ".metadata")["Body"].read()
         columns = json.loads(meta)["ColumnInfo"]
         return columns, parse_result_csv(body.decode("utf-8"))
 

@@ -167,11 +167,7 @@ class StepFunctionsService(ProtocolService):
             await asyncio.to_thread(self._executions.close, self._flush_storage)
 
     async def stop(self) -> None:
-        self._stopping.set()
-        if self._checkpointer is not None:
-            await asyncio.to_thread(self._checkpointer.join, 5)
-        if self._executions is not None:
-            await asyncio.to_thread(self._executions.close, self._flush_storage)
+        await self.quiesce()  # already done by a clean stop's signal; closing twice is harmless
         if self._clock is not None:
             self._clock.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
