@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
+from endpoint_support import endpoint_client
 
 from localcloud import control, launcher
 
@@ -31,13 +31,7 @@ DEFINITION = json.dumps(
 
 
 def sfn_client(endpoint: str, service: str = "stepfunctions") -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return endpoint_client(endpoint, service)
 
 
 def wait_for(sfn: Any, arn: str, status: str, timeout: float = 30) -> dict[str, Any]:
