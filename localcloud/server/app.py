@@ -89,6 +89,7 @@ class LocalcloudApp:
             region=self.config.region,
             account_id=self.config.account_id,
             previous_shutdown=previous,
+            flush_storage=self.ministack.save if self.ministack.persist else None,
         )
         await self.ministack.start()
         await self.registry.start(self.context)
@@ -100,6 +101,11 @@ class LocalcloudApp:
         log.info("localcloud listening on %s (previous run: %s)", self.config.endpoint_url, previous)
         for callback in self.on_started:
             callback()
+
+    async def quiesce(self) -> None:
+        """A clean stop begins: services save their work in flight while the endpoint still
+        answers (see ``Service.quiesce``)."""
+        await self.registry.quiesce()
 
     async def shutdown(self) -> None:
         log.info("localcloud shutting down")

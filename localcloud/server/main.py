@@ -128,8 +128,22 @@ async def _serve(app: LocalcloudApp, sock: socket.socket) -> None:
     config.keep_alive_timeout = 75  # boto3 reuses connections; don't drop them between calls
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+
+    async def quiesce_then_stop() -> None:
+        # While the endpoint still answers: services save their work in flight first (Step
+        # Functions' running executions), before requests start failing as the server goes down.
+        try:
+            await app.quiesce()
+        finally:
+            stop.set()
+
+    def on_signal() -> None:
+        if not stopping:
+            stopping.append(loop.create_task(quiesce_then_stop()))
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
 

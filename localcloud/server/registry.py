@@ -13,10 +13,13 @@ answers ``NotImplemented`` naming it, never a silent success.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -25,7 +28,7 @@ import boto3
 from botocore.config import Config
 
 from localcloud.clock import Clock
-from localcloud.server.errors import AwsError, NotImplementedByLocalcloud, ServiceNotYetServed
+from localcloud.server.errors import AwsError, NotImplementedByLocalcloud
 from localcloud.server.http import Request, Response
 from localcloud.server.protocols import JsonProtocol, RestJsonProtocol, snake_case
 from localcloud.state import Store
@@ -51,30 +54,48 @@ class ServiceContext:
     region: str
     account_id: str
     previous_shutdown: PreviousShutdown = "first-start"
-    """How the previous run ended: services holding work in flight (part B: running executions)
+    """How the previous run ended: services holding work in flight (Step Functions: running executions)
     mark it failed at start, saying localcloud restarted."""
     registry: ServiceRegistry | None = field(default=None, repr=False)
+    flush_storage: Callable[[], Coroutine[Any, Any, None]] | None = field(default=None, repr=False)
+    """Make MiniStack's state (DynamoDB ...) durable now, on the event loop. Step Functions calls it
+    before it saves execution progress, so saved progress never runs ahead of the data."""
     _clients: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str) -> Any:
         """A boto3 client for the endpoint itself (one per service and thread; call it from a
         worker thread, never from the event loop: the endpoint answers on that loop)."""
-        key = (service, threading.get_ident())
+        config = Config(retries={"max_attempts": 2, "mode": "standard"}, read_timeout=900)
+        return self._cached_client((service, threading.get_ident()), config)
+
+    def shared_client(self, service: str) -> Any:
+        """One boto3 client for the endpoint per service, shared by every thread (clients are
+        thread-safe; making one per worker thread costs tens of milliseconds each). Its pool holds
+        64 connections, and no host prefix is put before the endpoint (``sync-127.0.0.1``)."""
+        config = Config(
+            retries={"max_attempts": 3, "mode": "standard"},
+            read_timeout=900,
+            max_pool_connections=64,
+            inject_host_prefix=False,
+        )
+        return self._cached_client((service, 0), config)
+
+    def _cached_client(self, key: tuple[str, int], config: Config) -> Any:
         with self._lock:
             if key not in self._clients:
                 session: Any = boto3.session.Session()
                 self._clients[key] = session.client(
-                    service,
+                    key[0],
                     endpoint_url=self.endpoint_url,
                     region_name=self.region,
-                    config=Config(retries={"max_attempts": 2, "mode": "standard"}, read_timeout=900),
+                    config=config,
                     **FAKE_CREDENTIALS,
                 )
             return self._clients[key]
 
     def service(self, signing_name: str) -> Service | None:
-        """Another of localcloud's services, for in-process calls (part B's Step Functions may
+        """Another of localcloud's services, for in-process calls (Step Functions may
         invoke Lambda through ``LambdaService.invoke_function`` instead of HTTP)."""
         return self.registry.get(signing_name) if self.registry is not None else None
 
@@ -89,11 +110,15 @@ class Service(ABC):
     async def recover(self, context: ServiceContext) -> None:  # noqa: B027 - optional hook
         """Called once at start, before ``start``, with ``context.previous_shutdown`` saying how
         the last run ended ("clean", "crash", "first-start"). Work that was in flight then can
-        never finish: this is where Step Functions (part B) marks executions still RUNNING as
+        never finish: this is where Step Functions marks executions still RUNNING as
         FAILED, with a cause saying localcloud restarted, so they can be redriven."""
 
     async def start(self, context: ServiceContext) -> None:  # noqa: B027 - optional hook
         """Load state, resume background work."""
+
+    async def quiesce(self) -> None:  # noqa: B027 - optional hook
+        """A clean stop begins and the endpoint still answers: save work in flight as it stands
+        now (Step Functions: running executions), before calls start failing as it goes down."""
 
     async def stop(self) -> None:  # noqa: B027 - optional hook
         """Finish background work; state is already durable."""
@@ -104,6 +129,10 @@ class Service(ABC):
 
 class ProtocolService(Service):
     protocol: RestJsonProtocol | JsonProtocol
+    #: Synchronous operation methods run on ``executor`` (a thread pool), off the event loop:
+    #: services whose operations take locks or touch SQLite (Step Functions, Athena) set it.
+    blocking: ClassVar[bool] = False
+    executor: Executor | None = None
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -111,28 +140,15 @@ class ProtocolService(Service):
             method = getattr(self, snake_case(operation), None)
             if method is None:
                 raise NotImplementedByLocalcloud(f"localcloud's {self.title} does not implement {operation}")
-            result = method(params)
+            if self.blocking and not inspect.iscoroutinefunction(method):
+                result = await asyncio.get_running_loop().run_in_executor(self.executor, method, params)
+            else:
+                result = method(params)
             if inspect.isawaitable(result):
                 result = await result
             return self.protocol.serialize(operation, result)
         except AwsError as error:
             return self.protocol.error(error)
-
-
-class NotYetServed(Service):
-    """A service localcloud will serve but does not yet: every call fails clearly."""
-
-    def __init__(self, signing_name: str, title: str, protocol: RestJsonProtocol | JsonProtocol) -> None:
-        self.signing_name = signing_name  # type: ignore[misc]
-        self.title = title  # type: ignore[misc]
-        self.protocol = protocol
-
-    async def handle(self, request: Request) -> Response:
-        return self.protocol.error(
-            ServiceNotYetServed(
-                f"localcloud does not serve {self.title} yet (its API lands with issue 5 part B)"
-            )
-        )
 
 
 class ServiceRegistry:
@@ -151,11 +167,8 @@ class ServiceRegistry:
         return signing_name in self._services
 
     def served(self) -> dict[str, str]:
-        """signing name -> "served" | "not yet served"."""
-        return {
-            name: "not yet served" if isinstance(service, NotYetServed) else "served"
-            for name, service in sorted(self._services.items())
-        }
+        """signing name -> "served" (every service localcloud answers itself)."""
+        return dict.fromkeys(sorted(self._services), "served")
 
     async def start(self, context: ServiceContext) -> None:
         context.registry = self
@@ -163,6 +176,13 @@ class ServiceRegistry:
             await service.recover(context)
         for service in self._services.values():
             await service.start(context)
+
+    async def quiesce(self) -> None:
+        for service in self._services.values():
+            try:
+                await service.quiesce()
+            except Exception:
+                log.exception("quiescing %s failed", service.title)
 
     async def stop(self) -> None:
         for service in reversed(list(self._services.values())):

@@ -7,29 +7,15 @@ import io
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
+from endpoint_support import clients
 
 from localcloud import control, launcher
 from meterpipe.tables import GLUE_DATABASE, READINGS
 
 pytestmark = pytest.mark.slow
 ROLE = "arn:aws:iam::000000000000:role/localcloud-tests"
-
-
-def clients(endpoint: str):  # type: ignore[no-untyped-def]
-    def make(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    return make
 
 
 def package() -> bytes:

@@ -1,0 +1,76 @@
+"""The durable execution store in-process (an in-memory SQLite): write-behind checkpoints that
+flush the data first, interrupted executions marked FAILED, nothing written after a close."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from localcloud.asl.store import FAILED, RUNNING, SUCCEEDED, ExecutionRecord
+from localcloud.state import Store
+from localcloud.stepfunctions.executions import SqliteExecutionStore
+
+ARN = "arn:aws:states:us-east-1:000000000000:execution:m:e1"
+NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def record(status: str = RUNNING) -> ExecutionRecord:
+    return ExecutionRecord(
+        execution_arn=ARN,
+        name="e1",
+        state_machine_arn="arn:aws:states:us-east-1:000000000000:stateMachine:m",
+        state_machine_name="m",
+        definition={"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        input={"n": 1},
+        status=status,
+        start_date=NOW,
+        history=[{"timestamp": NOW, "type": "ExecutionStarted", "id": 1, "previousEventId": 0}],
+    )
+
+
+def reopened(store: Store) -> SqliteExecutionStore:
+    return SqliteExecutionStore(store)  # what a restart sees: only what was written
+
+
+def test_a_checkpoint_flushes_the_data_before_it_writes_the_executions() -> None:
+    store = Store(None)
+    executions = SqliteExecutionStore(store)
+    live = record()
+    executions.put(live)
+    assert reopened(store).summaries() == []  # not written until a checkpoint
+    live.status, live.stop_date = SUCCEEDED, NOW
+    seen_at_flush: list[int] = []
+    executions.checkpoint(lambda: seen_at_flush.append(len(reopened(store).summaries())))
+    assert seen_at_flush == [0]  # the flush came first
+    again = reopened(store).get(ARN)
+    assert again is not None and again.status == SUCCEEDED and len(again.history) == 1
+    assert executions.checkpoint() == 0  # nothing changed since
+
+
+def test_executions_left_running_are_failed_with_the_cause_and_an_event() -> None:
+    store = Store(None)
+    executions = SqliteExecutionStore(store)
+    executions.put(record())
+    executions.checkpoint()
+    after_restart = reopened(store)
+    assert after_restart.fail_interrupted(NOW, "States.Runtime", "localcloud restarted") == [ARN]
+    failed = reopened(store).get(ARN)
+    assert failed is not None and (failed.status, failed.error, failed.cause) == (
+        FAILED,
+        "States.Runtime",
+        "localcloud restarted",
+    )
+    assert [e["type"] for e in failed.history] == ["ExecutionStarted", "ExecutionFailed"]
+    assert reopened(store).summaries()[0]["status"] == FAILED
+
+
+def test_after_a_close_nothing_more_is_written() -> None:
+    store = Store(None)
+    executions = SqliteExecutionStore(store)
+    live = record()
+    executions.put(live)
+    executions.close()
+    live.status = FAILED  # what an execution does while the server goes down
+    executions.put(live)
+    executions.checkpoint()
+    saved = reopened(store).get(ARN)
+    assert saved is not None and saved.status == RUNNING
