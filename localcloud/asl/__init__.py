@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from localcloud.asl.clock import Clock, RealClock, VirtualClock
 from localcloud.asl.definition import StateMachine, parse_definition, validate_definition
+from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.errors import DefinitionError, Problem, StatesFailure
-from localcloud.asl.host import (
+from localcloud.asl.host import ExecutionHost
+from localcloud.asl.integrations import Integration, IntegrationFactory, TaskRequest, default_factory
+from localcloud.asl.service_errors import (
     ExecutionAlreadyExists,
-    ExecutionHost,
     ExecutionNotFound,
     ExecutionNotRedrivable,
+    StateMachineDoesNotExist,
 )
-from localcloud.asl.integrations import Integration, IntegrationFactory, TaskRequest, default_factory
 from localcloud.asl.store import ExecutionRecord, ExecutionStore, InMemoryExecutionStore
 
 __all__ = [
@@ -30,9 +32,12 @@ __all__ = [
     "InMemoryExecutionStore",
     "Integration",
     "IntegrationFactory",
+    "MapRun",
+    "MapRunNotFound",
     "Problem",
     "RealClock",
     "StateMachine",
+    "StateMachineDoesNotExist",
     "StatesFailure",
     "TaskRequest",
     "VirtualClock",

@@ -43,6 +43,9 @@ class StateMachine:
         self.timeout_seconds = timeout_seconds
         self.comment = comment
         self.query_language = graph.query_language
+        # STANDARD or EXPRESS: the state machine resource's type. A host's machine_resolver sets it
+        # for the machines it returns, so that states:startExecution starts the right kind.
+        self.machine_type = "STANDARD"
 
     @property
     def text(self) -> str:
@@ -52,10 +55,16 @@ class StateMachine:
 class ParseContext:
     """What parsing carries down: the problems so far and the integration factory for Resource."""
 
-    def __init__(self, integrations: IntegrationFactory) -> None:
+    def __init__(self, integrations: IntegrationFactory, machine_type: str = "STANDARD") -> None:
         self.check = Checker()
         self.integrations = integrations
+        # The state machine's type: an EXPRESS machine cannot use .sync, .waitForTaskToken or a
+        # Distributed Map ("Express Workflows do not support Run a Job (.sync) or Wait for
+        # Callback (.waitForTaskToken)"; "Distributed mode is ... not supported in Express workflows").
+        self.machine_type = machine_type
         self.top_language = JSONPATH
+        # Definition-wide facts states record while parsing (Distributed Map labels must be unique).
+        self.extensions: dict[str, Any] = {}
 
     def parse_graph(self, raw: dict[str, Any], path: str, language: str) -> StateGraph | None:
         """For states holding sub-graphs (Parallel branches, Map's ItemProcessor)."""
@@ -78,11 +87,11 @@ def _load(definition: str | Mapping[str, Any], check: Checker) -> dict[str, Any]
 
 
 def _parse(
-    definition: str | Mapping[str, Any], integrations: IntegrationFactory | None
+    definition: str | Mapping[str, Any], integrations: IntegrationFactory | None, machine_type: str
 ) -> tuple[StateMachine | None, list[Problem]]:
     if integrations is None:
         integrations = default_factory()
-    pctx = ParseContext(integrations)
+    pctx = ParseContext(integrations, machine_type)
     check = pctx.check
     raw = _load(definition, check)
     if raw is None:
@@ -116,20 +125,26 @@ def _parse(
 
 
 def parse_definition(
-    definition: str | Mapping[str, Any], integrations: IntegrationFactory | None = None
+    definition: str | Mapping[str, Any],
+    integrations: IntegrationFactory | None = None,
+    machine_type: str = "STANDARD",
 ) -> StateMachine:
-    """Definition text (or its JSON data) to typed nodes. Raises :class:`DefinitionError`."""
-    machine, problems = _parse(definition, integrations)
+    """Definition text (or its JSON data) to typed nodes. Raises :class:`DefinitionError`.
+    ``machine_type`` (STANDARD or EXPRESS) is the state machine's type; the result carries it."""
+    machine, problems = _parse(definition, integrations, machine_type)
     if problems or machine is None:
         raise DefinitionError(problems)
+    machine.machine_type = machine_type
     return machine
 
 
 def validate_definition(
-    definition: str | Mapping[str, Any], integrations: IntegrationFactory | None = None
+    definition: str | Mapping[str, Any],
+    integrations: IntegrationFactory | None = None,
+    machine_type: str = "STANDARD",
 ) -> list[Problem]:
-    """Every problem of a definition (empty when it is valid)."""
-    return _parse(definition, integrations)[1]
+    """Every problem of a definition (empty when it is valid), for a machine of ``machine_type``."""
+    return _parse(definition, integrations, machine_type)[1]
 
 
 def parse_graph(raw: dict[str, Any], path: str, pctx: ParseContext, language: str) -> StateGraph | None:

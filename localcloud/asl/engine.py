@@ -30,6 +30,7 @@ def run_graph(graph: StateGraph, frame: Frame, data: Any) -> Any:
         record["input"] = data
         record["vars"] = dict(frame.variables.local)
         record.pop("children", None)
+        record.pop("map_run", None)
         transition = state.execute(frame, data)
         frame.resume = None
         data = transition.output

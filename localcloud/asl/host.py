@@ -18,12 +18,19 @@ import boto3
 
 from localcloud.asl.clock import Clock, RealClock
 from localcloud.asl.definition import StateMachine, parse_definition
+from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.engine import run_graph
 from localcloud.asl.errors import TIMEOUT, ExecutionStopped, StatesFailure
 from localcloud.asl.history import NOT_TRUNCATED, History, view
 from localcloud.asl.integrations import IntegrationFactory, default_factory
 from localcloud.asl.payload import to_json
 from localcloud.asl.runtime import CancelToken, ExecutionContext, ExecutionTimedOut, Frame, Variables
+from localcloud.asl.service_errors import (
+    ExecutionAlreadyExists,
+    ExecutionNotFound,
+    ExecutionNotRedrivable,
+    StateMachineDoesNotExist,
+)
 from localcloud.asl.store import (
     ABORTED,
     FAILED,
@@ -39,18 +46,6 @@ from localcloud.asl.tokens import TaskTokens
 REDRIVE_WINDOW = dt.timedelta(days=14)
 STOP_GRACE_SECONDS = 5.0
 MAX_REDRIVES = 1000
-
-
-class ExecutionNotFound(LookupError):
-    pass
-
-
-class ExecutionAlreadyExists(ValueError):
-    pass
-
-
-class ExecutionNotRedrivable(ValueError):
-    pass
 
 
 def _default_client_factory(service: str) -> Any:
@@ -81,12 +76,13 @@ class ExecutionHost:
         self.task_tokens = TaskTokens()
         self._live: dict[str, tuple[ExecutionContext, threading.Thread | None]] = {}
         self._done: dict[str, threading.Event] = {}
+        self._map_runs: dict[str, str] = {}  # Map Run ARN -> the parent execution's ARN
         self._lock = threading.Lock()
 
     # ---- starting ---------------------------------------------------------------------------------
 
-    def parse(self, definition: str | dict[str, Any]) -> StateMachine:
-        return parse_definition(definition, self.integrations)
+    def parse(self, definition: str | dict[str, Any], machine_type: str = "STANDARD") -> StateMachine:
+        return parse_definition(definition, self.integrations, machine_type)
 
     def start_execution(
         self,
@@ -100,10 +96,17 @@ class ExecutionHost:
         execution_arn: str | None = None,
         sync: bool = False,
         extra: dict[str, Any] | None = None,
+        parent_token: CancelToken | None = None,
+        replace: bool = False,
     ) -> ExecutionRecord:
         """Start an execution. ``sync=True`` runs it to its end in the calling thread (StartSyncExecution,
-        tests); otherwise it runs on a background thread and this returns at once (RUNNING)."""
-        parsed = machine if isinstance(machine, StateMachine) else self.parse(machine)
+        tests); otherwise it runs on a background thread and this returns at once (RUNNING).
+
+        ``parent_token`` ties the execution to a parent's cancellation (Distributed Map children
+        are aborted with their Map Run); ``replace`` lets an EXPRESS Map Run child start again under
+        its old ARN when its Map Run is redriven (Redriving Map Runs: "Express child workflow
+        executions use the same execution ARN as the original execution attempt")."""
+        parsed = machine if isinstance(machine, StateMachine) else self.parse(machine, execution_type)
         sm_name = state_machine_arn.rsplit(":", 1)[-1]
         name = name or str(uuid.uuid4())
         if execution_arn is None:
@@ -112,7 +115,7 @@ class ExecutionHost:
             suffix = f":{uuid.uuid4()}" if execution_type == "EXPRESS" else ""
             execution_arn = f"{prefix}:{kind}:{sm_name}:{name}{suffix}"
         with self._lock:
-            if self.store.get(execution_arn) is not None:
+            if self.store.get(execution_arn) is not None and not replace:
                 raise ExecutionAlreadyExists(f"Execution Already Exists: '{execution_arn}'")
             record = ExecutionRecord(
                 execution_arn=execution_arn,
@@ -127,7 +130,7 @@ class ExecutionHost:
                 extra=dict(extra or {}),
             )
             self.store.put(record)
-        self._launch(record, parsed, resume=None, sync=sync, mode="start")
+        self._launch(record, parsed, resume=None, sync=sync, mode="start", parent_token=parent_token)
         return record
 
     def start_child_execution(
@@ -139,15 +142,28 @@ class ExecutionHost:
         parent: ExecutionContext | None = None,
         sync: bool = False,
     ) -> ExecutionRecord:
-        """Start an execution of another state machine by ARN (states:startExecution, map children)."""
+        """Start an execution of another state machine by ARN (``states:startExecution``), of the
+        type its resolved machine has (``StateMachine.machine_type``). Raises
+        :class:`StateMachineDoesNotExist` when the resolver knows no such machine (or there is no
+        resolver), :class:`ExecutionAlreadyExists` for a name already used."""
         if self.machine_resolver is None:
-            raise StatesFailure(
-                "States.Runtime", "This host cannot start child executions: no machine_resolver"
+            raise StateMachineDoesNotExist(
+                f"State Machine Does Not Exist: '{state_machine_arn}' (this host has no machine_resolver)"
             )
-        machine = self.machine_resolver(state_machine_arn)
+        try:
+            machine = self.machine_resolver(state_machine_arn)
+        except LookupError as exc:
+            raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{state_machine_arn}'") from exc
         extra = {"parent_execution_arn": parent.execution_arn} if parent else {}
         return self.start_execution(
-            machine, state_machine_arn=state_machine_arn, input=input, name=name, sync=sync, extra=extra
+            machine,
+            state_machine_arn=state_machine_arn,
+            input=input,
+            name=name,
+            execution_type=machine.machine_type,
+            role_arn=parent.role_arn if parent else "",
+            sync=sync,
+            extra=extra,
         )
 
     # ---- answering --------------------------------------------------------------------------------
@@ -186,6 +202,77 @@ class ExecutionHost:
         if done is not None:
             done.wait(timeout)
         return self.describe(execution_arn)
+
+    def list_executions(
+        self,
+        *,
+        state_machine_arn: str | None = None,
+        map_run_arn: str | None = None,
+        status: str | None = None,
+    ) -> list[ExecutionRecord]:
+        """ListExecutions: by state machine, or the child executions of one Map Run (its
+        ``mapRunArn`` filter), newest first."""
+        records = [
+            r
+            for r in self.store.list()
+            if (state_machine_arn is None or r.state_machine_arn == state_machine_arn)
+            and (map_run_arn is None or r.extra.get("map_run_arn") == map_run_arn)
+            and (status is None or r.status == status)
+        ]
+        return sorted(records, key=lambda r: r.start_date, reverse=True)
+
+    # ---- Map Runs (DescribeMapRun / ListMapRuns / UpdateMapRun) ------------------------------------
+
+    def register_map_run(self, record: ExecutionRecord, map_run: MapRun) -> None:
+        """Called by a Distributed Map when it starts a Map Run in ``record``'s execution."""
+        with self._lock:
+            record.map_runs[map_run.map_run_arn] = map_run
+            self._map_runs[map_run.map_run_arn] = record.execution_arn
+
+    def describe_map_run(self, map_run_arn: str) -> MapRun:
+        """The live Map Run record; raises :class:`MapRunNotFound`."""
+        with self._lock:
+            parent = self._map_runs.get(map_run_arn)
+        if parent is None:
+            # A persistent store outlives this host's index: look through the saved executions.
+            for saved in self.store.list():
+                if map_run_arn in saved.map_runs:
+                    with self._lock:
+                        self._map_runs[map_run_arn] = saved.execution_arn
+                    return saved.map_runs[map_run_arn]
+            raise MapRunNotFound(f"Map Run Does Not Exist: '{map_run_arn}'")
+        record = self.store.get(parent)
+        if record is None or map_run_arn not in record.map_runs:
+            raise MapRunNotFound(f"Map Run Does Not Exist: '{map_run_arn}'")
+        return record.map_runs[map_run_arn]
+
+    def list_map_runs(self, execution_arn: str) -> list[MapRun]:
+        """ListMapRuns: the Map Runs one execution started, newest first."""
+        runs = list(self.describe(execution_arn).map_runs.values())
+        return sorted(runs, key=lambda run: run.start_date, reverse=True)
+
+    def update_map_run(
+        self,
+        map_run_arn: str,
+        *,
+        max_concurrency: int | None = None,
+        tolerated_failure_percentage: float | None = None,
+        tolerated_failure_count: int | None = None,
+    ) -> MapRun:
+        """UpdateMapRun: a running Map Run applies the new settings at its next scheduling decision
+        (more or fewer children at once; the thresholds decide at the next child that ends).
+        Raises :class:`MapRunNotFound`, or ValueError for a value out of range."""
+        run = self.describe_map_run(map_run_arn)
+        run.update(
+            max_concurrency=max_concurrency,
+            tolerated_failure_percentage=tolerated_failure_percentage,
+            tolerated_failure_count=tolerated_failure_count,
+        )
+        self.clock.notify()
+        record = self.store.get(run.execution_arn)
+        if record is not None:
+            self.store.put(record)
+        return run
 
     # ---- task tokens (SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat) ----------------------
 
@@ -245,7 +332,9 @@ class ExecutionHost:
             return "Execution can not be redriven after 14 days"
         return None
 
-    def redrive(self, execution_arn: str, *, sync: bool = False) -> ExecutionRecord:
+    def redrive(
+        self, execution_arn: str, *, sync: bool = False, parent_token: CancelToken | None = None
+    ) -> ExecutionRecord:
         """RedriveExecution: continue a FAILED, ABORTED or TIMED_OUT STANDARD execution from the
         unsuccessful step with the same definition and input; successful steps, branches and
         iterations are not run again."""
@@ -266,7 +355,7 @@ class ExecutionHost:
             resume = record.progress
             record.progress = {}
             self.store.put(record)
-        self._launch(record, machine, resume=resume, sync=sync, mode="redrive")
+        self._launch(record, machine, resume=resume, sync=sync, mode="redrive", parent_token=parent_token)
         return record
 
     def recover(self) -> list[str]:
@@ -295,8 +384,9 @@ class ExecutionHost:
         resume: dict[str, Any] | None,
         sync: bool,
         mode: str,
+        parent_token: CancelToken | None = None,
     ) -> None:
-        ctx = self._context(record, machine)
+        ctx = self._context(record, machine, parent_token)
         done = threading.Event()
         with self._lock:
             self._done[record.execution_arn] = done
@@ -317,7 +407,9 @@ class ExecutionHost:
             self._live[record.execution_arn] = (ctx, thread)
         thread.start()
 
-    def _context(self, record: ExecutionRecord, machine: StateMachine) -> ExecutionContext:
+    def _context(
+        self, record: ExecutionRecord, machine: StateMachine, parent_token: CancelToken | None = None
+    ) -> ExecutionContext:
         started = record.redrive_date or record.start_date
         deadline = (
             started + dt.timedelta(seconds=machine.timeout_seconds) if machine.timeout_seconds else None
@@ -341,7 +433,7 @@ class ExecutionHost:
             deadline=deadline,
             redrive_count=record.redrive_count,
             redrive_time=record.redrive_date,
-            root_token=CancelToken(),
+            root_token=CancelToken(parent_token),
             task_tokens=self.task_tokens,
         )
 
@@ -391,6 +483,7 @@ class ExecutionHost:
                 f"Internal error in localcloud's interpreter: {exc!r}",
             )
         finally:
+            ctx.root_token.release()  # a Map Run's children detach from its cancellation when done
             self._finish(record, ctx, status=status, output=output, error=error, cause=cause)
             done.set()
             self.clock.notify()  # a parent sleeping on the clock with wake=done_event(...) resumes

@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from localcloud.asl.distributed.map_run import MapRun
 from localcloud.asl.history import event_from_json, event_to_json, iso, parse_iso
 
 RUNNING = "RUNNING"
@@ -42,6 +43,8 @@ class ExecutionRecord:
     history: list[dict[str, Any]] = field(default_factory=list)
     progress: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The Map Runs its Distributed Map states started, by Map Run ARN (DescribeMapRun answers from them).
+    map_runs: dict[str, MapRun] = field(default_factory=dict)
 
     @property
     def has_output(self) -> bool:
@@ -69,6 +72,7 @@ class ExecutionRecord:
             "history": [event_to_json(e) for e in self.history],
             "progress": _copy_json(self.progress),
             "extra": self.extra,
+            "map_runs": [run.to_json() for run in list(self.map_runs.values())],
         }
 
     @classmethod
@@ -78,6 +82,8 @@ class ExecutionRecord:
         values["stop_date"] = parse_iso(values["stop_date"]) if values.get("stop_date") else None
         values["redrive_date"] = parse_iso(values["redrive_date"]) if values.get("redrive_date") else None
         values["history"] = [event_from_json(e) for e in values.get("history") or []]
+        runs = [MapRun.from_json(run) for run in values.get("map_runs") or []]
+        values["map_runs"] = {run.map_run_arn: run for run in runs}
         return cls(**values)
 
 

@@ -89,6 +89,7 @@ class LocalcloudApp:
             region=self.config.region,
             account_id=self.config.account_id,
             previous_shutdown=previous,
+            flush_storage=self.ministack.save if self.ministack.persist else None,
         )
         await self.ministack.start()
         await self.registry.start(self.context)

@@ -47,8 +47,3 @@ class NotImplementedByLocalcloud(AwsError):
 
     code = "NotImplemented"
     status = 501
-
-
-class ServiceNotYetServed(AwsError):
-    code = "ServiceNotYetServed"
-    status = 501

@@ -142,6 +142,7 @@ class MiniStack:
         self._saver: asyncio.Task[None] | None = None
         self._interval = SAVE_INTERVAL_SECONDS
         self.last_save_seconds = 0.0
+        self._save_lock: asyncio.Lock | None = None
         # Import the services now: S3 loads its persisted objects at import.
         self._modules = {key: ministack_app._get_module(module) for key, module in MINISTACK_SERVICES.items()}
 
@@ -174,7 +175,14 @@ class MiniStack:
 
     async def save(self) -> None:
         """Snapshot the dirty services on the loop (consistent: MiniStack's handlers run there),
-        then write the files off the loop."""
+        then write the files off the loop. Saves run one at a time, so an older snapshot never
+        overwrites a newer one (the periodic save and Step Functions' checkpoints both call it)."""
+        if self._save_lock is None:
+            self._save_lock = asyncio.Lock()
+        async with self._save_lock:
+            await self._save()
+
+    async def _save(self) -> None:
         if not self._dirty:
             return
         dirty, self._dirty = self._dirty, set()

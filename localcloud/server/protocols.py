@@ -116,7 +116,8 @@ def to_json_value(shape: Shape, value: Any) -> Any:
         fmt = shape.serialization.get("timestampFormat", "unixTimestamp")
         if fmt == "iso8601":
             return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        return value.timestamp()
+        # AWS answers epoch seconds with millisecond precision.
+        return int(value.timestamp() * 1000) / 1000
     return value
 
 

@@ -13,10 +13,13 @@ answers ``NotImplemented`` naming it, never a silent success.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -25,7 +28,7 @@ import boto3
 from botocore.config import Config
 
 from localcloud.clock import Clock
-from localcloud.server.errors import AwsError, NotImplementedByLocalcloud, ServiceNotYetServed
+from localcloud.server.errors import AwsError, NotImplementedByLocalcloud
 from localcloud.server.http import Request, Response
 from localcloud.server.protocols import JsonProtocol, RestJsonProtocol, snake_case
 from localcloud.state import Store
@@ -51,9 +54,12 @@ class ServiceContext:
     region: str
     account_id: str
     previous_shutdown: PreviousShutdown = "first-start"
-    """How the previous run ended: services holding work in flight (part B: running executions)
+    """How the previous run ended: services holding work in flight (Step Functions: running executions)
     mark it failed at start, saying localcloud restarted."""
     registry: ServiceRegistry | None = field(default=None, repr=False)
+    flush_storage: Callable[[], Coroutine[Any, Any, None]] | None = field(default=None, repr=False)
+    """Make MiniStack's state (DynamoDB ...) durable now, on the event loop. Step Functions calls it
+    before it saves execution progress, so saved progress never runs ahead of the data."""
     _clients: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -74,7 +80,7 @@ class ServiceContext:
             return self._clients[key]
 
     def service(self, signing_name: str) -> Service | None:
-        """Another of localcloud's services, for in-process calls (part B's Step Functions may
+        """Another of localcloud's services, for in-process calls (Step Functions may
         invoke Lambda through ``LambdaService.invoke_function`` instead of HTTP)."""
         return self.registry.get(signing_name) if self.registry is not None else None
 
@@ -89,7 +95,7 @@ class Service(ABC):
     async def recover(self, context: ServiceContext) -> None:  # noqa: B027 - optional hook
         """Called once at start, before ``start``, with ``context.previous_shutdown`` saying how
         the last run ended ("clean", "crash", "first-start"). Work that was in flight then can
-        never finish: this is where Step Functions (part B) marks executions still RUNNING as
+        never finish: this is where Step Functions marks executions still RUNNING as
         FAILED, with a cause saying localcloud restarted, so they can be redriven."""
 
     async def start(self, context: ServiceContext) -> None:  # noqa: B027 - optional hook
@@ -104,6 +110,10 @@ class Service(ABC):
 
 class ProtocolService(Service):
     protocol: RestJsonProtocol | JsonProtocol
+    #: Synchronous operation methods run on ``executor`` (a thread pool), off the event loop:
+    #: services whose operations take locks or touch SQLite (Step Functions, Athena) set it.
+    blocking: ClassVar[bool] = False
+    executor: Executor | None = None
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -111,28 +121,15 @@ class ProtocolService(Service):
             method = getattr(self, snake_case(operation), None)
             if method is None:
                 raise NotImplementedByLocalcloud(f"localcloud's {self.title} does not implement {operation}")
-            result = method(params)
+            if self.blocking and not inspect.iscoroutinefunction(method):
+                result = await asyncio.get_running_loop().run_in_executor(self.executor, method, params)
+            else:
+                result = method(params)
             if inspect.isawaitable(result):
                 result = await result
             return self.protocol.serialize(operation, result)
         except AwsError as error:
             return self.protocol.error(error)
-
-
-class NotYetServed(Service):
-    """A service localcloud will serve but does not yet: every call fails clearly."""
-
-    def __init__(self, signing_name: str, title: str, protocol: RestJsonProtocol | JsonProtocol) -> None:
-        self.signing_name = signing_name  # type: ignore[misc]
-        self.title = title  # type: ignore[misc]
-        self.protocol = protocol
-
-    async def handle(self, request: Request) -> Response:
-        return self.protocol.error(
-            ServiceNotYetServed(
-                f"localcloud does not serve {self.title} yet (its API lands with issue 5 part B)"
-            )
-        )
 
 
 class ServiceRegistry:
@@ -151,11 +148,8 @@ class ServiceRegistry:
         return signing_name in self._services
 
     def served(self) -> dict[str, str]:
-        """signing name -> "served" | "not yet served"."""
-        return {
-            name: "not yet served" if isinstance(service, NotYetServed) else "served"
-            for name, service in sorted(self._services.items())
-        }
+        """signing name -> "served" (every service localcloud answers itself)."""
+        return dict.fromkeys(sorted(self._services), "served")
 
     async def start(self, context: ServiceContext) -> None:
         context.registry = self

@@ -14,9 +14,6 @@ One function per resource, each returning a ``Step``:
 - ``ensure_workgroup``: the Athena workgroup with its enforced result location;
 - ``ensure_state_machines``: daily_rollup and backfill, rendered by ``render_state_machines``;
 - ``ensure_schedule``: the daily schedule starting daily_rollup with the scheduled time.
-
-The last three are skipped, with a note, while localcloud does not serve Athena or Step
-Functions (issue 5 part B); they need no change when it does.
 """
 
 from __future__ import annotations
@@ -252,29 +249,12 @@ def ensure_write_batch(clients: Clients, spec: LocalDeployment, *, home: Path, r
     return Step("Lambda write_batch", "unchanged", spec.function_name)
 
 
-def served(clients: Clients, service: str, probe: Callable[[Any], Any]) -> bool:
-    """Does localcloud serve this API yet? (On AWS it always does.)"""
-    try:
-        probe(clients.client(service))
-    except ClientError as error:
-        if _code(error) == "ServiceNotYetServed":
-            return False
-        raise
-    return True
-
-
-def step_functions_served(clients: Clients) -> bool:
-    return served(clients, "stepfunctions", lambda sfn: sfn.list_state_machines(maxResults=1))
-
-
 def _account(clients: Clients) -> str:
     return str(clients.client("sts").get_caller_identity()["Account"])
 
 
 def ensure_workgroup(clients: Clients, spec: LocalDeployment) -> Step:
     """The Athena workgroup with its enforced result location, as CDK makes it."""
-    if not served(clients, "athena", lambda athena: athena.list_work_groups(MaxResults=1)):
-        return Step("Athena workgroup", "skipped", "localcloud does not serve Athena yet (issue 5 part B)")
     athena = clients.client("athena")
     output = f"s3://{spec.results_bucket}/{ATHENA_RESULTS_PREFIX}"
     configuration = {"ResultConfiguration": {"OutputLocation": output}, "EnforceWorkGroupConfiguration": True}
@@ -300,10 +280,6 @@ def ensure_state_machines(
     clients: Clients, spec: LocalDeployment, *, role_arn: str, function_arn: str
 ) -> Step:
     """Both state machines, rendered by meterpipe.definitions from the same templates as CDK."""
-    if not step_functions_served(clients):
-        return Step(
-            "State machines", "skipped", "localcloud does not serve Step Functions yet (issue 5 part B)"
-        )
     sfn = clients.client("stepfunctions")
     arn_prefix = f"arn:aws:states:{clients.region}:{_account(clients)}:stateMachine:"
     values = DeploymentValues(
@@ -317,8 +293,9 @@ def ensure_state_machines(
         backfill_max_concurrency=spec.backfill_max_concurrency,
         timezone=spec.timezone,
     )
+    rendered = render_state_machines(values)
     done: list[str] = []
-    for template, definition in render_state_machines(values).items():
+    for template, definition in rendered.items():
         name = state_machine_name(template, spec.name_prefix)
         try:
             current = sfn.describe_state_machine(stateMachineArn=arn_prefix + name)
@@ -341,13 +318,6 @@ def ensure_state_machines(
 
 def ensure_schedule(clients: Clients, spec: LocalDeployment, *, role_arn: str) -> Step:
     """The daily schedule, as CDK makes it: daily_rollup with the scheduled time as its input."""
-    if not step_functions_served(clients):
-        return Step(
-            "Schedule",
-            "skipped",
-            f"{spec.schedule_name} targets the daily state machine: "
-            "waits for Step Functions (issue 5 part B)",
-        )
     scheduler = clients.client("scheduler")
     target = {
         "Arn": f"arn:aws:states:{clients.region}:{_account(clients)}:stateMachine:{spec.daily_rollup}",

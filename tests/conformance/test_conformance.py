@@ -63,7 +63,9 @@ class CaseServices:
             self._seed_moto(services)
         for name, spec in (services.get("state_machines") or {}).items():
             arn = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
-            self.machines[arn] = parse_definition(spec["definition"])
+            machine = parse_definition(spec["definition"])
+            machine.machine_type = spec.get("type", "STANDARD")
+            self.machines[arn] = machine
 
     def replace(self, services: dict[str, Any]) -> None:
         if "lambda" in services:

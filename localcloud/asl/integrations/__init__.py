@@ -3,6 +3,9 @@ hosts may copy it and register more (``factory.register("athena:startQueryExecut
 
 from __future__ import annotations
 
+from localcloud.asl.integrations.athena import METHODS as ATHENA_ACTIONS
+from localcloud.asl.integrations.athena import AthenaCall, AthenaStartQuery
+from localcloud.asl.integrations.aws_sdk import AwsSdkIntegration
 from localcloud.asl.integrations.base import (
     Integration,
     IntegrationFactory,
@@ -11,7 +14,10 @@ from localcloud.asl.integrations.base import (
     UnsupportedResource,
     parse_resource,
 )
+from localcloud.asl.integrations.dynamodb import ACTIONS as DYNAMODB_ACTIONS
+from localcloud.asl.integrations.dynamodb import DynamoDbItem
 from localcloud.asl.integrations.lambda_invoke import LambdaFunction, LambdaInvoke
+from localcloud.asl.integrations.states import StartExecution
 
 __all__ = [
     "Integration",
@@ -33,5 +39,13 @@ def default_factory() -> IntegrationFactory:
         factory = IntegrationFactory()
         factory.register("lambda:invoke", LambdaInvoke)
         factory.register("lambda:function", LambdaFunction)
+        factory.register("states:startExecution", StartExecution)
+        for action in DYNAMODB_ACTIONS:
+            factory.register(f"dynamodb:{action}", DynamoDbItem)
+        for action in ATHENA_ACTIONS:
+            factory.register(
+                f"athena:{action}", AthenaStartQuery if action == "startQueryExecution" else AthenaCall
+            )
+        factory.register("aws-sdk:*", AwsSdkIntegration)
         _DEFAULT = factory
     return _DEFAULT

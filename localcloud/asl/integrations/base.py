@@ -153,6 +153,11 @@ class Integration(ABC):
         ``$$.Task.Token`` / ``$states.context.Task.Token`` can be placed in the parameters."""
         return self.resource.pattern == "waitForTaskToken"
 
+    @property
+    def runs_a_job(self) -> bool:
+        """``.sync`` / ``.sync:2``: after the request, wait for the job (:meth:`wait_for_job`)."""
+        return self.resource.pattern in ("sync", "sync:2")
+
     def __init__(self, resource: Resource) -> None:
         self.resource = resource
 
@@ -187,11 +192,11 @@ class Integration(ABC):
         req.event("TaskStarted", dict(ident))
         try:
             result = self.invoke(req)
-            if self.needs_task_token:
+            if self.needs_task_token or self.runs_a_job:
                 req.event(
                     "TaskSubmitted", {**ident, "output": to_json(result), "outputDetails": NOT_TRUNCATED}
                 )
-                result = wait_for_callback(req)
+                result = wait_for_callback(req) if self.needs_task_token else self.wait_for_job(req, result)
             req.check_deadline()
         except StatesFailure as failure:
             kind = "TaskTimedOut" if failure.error in (TIMEOUT, HEARTBEAT_TIMEOUT) else "TaskFailed"
@@ -223,6 +228,12 @@ class Integration(ABC):
     @abstractmethod
     def invoke(self, req: TaskRequest) -> Any:
         """Do the work; return the task's result or raise :class:`StatesFailure`."""
+
+    def wait_for_job(self, req: TaskRequest, submitted: Any) -> Any:
+        """The ``.sync`` pattern: wait (on the execution's clock, ``req.sleep``) until the job
+        :meth:`invoke` started ends; return its result or raise. ``submitted`` is what invoke
+        returned (recorded as TaskSubmitted)."""
+        raise StatesFailure("States.Runtime", f"'{self.resource.arn}' cannot wait for a job to complete")
 
 
 # A Task without TimeoutSeconds waits at most this long (the guide's Task state: "If not provided, the

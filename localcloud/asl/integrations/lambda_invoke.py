@@ -17,6 +17,7 @@ from typing import Any
 from localcloud.asl.checker import Checker, pointer
 from localcloud.asl.errors import RUNTIME, StatesFailure
 from localcloud.asl.integrations.base import Integration, TaskRequest
+from localcloud.asl.integrations.sdk import sdk_metadata, service_error
 from localcloud.asl.jsonata_eval import is_expression
 from localcloud.asl.payload import to_json
 
@@ -52,29 +53,16 @@ def _call(client: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     except StatesFailure:
         raise
     except Exception as exc:
-        code, message, status, request_id = _client_error(exc)
-        if code is None:
+        error = service_error(exc)
+        if error.code is None and error.status is None:
             raise StatesFailure("Lambda.SdkClientException", f"Unable to invoke the function: {exc}") from exc
+        code = error.code or "AWSLambdaException"
         raise StatesFailure(
             f"Lambda.{code}",
-            f"{message} (Service: Lambda, Status Code: {status}, Error Code: {code}, "
-            f"Request ID: {request_id})",
+            f"{error.message} (Service: Lambda, Status Code: {error.status}, Error Code: {code}, "
+            f"Request ID: {error.request_id})",
         ) from exc
     return response
-
-
-def _client_error(exc: Exception) -> tuple[str | None, str, Any, str]:
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict) or "Error" not in response:
-        return None, str(exc), None, ""
-    error = response.get("Error") or {}
-    meta = response.get("ResponseMetadata") or {}
-    return (
-        str(error.get("Code") or "AWSLambdaException"),
-        str(error.get("Message") or ""),
-        meta.get("HTTPStatusCode"),
-        str(meta.get("RequestId") or ""),
-    )
 
 
 def _payload_bytes(value: Any) -> bytes:
@@ -124,19 +112,11 @@ class LambdaInvoke(Integration):
         text = _read_payload(response)
         if response.get("FunctionError"):
             raise _function_error(text)
-        meta = response.get("ResponseMetadata") or {}
-        headers = meta.get("HTTPHeaders") or {}
-        status = response.get("StatusCode", 200)
         result: dict[str, Any] = {
             "ExecutedVersion": response.get("ExecutedVersion", "$LATEST"),
             "Payload": _parse(text),
-            "SdkHttpMetadata": {
-                "AllHttpHeaders": {k: [v] for k, v in headers.items()},
-                "HttpHeaders": dict(headers),
-                "HttpStatusCode": meta.get("HTTPStatusCode", status),
-            },
-            "SdkResponseMetadata": {"RequestId": meta.get("RequestId", "")},
-            "StatusCode": status,
+            **sdk_metadata(response),
+            "StatusCode": response.get("StatusCode", 200),
         }
         if text == "":
             del result["Payload"]  # an asynchronous (Event) invocation has no payload

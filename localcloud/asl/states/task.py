@@ -69,8 +69,13 @@ class TaskState(State):
             pctx.check.add(pointer(self.path, "Resource"), str(exc))
             return
         self.integration.validate(self, pctx.check)
+        if pctx.machine_type == "EXPRESS" and self.integration.resource.pattern:
+            pctx.check.add(pointer(self.path, "Resource"), express_refusal(self.resource))
 
     def run_once(self, run: StateRun) -> Transition:
+        pattern = self.integration.resource.pattern if self.integration is not None else ""
+        if pattern and run.frame.ctx.execution_type == "EXPRESS":  # parsed without its machine type
+            raise StatesFailure(RUNTIME, express_refusal(self.resource or ""))
         if self.integration is not None and self.integration.needs_task_token:
             ctx = run.frame.ctx
             if run.task_token is not None:
@@ -115,6 +120,13 @@ class TaskState(State):
                 )
             return int(value)
         return None
+
+
+def express_refusal(resource: str) -> str:
+    return (
+        f"The resource '{resource}' uses a .sync or .waitForTaskToken pattern, which Express workflows "
+        "do not support (Standard workflows only)"
+    )
 
 
 def _positive_int(value: Any) -> bool:

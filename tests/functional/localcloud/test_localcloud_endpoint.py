@@ -150,18 +150,6 @@ def test_dynamodb_rejects_a_26_item_batch_as_aws_does(client) -> None:
     assert error.value.response["Error"]["Code"] == "ValidationException"
 
 
-@pytest.mark.parametrize(
-    ("service", "call"),
-    [("stepfunctions", lambda c: c.list_state_machines()), ("athena", lambda c: c.list_work_groups())],
-)
-def test_step_functions_and_athena_answer_not_yet_served(client, service, call) -> None:
-    with pytest.raises(ClientError) as error:
-        call(client(service))
-    assert error.value.response["Error"]["Code"] == "ServiceNotYetServed"
-    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
-    assert "does not serve" in error.value.response["Error"]["Message"]
-
-
 def test_services_outside_the_project_are_refused_by_ministack(client) -> None:
     with pytest.raises(ClientError) as error:
         client("sqs").list_queues()
@@ -173,7 +161,8 @@ def test_health_lists_who_serves_each_service(server: RunningServer) -> None:
         health = json.load(response)
     assert health["services"]["lambda"] == "served"
     assert health["services"]["scheduler"] == "served"
-    assert health["services"]["states"] == "not yet served"
+    assert health["services"]["states"] == "served"
+    assert health["services"]["athena"] == "served"
     assert health["services"]["dynamodb"] == "served (MiniStack)"
     assert health["pid"] == server.pid
 

@@ -230,4 +230,6 @@ def test_a_failing_target_is_recorded_as_failed_with_the_reason(server, client, 
         },
     )
     fired = control.advance_clock(server.endpoint, 3600)["fired"]
-    assert [(f["status"], f["error"].split(":")[0]) for f in fired] == [("FAILED", "ServiceNotYetServed")]
+    assert [(f["status"], f["error"].split(":")[0]) for f in fired] == [
+        ("FAILED", "StateMachineDoesNotExist")
+    ]

@@ -39,7 +39,9 @@ def test_up_starts_localcloud_and_deploys_the_project(local_home: Path) -> None:
     assert running is not None
     assert f"localcloud started at {running.endpoint}" in output
     assert "created   DynamoDB table: ElectricityMeteredByPeriod" in output
-    assert "skipped   State machines: localcloud does not serve Step Functions yet" in output
+    assert "created   Athena workgroup: meterpipe -> s3://meterpipe-results/athena-results/" in output
+    assert "created   State machines: meterpipe-daily-rollup created; meterpipe-backfill created" in output
+    assert "created   Schedule: meterpipe-daily-rollup: cron(30 3 * * ? *) UTC" in output
 
     clients = clients_for(Target.local(local_home))
     spec = LocalDeployment()
@@ -61,7 +63,7 @@ def test_up_twice_changes_nothing(local_home: Path) -> None:
     assert code == 0
     assert "already running" in output
     assert "created" not in output and "updated" not in output
-    assert output.count("unchanged") == 5
+    assert output.count("unchanged") == 8
 
 
 def test_status_reports_the_endpoint_and_services_as_json(local_home: Path) -> None:

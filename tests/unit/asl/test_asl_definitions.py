@@ -76,7 +76,7 @@ def test_bad_paths_intrinsics_and_jsonata_are_caught_at_validation() -> None:
     }
 
 
-def test_distributed_map_is_rejected_naming_the_mode_field() -> None:
+def test_distributed_map_needs_its_execution_type() -> None:
     problems = validate_definition(
         {
             "StartAt": "M",
@@ -84,7 +84,7 @@ def test_distributed_map_is_rejected_naming_the_mode_field() -> None:
                 "M": {
                     "Type": "Map",
                     "ItemProcessor": {
-                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED"},
                         "StartAt": "P",
                         "States": {"P": {"Type": "Pass", "End": True}},
                     },
@@ -93,8 +93,8 @@ def test_distributed_map_is_rejected_naming_the_mode_field() -> None:
             },
         }
     )
-    assert [p.path for p in problems] == ["/States/M/ItemProcessor/ProcessorConfig/Mode"]
-    assert "DISTRIBUTED" in problems[0].message
+    assert [p.path for p in problems] == ["/States/M/ItemProcessor/ProcessorConfig"]
+    assert "ExecutionType" in problems[0].message
 
 
 def test_inline_map_rejects_distributed_only_fields() -> None:

@@ -1,0 +1,20 @@
+"""The Step Functions API errors the host raises (DescribeExecution, StartExecution, RedriveExecution,
+...), apart from the interpreter's own: an endpoint maps each to its AWS error code."""
+
+from __future__ import annotations
+
+
+class ExecutionNotFound(LookupError):
+    """ExecutionDoesNotExist."""
+
+
+class ExecutionAlreadyExists(ValueError):
+    """ExecutionAlreadyExists: the name is taken."""
+
+
+class ExecutionNotRedrivable(ValueError):
+    """ExecutionNotRedrivable, with AWS's reason."""
+
+
+class StateMachineDoesNotExist(LookupError):
+    """StateMachineDoesNotExist: the resolver knows no machine with this ARN."""

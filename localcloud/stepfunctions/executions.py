@@ -1,0 +1,236 @@
+"""Executions in localcloud's SQLite store: the interpreter's ``ExecutionStore``, made durable.
+
+Three places in the store:
+
+- ``states.executions``: a small summary per execution (ARN, names, status, dates, redrive
+  count, map run), all kept in memory too, so ListExecutions never parses whole records;
+- ``states.execution_records``: the record without its history (definition, input, output,
+  progress, map runs, extra), JSON;
+- ``states.history``: the history, an append-only event log per execution; only the events added
+  since the last save are written, and GetExecutionHistory pages over it directly.
+
+The host mutates the records of running executions in place (its threads append events and
+record progress as they go), so :meth:`get` hands out the live object while an execution runs.
+
+Writes are behind, in checkpoints (the service runs one about once a second): a checkpoint
+serialises every record that changed, then has MiniStack make its data durable (``flush``), and
+only then writes the records. So what the store holds never runs ahead of the data the
+executions wrote: after a SIGKILL, an execution whose last DynamoDB writes were lost is still
+RUNNING in the store (then marked FAILED, and a redrive does that work again), never SUCCEEDED.
+At most the last second or two of progress is lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from localcloud.asl.history import event_from_json, event_to_json, iso, parse_iso
+from localcloud.asl.store import FAILED, RUNNING, ExecutionRecord
+from localcloud.state import Store
+
+Summary = dict[str, Any]
+# ``list`` is a method of the store (the ExecutionStore protocol): these aliases keep the builtin.
+Summaries = list[Summary]
+Records = list[ExecutionRecord]
+Events = list[dict[str, Any]]
+Arns = list[str]
+
+
+def _summary(record: ExecutionRecord) -> Summary:
+    return {
+        "executionArn": record.execution_arn,
+        "name": record.name,
+        "stateMachineArn": record.state_machine_arn,
+        "type": record.execution_type,
+        "status": record.status,
+        "startDate": iso(record.start_date),
+        "stopDate": iso(record.stop_date) if record.stop_date else None,
+        "redriveCount": record.redrive_count,
+        "redriveDate": iso(record.redrive_date) if record.redrive_date else None,
+        "mapRunArn": record.extra.get("map_run_arn"),
+        "parentExecutionArn": record.extra.get("parent_execution_arn"),
+        "itemCount": record.extra.get("item_count"),
+        "mapRuns": sorted(record.map_runs),
+    }
+
+
+def summary_date(summary: Summary, key: str) -> dt.datetime | None:
+    value = summary.get(key)
+    return parse_iso(value) if value else None
+
+
+class SqliteExecutionStore:
+    """``localcloud.asl.ExecutionStore`` on localcloud's store (thread-safe)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._index = store.collection("states.executions")
+        self._records = store.collection("states.execution_records")
+        self._history = store.log("states.history")
+        self._lock = threading.RLock()
+        # Records running, or changed since the last checkpoint: the objects the host works on.
+        self._cache: dict[str, ExecutionRecord] = {}
+        self._versions: dict[str, int] = {}  # bumped by every put
+        self._saved: dict[str, tuple[int, int, str]] = {}  # arn -> (id(record), events saved, doc text)
+        self._summaries: dict[str, Summary] = dict(self._index.items())
+        self._closed = False
+
+    # -- the ExecutionStore protocol -------------------------------------------------------------
+    def put(self, record: ExecutionRecord) -> None:
+        with self._lock:
+            if self._closed:  # after the final checkpoint of a clean stop: the saved state stands
+                return
+            arn = record.execution_arn
+            self._cache[arn] = record
+            self._versions[arn] = self._versions.get(arn, 0) + 1
+            self._summaries[arn] = _summary(record)
+
+    def get(self, execution_arn: str) -> ExecutionRecord | None:
+        with self._lock:
+            cached = self._cache.get(execution_arn)
+            if cached is not None:
+                return cached
+            if execution_arn not in self._summaries:
+                return None
+            doc = self._records.get(execution_arn)
+        if doc is None:
+            return None
+        doc["history"] = [event for _, event in self._history.read(execution_arn)]
+        return ExecutionRecord.from_json(doc)
+
+    def list(self) -> Records:
+        """Every record, whole (the host's ``recover`` uses it; the API reads :meth:`summaries`)."""
+        records = (self.get(arn) for arn in list(self._summaries))
+        return [record for record in records if record is not None]
+
+    # -- what the API reads ------------------------------------------------------------------------
+    def summaries(self) -> Summaries:
+        with self._lock:
+            for arn, record in self._cache.items():  # running records move on between puts
+                self._summaries[arn] = _summary(record)
+            return list(self._summaries.values())
+
+    def get_light(self, execution_arn: str) -> ExecutionRecord | None:
+        """The record without its history (DescribeExecution): the live one while it runs."""
+        with self._lock:
+            cached = self._cache.get(execution_arn)
+            if cached is not None:
+                return cached
+            doc = self._records.get(execution_arn) if execution_arn in self._summaries else None
+        return None if doc is None else ExecutionRecord.from_json({**doc, "history": []})
+
+    def history(self, execution_arn: str, *, after: int | None, limit: int, reverse: bool) -> Events:
+        """A page of history events (ids past ``after``, or before it in reverse order)."""
+        with self._lock:
+            cached = self._cache.get(execution_arn)
+            events = list(cached.history) if cached is not None else None
+        if events is None:
+            rows = self._history.read(execution_arn, after=after, limit=limit, reverse=reverse)
+            return [event_from_json(event) for _, event in rows]
+        if reverse:
+            chosen = [e for e in reversed(events) if after is None or e["id"] < after]
+        else:
+            chosen = [e for e in events if after is None or e["id"] > after]
+        return chosen[:limit]
+
+    # -- durability ----------------------------------------------------------------------------------
+    def checkpoint(self, flush: Callable[[], None] | None = None) -> int:
+        """Write every record that changed since it was last written, after ``flush`` made the
+        data they describe durable; returns how many were written."""
+        with self._lock:
+            if self._closed:
+                return 0
+            pending = [
+                snapshot for record in list(self._cache.values()) if (snapshot := self._snapshot(record))
+            ]
+            finished = [
+                (arn, self._versions.get(arn, 0))
+                for arn, record in self._cache.items()
+                if record.status != RUNNING
+            ]
+        if pending and flush is not None:
+            flush()
+        with self._lock:
+            if pending:
+                with self._store.transaction():
+                    for snapshot in pending:
+                        self._write(*snapshot)
+            for arn, version in finished:  # written as they stand: read back from SQLite from now on
+                if self._versions.get(arn) == version and self._cache[arn].status != RUNNING:
+                    del self._cache[arn]
+                    self._saved.pop(arn, None)
+        return len(pending)
+
+    def close(self, flush: Callable[[], None] | None = None) -> None:
+        """A clean stop: save every record as it stands, then accept no more writes (the
+        executions still running are continued from here at the next start)."""
+        self.checkpoint(flush)
+        with self._lock:
+            self._closed = True
+
+    def running(self) -> Arns:
+        with self._lock:
+            return [arn for arn, summary in self._summaries.items() if summary["status"] == RUNNING]
+
+    def fail_interrupted(self, now: dt.datetime, error: str, cause: str) -> Arns:
+        """After a crash: every execution still RUNNING in the store ends FAILED with ``error`` and
+        ``cause`` (an ``ExecutionFailed`` event closes its history, its Map Runs end FAILED); its
+        saved progress stays, so RedriveExecution continues it. Returns the ARNs marked."""
+        marked = []
+        for arn in self.running():
+            record = self.get(arn)
+            if record is None:
+                continue
+            record.status = FAILED
+            record.stop_date = now
+            record.error, record.cause = error, cause
+            last = len(record.history)
+            record.history.append(
+                {
+                    "timestamp": now,
+                    "type": "ExecutionFailed",
+                    "id": last + 1,
+                    "previousEventId": last,
+                    "executionFailedEventDetails": {"error": error, "cause": cause},
+                }
+            )
+            for run in record.map_runs.values():
+                if run.status == RUNNING:
+                    run.stop(FAILED, now)
+            self.put(record)
+            marked.append(arn)
+        self.checkpoint()
+        return marked
+
+    # -- internals -----------------------------------------------------------------------------------
+    def _snapshot(
+        self, record: ExecutionRecord
+    ) -> tuple[ExecutionRecord, dict[str, Any], str, Events] | None:
+        """The record as it stands (doc, its text, its events), or None when nothing changed."""
+        doc = dataclasses.replace(record, history=[]).to_json()
+        doc.pop("history", None)
+        text = json.dumps(doc, separators=(",", ":"), default=str)
+        events = list(record.history)
+        owner, count, last_text = self._saved.get(record.execution_arn, (0, -1, ""))
+        if owner == id(record) and count == len(events) and last_text == text:
+            return None
+        return record, doc, text, events
+
+    def _write(self, record: ExecutionRecord, doc: dict[str, Any], text: str, events: Events) -> None:
+        arn = record.execution_arn
+        owner, count, _ = self._saved.get(arn, (0, -1, ""))
+        self._records.put(arn, doc)
+        self._index.put(arn, _summary(record))
+        if owner == id(record) and 0 <= count <= len(events):
+            new = events[count:]
+        else:  # a record read back from the store, or a replaced one: write its history whole
+            self._history.delete_stream(arn)
+            new = events
+        if new:
+            self._history.append(arn, *(event_to_json(event) for event in new))
+        self._saved[arn] = (id(record), len(events), text)

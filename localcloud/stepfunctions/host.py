@@ -1,0 +1,52 @@
+"""The interpreter's host as the endpoint runs it: children started by a running execution
+(``states:startExecution``) follow the same rules as the StartExecution API.
+
+- Same name and input as a RUNNING execution: that execution is the answer (AWS's idempotency).
+- Same name and input as an execution that localcloud's restart interrupted (FAILED with
+  :data:`RESTART_ERROR` and the restart cause): that execution is redriven and is the answer, so
+  redriving an interrupted parent (a backfill whose ``.sync`` task was waiting on a child when
+  localcloud was killed) continues the child from its saved progress instead of failing on the
+  name it already used. This is localcloud's own rule for a failure AWS never has.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localcloud.asl import ExecutionHost, ExecutionRecord
+from localcloud.asl.runtime import ExecutionContext
+from localcloud.asl.store import FAILED, RUNNING
+
+RESTART_ERROR = "States.Runtime"
+RESTART_CAUSE = (
+    "localcloud restarted after it stopped without a clean shutdown (killed or crashed) while this "
+    "execution was running; its progress up to the last checkpoint is kept: RedriveExecution "
+    "continues it from there"
+)
+
+
+def interrupted_by_restart(record: ExecutionRecord) -> bool:
+    return record.status == FAILED and record.error == RESTART_ERROR and record.cause == RESTART_CAUSE
+
+
+class EndpointHost(ExecutionHost):
+    def start_child_execution(
+        self,
+        *,
+        state_machine_arn: str,
+        input: Any,
+        name: str | None = None,
+        parent: ExecutionContext | None = None,
+        sync: bool = False,
+    ) -> ExecutionRecord:
+        if name is not None:
+            prefix = state_machine_arn.replace(":stateMachine:", ":execution:", 1)
+            existing = self.store.get(f"{prefix}:{name}")
+            if existing is not None and existing.input == (input if input is not None else {}):
+                if existing.status == RUNNING:
+                    return existing
+                if interrupted_by_restart(existing) and self.redrive_problem(existing) is None:
+                    return self.redrive(existing.execution_arn, sync=sync)
+        return super().start_child_execution(
+            state_machine_arn=state_machine_arn, input=input, name=name, parent=parent, sync=sync
+        )

@@ -1,0 +1,59 @@
+"""daily_rollup deployed by ``meterpipe local up``: fired by its schedule, and run for a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from localcloud import control
+from tests.functional.pipeline.conftest import SPEC, Pipeline, expected_items
+
+
+def set_schedule_state(pipeline: Pipeline, state: str) -> None:
+    """Update the deployed schedule as it is but for its state (an update plans it from now)."""
+    scheduler = pipeline.client("scheduler")
+    current = scheduler.get_schedule(Name=SPEC.schedule_name)
+    kept = ("Name", "ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow", "Target")
+    scheduler.update_schedule(**{key: current[key] for key in kept}, State=state)
+
+
+def test_the_schedule_fires_daily_rollup_with_the_scheduled_time_for_the_day_before(
+    pipeline: Pipeline,
+) -> None:
+    control.set_clock(pipeline.endpoint, dt.datetime(2024, 1, 6, 3, 29, tzinfo=dt.UTC), frozen=True)
+    set_schedule_state(pipeline, "ENABLED")  # the deploy planned it from today's date: plan it again
+    fired = control.advance_clock(pipeline.endpoint, 120)["fired"]
+    assert [(f["schedule"].rsplit("/", 1)[-1], f["status"]) for f in fired] == [
+        (SPEC.schedule_name, "SUCCEEDED")
+    ]
+    set_schedule_state(pipeline, "DISABLED")
+    # Let time run again, so the execution's Athena polls and retries move on.
+    control.set_clock(pipeline.endpoint, dt.datetime(2024, 1, 6, 3, 31, tzinfo=dt.UTC), frozen=False)
+    sfn = pipeline.client("stepfunctions")
+    executions = sfn.list_executions(stateMachineArn=pipeline.machine_arn(SPEC.daily_rollup))["executions"]
+    assert len(executions) == 1
+    described = pipeline.wait(executions[0]["executionArn"])
+    assert json.loads(described["input"]) == {"scheduled_time": "2024-01-06T03:30:00Z"}
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert json.loads(described["output"])["date"] == "2024-01-05"
+    assert pipeline.table() == expected_items(pipeline.lake, [dt.date(2024, 1, 5)])
+
+
+def test_daily_rollup_for_a_date_writes_exactly_the_items_computed_from_the_readings(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.clear_table()
+    arn = pipeline.start(SPEC.daily_rollup, json.dumps({"date": "2024-01-20"}))
+    described = pipeline.wait(arn)
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    output = json.loads(described["output"])
+    expected = expected_items(pipeline.lake, [dt.date(2024, 1, 20)])
+    for granularity, length in (
+        ("hour", len("2024-01-20T00")),
+        ("day", len("2024-01-20")),
+        ("month", len("2024-01")),
+    ):
+        rows = sum(1 for _, period in expected if len(period.split("#")[1]) == length)
+        assert (output[granularity]["rows"], output[granularity]["items_written"]) == (rows, rows)
+        assert output[granularity]["rows_source"] == "athena"
+    assert pipeline.table() == expected
