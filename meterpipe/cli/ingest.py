@@ -29,13 +29,15 @@ def ingest_command(*, path: Path, dry_run: bool, as_json: bool, target: TargetCh
     """
     plan = plan_ingest(path)
     pipeline = target.connect()
+    console = err()
     with Progress(
         TextColumn("[bold]ingest[/bold] {task.description}"),
         BarColumn(),
         DownloadColumn(),
         TimeRemainingColumn(),
-        console=err(),
+        console=console,
         transient=True,
+        disable=not console.is_terminal,  # no live display in logs and pipes
     ) as progress:
         task = progress.add_task(f"{len(plan.files)} files", total=plan.total_bytes)
 
@@ -47,7 +49,7 @@ def ingest_command(*, path: Path, dry_run: bool, as_json: bool, target: TargetCh
         print_json(report.to_json())
         return
     verb = "would upload" if dry_run else "uploaded"
-    console = out()
+    console = out()  # the report goes to stdout
     console.print(
         f"{verb} {report.uploaded} file{'s' * (report.uploaded != 1)} ({size(report.bytes_uploaded)}), "
         f"skipped {report.skipped} unchanged ({size(report.bytes_skipped)}) into s3://{report.bucket}/"

@@ -11,7 +11,7 @@ from rich.console import Console
 
 def out() -> Console:
     """stdout, resolved when printing (so click's test runner sees it)."""
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 def err() -> Console:

@@ -337,6 +337,7 @@ def day_progress(console: Console, total: int, label: str) -> Iterator[tuple[Pro
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,  # no live display in logs and pipes
     ) as progress:
         yield progress, progress.add_task("", total=total)
 

@@ -193,6 +193,7 @@ def report_backfill(result: BackfillProgress, as_json: bool) -> None:
 @click.option(
     "--failed", "all_failed", is_flag=True, help="Every day whose latest run failed (in --from..--to)."
 )
+@click.option("--fresh", is_flag=True, help="Start a fresh run of each day instead of RedriveExecution.")
 @from_to_options(what="processing dates (with --failed)")
 @wait_option
 @json_option
@@ -201,6 +202,7 @@ def redrive_command(
     *,
     execution: str | None,
     all_failed: bool,
+    fresh: bool,
     start: str | None,
     end: str | None,
     wait: bool,
@@ -209,8 +211,11 @@ def redrive_command(
 ) -> None:
     """Redrive a failed daily_rollup or backfill EXECUTION (name or ARN), or --failed days.
 
-    RedriveExecution where AWS allows it (it re-runs only the failed states); otherwise, as for
-    an execution more than 14 days old, a fresh run of that day. Each line says which and why.
+    RedriveExecution where AWS allows it and it can change the outcome (it re-runs only the failed
+    states, with the inputs they had); otherwise a fresh run of that day: for an execution more
+    than 14 days old, one that failed in a Fail state (a redrive would only fail there again), or
+    one whose batches write_batch rejected (a redrive would re-send the same rows, read before the
+    data was fixed). Each line says which it did and why.
     A backfill is redriven through its failed days' own daily_rollup executions: redriving the
     backfill itself would only re-run its final DaysFailed state. With --wait, follow the days
     until done; exit code 0 only if every redriven day succeeded (3 otherwise).
@@ -221,7 +226,10 @@ def redrive_command(
         raise MeterpipeError("--from/--to go with --failed, not with an EXECUTION")
     days = optional_range(start, end)
     pipeline = target.connect()
-    actions = redrive_execution(pipeline, execution) if execution else redrive_failed(pipeline, days)
+    if execution:
+        actions = redrive_execution(pipeline, execution, fresh=fresh)
+    else:
+        actions = redrive_failed(pipeline, days, fresh=fresh)
     if not actions:
         if as_json:
             print_json({"actions": []})

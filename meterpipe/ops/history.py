@@ -218,13 +218,33 @@ def build_spans(events: list[dict[str, Any]]) -> tuple[list[StateSpan], list[dt.
         if kind == "ExecutionRedriven":
             redrives.append(event["timestamp"])
             continue
-        previous = int(event.get("previousEventId") or 0)
-        span_id = owner.get(previous)
+        span_id = _owner_of(event, spans, owner)
         if span_id is None:
             continue
         owner[event_id] = span_id
         _apply(spans[span_id], kind, event)
     return list(spans.values()), redrives
+
+
+def _owner_of(event: dict[str, Any], spans: dict[int, StateSpan], owner: dict[int, int]) -> int | None:
+    """The state an event belongs to: the one its previousEventId chain leads to, unless the event
+    names a state of another type or name (a Parallel state's own events follow its last branch's
+    last event): then the latest entry of that state still open."""
+    kind = str(event["type"])
+    span_id = owner.get(int(event.get("previousEventId") or 0))
+    state_type, found, _ = kind.partition("State")
+    if not found:
+        return span_id
+    name = event.get("stateExitedEventDetails", {}).get("name")
+    candidate = spans.get(span_id) if span_id is not None else None
+    if candidate is not None and candidate.type == state_type and (name is None or candidate.name == name):
+        return span_id
+    open_spans = [
+        s
+        for s in spans.values()
+        if s.type == state_type and s.end is None and (name is None or s.name == name)
+    ]
+    return open_spans[-1].entered_id if open_spans else span_id
 
 
 def _apply(span: StateSpan, kind: str, event: dict[str, Any]) -> None:
@@ -243,8 +263,9 @@ def _apply(span: StateSpan, kind: str, event: dict[str, Any]) -> None:
         if details.get("resourceType") == "athena":
             _read_query(span, details.get("output"))
         return
-    if kind == "MapRunStarted":
-        span.map_run_arn = event.get("mapRunStartedEventDetails", {}).get("mapRunArn")
+    if kind in ("MapRunStarted", "MapRunRedriven"):
+        details = event.get("mapRunStartedEventDetails") or event.get("mapRunRedrivenEventDetails") or {}
+        span.map_run_arn = details.get("mapRunArn") or span.map_run_arn
         return
     failure_keys = {
         "TaskFailed": "taskFailedEventDetails",
@@ -298,29 +319,46 @@ def readable_cause(cause: str | None, limit: int = _CAUSE_LIMIT) -> str | None:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def map_run_failure(pipeline: Pipeline, map_run_arn: str) -> str | None:
-    """The first failed child of a map run, as ``Error: cause``: from the ResultWriter's manifest
-    in the results bucket (AWS's record of every child, EXPRESS ones included), else from
-    ListExecutions of the map run's children. None when neither says."""
+@dataclass(frozen=True)
+class ChildFailure:
+    """A failed child workflow of a map run: its error and (readable) cause."""
+
+    error: str
+    cause: str | None
+
+    def __str__(self) -> str:
+        if self.cause and self.cause.startswith(self.error):
+            return self.cause
+        return f"{self.error}: {self.cause}" if self.cause else self.error
+
+
+def first_failed_child(pipeline: Pipeline, map_run_arn: str) -> ChildFailure | None:
+    """The first failed child of a map run: from the ResultWriter's manifest in the results bucket
+    (AWS's record of every child, EXPRESS ones included), else from ListExecutions of the map
+    run's children. None when neither says."""
     run_id = map_run_arn.rsplit(":", 1)[-1]
     label = map_run_arn.rsplit(":", 1)[0].rsplit("/", 1)[-1]
     granularity = _MAP_LABELS.get(label)
     if granularity:
-        prefix = f"{MAP_RESULTS_PREFIX}daily_rollup/{granularity}/{run_id}/"
-        found = _failure_from_manifest(pipeline, prefix)
+        found = _failure_from_manifest(pipeline, f"{MAP_RESULTS_PREFIX}daily_rollup/{granularity}/{run_id}/")
         if found:
             return found
     try:
         listed = pipeline.sfn.list_executions(mapRunArn=map_run_arn, statusFilter="FAILED", maxResults=1)
         for item in listed.get("executions", []):
             child = pipeline.sfn.describe_execution(executionArn=item["executionArn"])
-            return f"{child.get('error')}: {readable_cause(child.get('cause'))}"
+            return ChildFailure(str(child.get("error") or "Error"), readable_cause(child.get("cause")))
     except (ClientError, BotoCoreError):
         return None
     return None
 
 
-def _failure_from_manifest(pipeline: Pipeline, prefix: str) -> str | None:
+def map_run_failure(pipeline: Pipeline, map_run_arn: str) -> str | None:
+    found = first_failed_child(pipeline, map_run_arn)
+    return str(found) if found else None
+
+
+def _failure_from_manifest(pipeline: Pipeline, prefix: str) -> ChildFailure | None:
     s3 = pipeline.client("s3")
     bucket = pipeline.deployment.results_bucket
     try:
@@ -329,10 +367,20 @@ def _failure_from_manifest(pipeline: Pipeline, prefix: str) -> str | None:
             failures = json.loads(s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read())
             for failure in failures if isinstance(failures, list) else []:
                 if failure.get("Error") or failure.get("Cause"):
-                    return f"{failure.get('Error')}: {readable_cause(failure.get('Cause'))}"
+                    return ChildFailure(
+                        str(failure.get("Error") or "Error"), readable_cause(failure.get("Cause"))
+                    )
     except (ClientError, BotoCoreError, ValueError, KeyError, TypeError):
         return None
     return None
+
+
+def last_attempt(spans: list[StateSpan], redrives: list[dt.datetime]) -> list[StateSpan]:
+    """The spans of the execution's last attempt (since its last redrive)."""
+    if not redrives:
+        return spans
+    since = max(redrives)
+    return [span for span in spans if span.start >= since]
 
 
 def root_cause(pipeline: Pipeline, execution_arn: str) -> str | None:

@@ -14,16 +14,25 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from meterpipe.aws import error_code
 from meterpipe.errors import MeterpipeError
 from meterpipe.ops.dates import DateRange
-from meterpipe.ops.history import backfill_days, find_execution
+from meterpipe.ops.history import (
+    backfill_days,
+    build_spans,
+    find_execution,
+    first_failed_child,
+    history_events,
+    last_attempt,
+)
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.runs import Run, list_runs, run_from_description, runs_by_day, start_run
 
 Action = Literal["redrive", "fresh run", "nothing"]
+# Errors a child batch raises for its input itself: the same rows fail the same way again.
+DETERMINISTIC_BATCH_ERRORS = frozenset({"InvalidBatchError"})
 
 
 class NothingToRedrive(MeterpipeError):
@@ -52,9 +61,43 @@ class RedriveAction:
         }
 
 
-def redrive_run(pipeline: Pipeline, run: Run) -> RedriveAction:
-    """RedriveExecution if AWS allows it, else a fresh run of the same day."""
+def futile_redrive(pipeline: Pipeline, run: Run) -> str | None:
+    """Why RedriveExecution cannot change the outcome, or None.
+
+    A redrive re-runs only the states without an *Exited event, with the inputs they had: a run
+    that failed in a Fail state (MeterPipe.ReconcileFailed, MeterPipe.InvalidInput) would only
+    fail there again, and a map run whose batches write_batch rejected (InvalidBatchError) would
+    re-send the same rows, read from the query result before the data was fixed. A fresh run
+    reads the lake again.
+    """
+    try:
+        spans, redrives = build_spans(history_events(pipeline, run.arn))
+    except (ClientError, BotoCoreError):
+        return None
+    attempt = last_attempt(spans, redrives)
+    for span in attempt:
+        if span.type == "Fail":
+            return f"it failed in its {span.name} state ({run.error}), which a redrive would only run again"
+    for span in attempt:
+        if span.map_run_arn and span.status == "failed":
+            failure = first_failed_child(pipeline, span.map_run_arn)
+            if failure is not None and failure.error in DETERMINISTIC_BATCH_ERRORS:
+                return (
+                    f"write_batch rejected rows of the day's query result ({failure.error}); a redrive "
+                    "would re-send the same rows, a fresh run reads the lake again"
+                )
+    return None
+
+
+def redrive_run(pipeline: Pipeline, run: Run, *, fresh: bool = False) -> RedriveAction:
+    """RedriveExecution if AWS allows it and it can change the outcome, else a fresh run of the
+    same day (always, with ``fresh``)."""
+    if fresh:
+        return _fresh_run(pipeline, run, "asked for a fresh run (--fresh)")
     if run.redrive_status in (None, "REDRIVABLE"):
+        futile = futile_redrive(pipeline, run)
+        if futile:
+            return _fresh_run(pipeline, run, f"a redrive cannot succeed: {futile}")
         try:
             pipeline.sfn.redrive_execution(executionArn=run.arn)
         except ClientError as error:
@@ -86,7 +129,7 @@ def _fresh_run(pipeline: Pipeline, run: Run, why: str) -> RedriveAction:
     )
 
 
-def redrive_execution(pipeline: Pipeline, reference: str) -> list[RedriveAction]:
+def redrive_execution(pipeline: Pipeline, reference: str, *, fresh: bool = False) -> list[RedriveAction]:
     """Redrive a daily_rollup execution, or each failed day of a backfill (name or ARN)."""
     machine, described = find_execution(pipeline, reference)
     execution = run_from_description(described, pipeline.timezone)
@@ -95,7 +138,7 @@ def redrive_execution(pipeline: Pipeline, reference: str) -> list[RedriveAction]
             raise NothingToRedrive(
                 f"{execution.name} is {execution.status}: only failed, aborted or timed-out runs are redriven"
             )
-        return [redrive_run(pipeline, execution)]
+        return [redrive_run(pipeline, execution, fresh=fresh)]
     if not execution.done:
         raise NothingToRedrive(f"backfill {execution.name} is still {execution.status}: wait for it to end")
     days = backfill_days(pipeline, execution)
@@ -110,7 +153,7 @@ def redrive_execution(pipeline: Pipeline, reference: str) -> list[RedriveAction]
             note = f"already {newest.status.lower()} since, by {newest.name}"
             actions.append(RedriveAction(run.date, "nothing", note, run, newest.arn, newest.name))
             continue
-        actions.append(redrive_run(pipeline, newest))
+        actions.append(redrive_run(pipeline, newest, fresh=fresh))
     return actions
 
 
@@ -125,6 +168,8 @@ def failed_days(pipeline: Pipeline, days: DateRange | None = None) -> list[Run]:
     return [group.latest for group in grouped.values() if group.latest.failed]
 
 
-def redrive_failed(pipeline: Pipeline, days: DateRange | None = None) -> list[RedriveAction]:
+def redrive_failed(
+    pipeline: Pipeline, days: DateRange | None = None, *, fresh: bool = False
+) -> list[RedriveAction]:
     """Every day (in ``days``) whose latest run failed, redriven."""
-    return [redrive_run(pipeline, run) for run in failed_days(pipeline, days)]
+    return [redrive_run(pipeline, run, fresh=fresh) for run in failed_days(pipeline, days)]

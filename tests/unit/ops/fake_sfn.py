@@ -54,7 +54,17 @@ def failed(
     redrivable: bool = True,
     reason: str | None = None,
 ) -> Outcome:
-    return Outcome(status="FAILED", error=error, cause=cause, redrivable=redrivable, redrive_reason=reason)
+    """A failed run: in its hourly Distributed Map, or (MeterPipe.ReconcileFailed) in the
+    ReconcileFailed Fail state."""
+    state = "ReconcileFailed" if error == "MeterPipe.ReconcileFailed" else "WriteHourlyRollups"
+    return Outcome(
+        status="FAILED",
+        error=error,
+        cause=cause,
+        redrivable=redrivable,
+        redrive_reason=reason,
+        failed_state=state,
+    )
 
 
 class FakeError(Exception):
@@ -351,7 +361,16 @@ class FakeStepFunctions:
             run_done = events.add("MapRunSucceeded", previous=run_started)
             map_done = events.add("MapStateSucceeded", previous=run_done)
             events.exit("Map", f"Write{label}Rollups", previous=map_done)
-        if failing:
+        if failing and outcome.failed_state == "ReconcileFailed":
+            events.add("ParallelStateSucceeded", previous=parallel)
+            events.exit("Parallel", "RollUp")
+            events.state("Choice", "Reconcile")
+            events.enter("Fail", "ReconcileFailed")
+            events.add(
+                "ExecutionFailed",
+                executionFailedEventDetails={"error": outcome.error or "", "cause": outcome.cause or ""},
+            )
+        elif failing:
             events.add("ParallelStateFailed", previous=parallel)
             events.add(
                 "ExecutionFailed",

@@ -10,6 +10,7 @@ from meterpipe.ops.dates import DateRange
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.redrive import NothingToRedrive, redrive_execution, redrive_failed
 from meterpipe.ops.runs import list_runs, runs_by_day, start_run
+from tests.unit.ops.conftest import RESULTS
 from tests.unit.ops.fake_sfn import (
     BACKFILL_ARN,
     DAILY_ROLLUP_ARN,
@@ -58,7 +59,7 @@ def test_a_backfill_longer_than_a_year_or_too_concurrent_is_refused(pipeline: Pi
 
 def day_fails(*bad: int) -> object:
     return lambda day: (
-        failed("MeterPipe.ReconcileFailed", f"hour: mismatch (date {day})") if day.day in bad else succeeded()
+        failed("States.TaskFailed", f"Athena: throttled (date {day})") if day.day in bad else succeeded()
     )
 
 
@@ -80,7 +81,7 @@ def test_watching_a_backfill_reports_each_days_outcome_and_items(
     assert result.backfills[0].error == "MeterPipe.DaysFailed"
     [bad] = result.failed_days
     assert bad.date == dt.date(2024, 1, 3) and bad.run is not None
-    assert bad.run.error == "MeterPipe.ReconcileFailed"
+    assert bad.run.error == "States.TaskFailed"
     assert not result.ok
 
 
@@ -140,3 +141,54 @@ def test_only_failed_runs_are_redriven(pipeline: Pipeline, fake_sfn: FakeStepFun
     run = start_run(pipeline, dt.date(2024, 1, 2))
     with pytest.raises(NothingToRedrive, match="is SUCCEEDED: only failed"):
         redrive_execution(pipeline, run.arn)
+
+
+def test_a_run_that_failed_in_a_fail_state_is_run_afresh_not_redriven(
+    pipeline: Pipeline, fake_sfn: FakeStepFunctions
+) -> None:
+    fake_sfn.add_execution(
+        DAILY_ROLLUP_ARN, "mismatch", {"date": "2024-01-02"}, failed("MeterPipe.ReconcileFailed")
+    )
+    [action] = redrive_execution(pipeline, "mismatch")
+    assert action.action == "fresh run"
+    assert action.reason == (
+        "a redrive cannot succeed: it failed in its ReconcileFailed state (MeterPipe.ReconcileFailed), "
+        "which a redrive would only run again: started a fresh run of the day"
+    )
+
+
+def test_rejected_batches_are_run_afresh_because_a_redrive_resends_the_same_rows(
+    pipeline: Pipeline, fake_sfn: FakeStepFunctions
+) -> None:
+    bad = fake_sfn.add_execution(DAILY_ROLLUP_ARN, "bad-rows", {"date": "2024-01-02"}, failed())
+    map_run = next(
+        arn
+        for arn in fake_sfn.map_runs
+        if "/hourly:" in arn and fake_sfn.map_runs[arn]["executionArn"] == bad.arn
+    )
+    prefix = f"map-results/daily_rollup/hour/{map_run.rsplit(':', 1)[-1]}/"
+    s3 = pipeline.client("s3")
+    failure = {
+        "Error": "InvalidBatchError",
+        "Cause": json.dumps({"errorType": "InvalidBatchError", "errorMessage": "row 3: total_kwh is empty"}),
+    }
+    s3.put_object(Bucket=RESULTS, Key=prefix + "FAILED_0.json", Body=json.dumps([failure]))
+    s3.put_object(
+        Bucket=RESULTS,
+        Key=prefix + "manifest.json",
+        Body=json.dumps({"ResultFiles": {"FAILED": [{"Key": prefix + "FAILED_0.json"}]}}),
+    )
+    [action] = redrive_failed(pipeline)
+    assert action.action == "fresh run"
+    assert "write_batch rejected rows of the day's query result (InvalidBatchError)" in action.reason
+    [forced] = redrive_failed(pipeline, fresh=True) or [None]
+    assert forced is None  # the fresh run succeeded: nothing left to redrive
+
+
+def test_fresh_forces_a_fresh_run(pipeline: Pipeline, fake_sfn: FakeStepFunctions) -> None:
+    fake_sfn.add_execution(DAILY_ROLLUP_ARN, "flaky", {"date": "2024-01-02"}, failed())
+    [action] = redrive_execution(pipeline, "flaky", fresh=True)
+    assert (action.action, action.reason) == (
+        "fresh run",
+        "asked for a fresh run (--fresh): started a fresh run of the day",
+    )

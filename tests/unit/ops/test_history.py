@@ -152,10 +152,7 @@ def test_a_timeline_shows_queries_map_runs_and_the_first_failed_batch(
     assert hourly_map.status == "failed" and hourly_map.item_counts is not None
     assert hourly_map.item_counts["failed"] == 1
     assert found.error == "States.ExceedToleratedFailureThreshold"
-    assert (
-        found.root_cause
-        == "InvalidBatchError: InvalidBatchError: 2 bad rows (3, 9) row 3: total_kwh is empty"
-    )
+    assert found.root_cause == "InvalidBatchError: 2 bad rows (3, 9) row 3: total_kwh is empty"
 
 
 def test_a_map_runs_failure_falls_back_to_nothing_when_no_record_says(pipeline: Pipeline) -> None:
