@@ -23,6 +23,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ProfileNotFound,
 )
+from botocore.parsers import ResponseParserError
 
 from meterpipe.errors import MeterpipeError
 from meterpipe.local.home import resolve_home
@@ -144,6 +145,8 @@ def explain(error: BaseException) -> str:
         return "no AWS region: pass --region or set AWS_REGION"
     if isinstance(error, ProfileNotFound):
         return f"AWS profile not found: {error.kwargs.get('profile', '')}"
+    if isinstance(error, ResponseParserError):
+        return f"the endpoint answered something that is not the AWS API boto3 expects: {error}"
     if isinstance(error, BotoCoreError):
         return str(error)
     return f"{type(error).__name__}: {error}"

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from meterpipe import __version__
 from meterpipe.aws import explain
@@ -49,7 +50,7 @@ class MeterpipeGroup(click.Group):
         except MeterpipeError as exc:
             failure = getattr(exc, "exit_code", 1) == CliFailure.exit_code
             raise (CliFailure if failure else CliError)(str(exc)) from exc
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, ResponseParserError) as exc:
             raise CliError(explain(exc)) from exc
 
 

@@ -137,3 +137,26 @@ def test_an_unexpected_error_is_one_line_from_the_installed_command() -> None:
         done.stderr.strip()
         == "error: unexpected RuntimeError: kaput (set METERPIPE_DEBUG=1 for the traceback)"
     )
+
+
+def test_boto3_errors_are_explained_in_one_line() -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+    from botocore.parsers import ResponseParserError
+
+    from meterpipe.aws import explain
+
+    throttled = ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "ListExecutions"
+    )
+    assert explain(throttled) == "ListExecutions failed: ThrottlingException: Rate exceeded"
+    assert (
+        explain(EndpointConnectionError(endpoint_url="http://x:1"))
+        == "cannot reach http://x:1: is it running and reachable?"
+    )
+    assert (
+        explain(NoCredentialsError())
+        == "no AWS credentials found: configure them (`aws configure`) or pass --profile"
+    )
+    assert explain(ResponseParserError("not XML")).startswith(
+        "the endpoint answered something that is not the AWS API"
+    )
