@@ -234,7 +234,7 @@ def timeline_view(timeline: Timeline, now: dt.datetime) -> RenderableType:
     if run.items_written is not None:
         header.append(f", {run.items_written:,} items written")
     table = Table(title_justify="left")
-    table.add_column("state")
+    table.add_column("state", no_wrap=True)
     table.add_column("type")
     table.add_column("start", justify="right")
     table.add_column("duration", justify="right")
