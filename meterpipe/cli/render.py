@@ -103,29 +103,27 @@ def run_line(run: Run, now: dt.datetime) -> Text:
 
 def history_table(lines: Sequence[DayLine], now: dt.datetime) -> Table:
     table = Table(title="daily_rollup runs by processing date", title_justify="left")
-    for column, justify in (
-        ("date", "left"),
-        ("status", "left"),
-        ("started (UTC)", "left"),
-        ("duration", "right"),
-        ("items", "right"),
-        ("redrives", "right"),
-        ("runs", "right"),
-        ("by", "left"),
-        ("latest execution", "left"),
+    for column, justify, wrap in (
+        ("date", "left", False),
+        ("status", "left", False),
+        ("started (UTC)", "left", False),
+        ("duration", "right", False),
+        ("items", "right", False),
+        ("redrives", "right", False),
+        ("runs", "right", False),
+        ("latest execution", "left", True),
     ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, no_wrap=not wrap, overflow="fold")  # type: ignore[arg-type]
     for line in lines:
         run = line.latest
         table.add_row(
             str(line.date),
             status(line.status),
-            when(run.last_start) if run else "-",
+            f"{run.last_start.astimezone(dt.UTC):%Y-%m-%d %H:%M}" if run else "-",
             format_duration(run.duration(now)) if run else "-",
             number(run.items_written) if run else "-",
             str(run.redrive_count) if run else "-",
             str(line.runs),
-            run.origin if run else "-",
             run.name if run else "",
         )
     return table
@@ -143,9 +141,9 @@ def plan_table(plan: BackfillPlan) -> Table:
 
 def failed_days_table(progress: BackfillProgress) -> Table:
     table = Table(title="failed days", title_justify="left")
-    table.add_column("date")
+    table.add_column("date", no_wrap=True)
     table.add_column("status")
-    table.add_column("error")
+    table.add_column("error", overflow="fold")
     table.add_column("cause", overflow="fold")
     for day in progress.failed_days:
         run = day.run

@@ -302,7 +302,8 @@ def _read_query(span: StateSpan, output: Any) -> None:
 
 
 def readable_cause(cause: str | None, limit: int = _CAUSE_LIMIT) -> str | None:
-    """A cause as a person reads it: a Lambda error's JSON becomes ``Type: message``; one line."""
+    """A cause as a person reads it, on one line: a Lambda error's JSON becomes ``Type: message``;
+    of a message of many lines (write_batch lists every bad row) the first two are kept."""
     if not cause:
         return cause
     text = cause
@@ -315,7 +316,9 @@ def readable_cause(cause: str | None, limit: int = _CAUSE_LIMIT) -> str | None:
             text = f"{data.get('errorType', 'Error')}: {data['errorMessage']}"
         else:
             text = f"{data.get('Error', 'Error')}: {data.get('Cause')}"
-    text = " ".join(str(text).split())
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    text = "; ".join(lines[:2]) + (f" (+{len(lines) - 2} more lines)" if len(lines) > 2 else "")
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

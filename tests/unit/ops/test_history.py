@@ -152,7 +152,7 @@ def test_a_timeline_shows_queries_map_runs_and_the_first_failed_batch(
     assert hourly_map.status == "failed" and hourly_map.item_counts is not None
     assert hourly_map.item_counts["failed"] == 1
     assert found.error == "States.ExceedToleratedFailureThreshold"
-    assert found.root_cause == "InvalidBatchError: 2 bad rows (3, 9) row 3: total_kwh is empty"
+    assert found.root_cause == "InvalidBatchError: 2 bad rows (3, 9); row 3: total_kwh is empty"
 
 
 def test_a_map_runs_failure_falls_back_to_nothing_when_no_record_says(pipeline: Pipeline) -> None:
@@ -198,6 +198,6 @@ def test_the_calendar_colours_each_day_by_its_latest_run(
 
 
 def test_a_lambda_error_cause_reads_as_type_and_message() -> None:
-    cause = json.dumps({"errorType": "InvalidBatchError", "errorMessage": "bad\nrows", "stackTrace": []})
-    assert readable_cause(cause) == "InvalidBatchError: bad rows"
+    cause = json.dumps({"errorType": "InvalidBatchError", "errorMessage": "2 bad rows\nrow 1: x\nrow 2: y"})
+    assert readable_cause(cause) == "InvalidBatchError: 2 bad rows; row 1: x (+1 more lines)"
     assert readable_cause("x" * 500, limit=10) == "x" * 9 + "…"
