@@ -356,11 +356,6 @@ def first_failed_child(pipeline: Pipeline, map_run_arn: str) -> ChildFailure | N
     return None
 
 
-def map_run_failure(pipeline: Pipeline, map_run_arn: str) -> str | None:
-    found = first_failed_child(pipeline, map_run_arn)
-    return str(found) if found else None
-
-
 def _failure_from_manifest(pipeline: Pipeline, prefix: str) -> ChildFailure | None:
     s3 = pipeline.client("s3")
     bucket = pipeline.deployment.results_bucket
@@ -386,6 +381,16 @@ def last_attempt(spans: list[StateSpan], redrives: list[dt.datetime]) -> list[St
     return [span for span in spans if span.start >= since]
 
 
+def failed_batch(pipeline: Pipeline, spans: list[StateSpan]) -> ChildFailure | None:
+    """The first failed child (batch) of the first failed map run among ``spans``."""
+    for span in spans:
+        if span.map_run_arn and span.status == "failed":
+            found = first_failed_child(pipeline, span.map_run_arn)
+            if found is not None:
+                return found
+    return None
+
+
 def root_cause(pipeline: Pipeline, execution_arn: str) -> str | None:
     """Why a failed daily_rollup execution failed, at the bottom: the first failed batch of a
     failed map run (the batch's own error, e.g. the rows write_batch refused)."""
@@ -393,12 +398,8 @@ def root_cause(pipeline: Pipeline, execution_arn: str) -> str | None:
         spans, _ = build_spans(history_events(pipeline, execution_arn))
     except (ClientError, BotoCoreError):
         return None
-    for span in spans:
-        if span.map_run_arn and span.status == "failed":
-            found = map_run_failure(pipeline, span.map_run_arn)
-            if found:
-                return found
-    return None
+    found = failed_batch(pipeline, spans)
+    return str(found) if found else None
 
 
 def timeline(pipeline: Pipeline, reference: str) -> Timeline:
@@ -422,11 +423,8 @@ def timeline(pipeline: Pipeline, reference: str) -> Timeline:
         cause=readable_cause(execution.cause, 2000),
     )
     if execution.failed:
-        failed_maps = [s for s in spans if s.map_run_arn and s.status == "failed"]
-        for span in failed_maps:
-            result.root_cause = map_run_failure(pipeline, str(span.map_run_arn))
-            if result.root_cause:
-                break
+        found = failed_batch(pipeline, spans)
+        result.root_cause = str(found) if found else None
     if machine == "backfill":
         result.days = backfill_days(pipeline, execution)
     return result

@@ -22,8 +22,8 @@ from meterpipe.ops.dates import DateRange
 from meterpipe.ops.history import (
     backfill_days,
     build_spans,
+    failed_batch,
     find_execution,
-    first_failed_child,
     history_events,
     last_attempt,
 )
@@ -78,14 +78,12 @@ def futile_redrive(pipeline: Pipeline, run: Run) -> str | None:
     for span in attempt:
         if span.type == "Fail":
             return f"it failed in its {span.name} state ({run.error}), which a redrive would only run again"
-    for span in attempt:
-        if span.map_run_arn and span.status == "failed":
-            failure = first_failed_child(pipeline, span.map_run_arn)
-            if failure is not None and failure.error in DETERMINISTIC_BATCH_ERRORS:
-                return (
-                    f"write_batch rejected rows of the day's query result ({failure.error}); a redrive "
-                    "would re-send the same rows, a fresh run reads the lake again"
-                )
+    failure = failed_batch(pipeline, attempt)
+    if failure is not None and failure.error in DETERMINISTIC_BATCH_ERRORS:
+        return (
+            f"write_batch rejected rows of the day's query result ({failure.error}); a redrive "
+            "would re-send the same rows, a fresh run reads the lake again"
+        )
     return None
 
 

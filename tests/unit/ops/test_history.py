@@ -11,7 +11,7 @@ from meterpipe.ops.dates import DateRange
 from meterpipe.ops.history import (
     build_spans,
     day_history,
-    map_run_failure,
+    first_failed_child,
     readable_cause,
     timeline,
 )
@@ -156,7 +156,7 @@ def test_a_timeline_shows_queries_map_runs_and_the_first_failed_batch(
 
 
 def test_a_map_runs_failure_falls_back_to_nothing_when_no_record_says(pipeline: Pipeline) -> None:
-    assert map_run_failure(pipeline, "arn:aws:states:us-east-1:1:mapRun:m/hourly:nope") is None
+    assert first_failed_child(pipeline, "arn:aws:states:us-east-1:1:mapRun:m/hourly:nope") is None
 
 
 def test_an_unknown_execution_or_a_date_never_run_is_a_clear_error(pipeline: Pipeline) -> None:
