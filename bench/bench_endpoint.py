@@ -1,5 +1,7 @@
 """localcloud's endpoint: start-up, Lambda cold/warm invoke latency, DynamoDB writes through it,
-and what MiniStack's periodic snapshot costs once the table holds them."""
+what MiniStack's periodic snapshot costs once the table holds them, Athena's query latency through
+the API, and the whole pipeline deployed by the local deploy: one day of daily_rollup and a 31-day
+backfill of a 50-customer month (the operator demo's size)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from localcloud import launcher
 
 ROLE = "arn:aws:iam::000000000000:role/bench"
 ITEMS = 20_000
+PIPELINE_CUSTOMERS = 50
 KEY_SCHEMA = [
     {"AttributeName": "CustomerID", "KeyType": "HASH"},
     {"AttributeName": "SensorID-Period", "KeyType": "RANGE"},
@@ -128,6 +131,79 @@ def _dynamodb_figures(endpoint: str) -> dict[str, Any]:
     }
 
 
+def _wait_execution(sfn: Any, arn: str) -> dict[str, Any]:
+    while True:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.05)
+
+
+def _pipeline_figures(home: Path) -> dict[str, Any]:
+    import datetime as dt
+
+    from meterpipe.aws import Target, clients_for
+    from meterpipe.datagen import GenerateOptions, generate, upload_lake
+    from meterpipe.local import server as local_server
+    from meterpipe.local.deploy import LocalDeployment, deploy
+    from meterpipe.tables import GLUE_DATABASE
+
+    spec = LocalDeployment()
+    lake = home / "lake"
+    generate(
+        GenerateOptions(
+            customers=PIPELINE_CUSTOMERS,
+            start=dt.date(2024, 1, 1),
+            end=dt.date(2024, 1, 31),
+            out=lake,
+            seed=1,
+        )
+    )
+    local_server.up(home / "meterpipe", port=0)
+    try:
+        clients = clients_for(Target.local(home / "meterpipe"))
+        deploy(clients, home=home / "meterpipe", spec=spec)
+        upload_lake(lake, clients.client("s3"), spec.lake_bucket)
+        account = "arn:aws:states:us-east-1:000000000000:stateMachine:"
+        sfn = clients.client("stepfunctions")
+        athena = clients.client("athena")
+        sql = (Path(__file__).resolve().parents[1] / "queries" / "hourly.sql").read_text()
+        latencies = []
+        for day in range(1, 8):
+            began = time.perf_counter()
+            query = athena.start_query_execution(
+                QueryString=sql,
+                QueryExecutionContext={"Database": GLUE_DATABASE},
+                ExecutionParameters=["'2024'", "'01'", f"'{day:02d}'"],
+                WorkGroup=spec.workgroup,
+            )["QueryExecutionId"]
+            while athena.get_query_execution(QueryExecutionId=query)["QueryExecution"]["Status"]["State"] in (
+                "QUEUED",
+                "RUNNING",
+            ):
+                time.sleep(0.01)
+            latencies.append((time.perf_counter() - began) * 1000)
+        began = time.perf_counter()
+        one = sfn.start_execution(stateMachineArn=account + spec.daily_rollup, input='{"date": "2024-01-05"}')
+        day_status = _wait_execution(sfn, one["executionArn"])["status"]
+        day_seconds = time.perf_counter() - began
+        began = time.perf_counter()
+        month = sfn.start_execution(
+            stateMachineArn=account + spec.backfill, input='{"from": "2024-01-01", "to": "2024-01-31"}'
+        )
+        month_status = _wait_execution(sfn, month["executionArn"])["status"]
+        month_seconds = time.perf_counter() - began
+    finally:
+        local_server.down(home / "meterpipe")
+    return {
+        "athena_hourly_query_ms_median_start_to_succeeded (50 customers, one day)": round(
+            statistics.median(latencies), 1
+        ),
+        f"daily_rollup_one_day_seconds ({PIPELINE_CUSTOMERS} customers, {day_status})": round(day_seconds, 2),
+        f"backfill_31_days_seconds ({PIPELINE_CUSTOMERS} customers, {month_status})": round(month_seconds, 2),
+    }
+
+
 def run() -> dict[str, Any]:
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-localcloud-") as tmp:
@@ -145,4 +221,5 @@ def run() -> dict[str, Any]:
             figures.update(_dynamodb_figures(server.endpoint))
         finally:
             launcher.stop(home)
+        figures.update(_pipeline_figures(home))
     return figures

@@ -17,17 +17,17 @@ when localcloud stopped end FAILED at the next start, saying so.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import threading
 import uuid
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import boto3
-from botocore.config import Config
 
 from localcloud.athena.catalog import GlueCatalog
 from localcloud.athena.engine import AthenaEngine
@@ -50,12 +50,16 @@ from localcloud.athena.service_model import (
 from localcloud.athena.storage import split_s3_uri
 from localcloud.server.pagination import BadToken, page
 from localcloud.server.protocols import JsonProtocol
-from localcloud.server.registry import FAKE_CREDENTIALS, ProtocolService, ServiceContext
+from localcloud.server.registry import ProtocolService, ServiceContext
 from localcloud.state import Collection
 
 log = logging.getLogger("localcloud.athena")
 
 QUERY_WORKERS = 4
+# StartQueryExecution answers once its query has ended or after this long, whichever is first:
+# most local queries take milliseconds, and a caller's first GetQueryExecution (Step Functions'
+# .sync polls after 1 s) then already sees the end instead of waiting a poll interval.
+START_WAIT_SECONDS = float(os.environ.get("LOCALCLOUD_ATHENA_START_WAIT_SECONDS", "2"))
 _RESULT_CACHE = 64  # recent results kept in memory for GetQueryResults
 _RESTART_REASON = "localcloud stopped while this query was queued or running; run it again"
 
@@ -115,22 +119,14 @@ class AthenaService(ProtocolService):
         assert self._workgroups is not None, "the Athena service was not started"
         return self._workgroups
 
-    def _client(self, service: str) -> Any:
-        session: Any = boto3.session.Session()
-        return session.client(
-            service,
-            endpoint_url=self.context.endpoint_url,
-            region_name=self.context.region,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=32),
-            **FAKE_CREDENTIALS,
-        )
-
     @property
     def engine(self) -> AthenaEngine:
         with self._lock:
             if self._engine is None:
-                self._s3 = self._client("s3")
-                self._engine = AthenaEngine(GlueCatalog(self._client("glue")), s3_client=self._s3)
+                self._s3 = self.context.shared_client("s3")
+                self._engine = AthenaEngine(
+                    GlueCatalog(self.context.shared_client("glue")), s3_client=self._s3
+                )
             return self._engine
 
     # -- workgroups --------------------------------------------------------------------------------
@@ -239,7 +235,9 @@ class AthenaService(ProtocolService):
             self._save(record)
             if token:
                 self._tokens[token] = query_id
-        self._runners.submit(self._run, query_id)
+        running = self._runners.submit(self._run, query_id)
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            running.result(timeout=START_WAIT_SECONDS)
         return {"QueryExecutionId": query_id}
 
     def _record(self, query_id: str) -> QueryRecord:

@@ -11,19 +11,19 @@ a child execution ending).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
 
+from localcloud.asl.clock import RealClock
 from localcloud.clock import Clock as LocalcloudClock
 
 # A sleeper re-checks its wake event at least this often (a safety net: notify() is the signal).
 _POLL_SECONDS = 0.5
 
 
-class ServerClock:
-    """Implements ``localcloud.asl.Clock`` over ``localcloud.clock.Clock``."""
+class ServerClock(RealClock):
+    """``localcloud.asl.Clock`` over ``localcloud.clock.Clock``; like the real clock, it has no
+    participants to count (time is never jumped to the next wake-up)."""
 
     def __init__(self, clock: LocalcloudClock) -> None:
         self._clock = clock
@@ -54,14 +54,3 @@ class ServerClock:
     def notify(self) -> None:
         with self._changed:
             self._changed.notify_all()
-
-    @contextlib.contextmanager
-    def participant(self) -> Iterator[None]:
-        yield
-
-    @contextlib.contextmanager
-    def blocked(self) -> Iterator[None]:
-        yield
-
-    def bind_participant(self, fn: Callable[[], None]) -> Callable[[], None]:
-        return fn

@@ -115,6 +115,11 @@ class SqliteExecutionStore:
                 self._summaries[arn] = _summary(record)
             return list(self._summaries.values())
 
+    def summary(self, execution_arn: str) -> Summary | None:
+        with self._lock:
+            cached = self._cache.get(execution_arn)
+            return _summary(cached) if cached is not None else self._summaries.get(execution_arn)
+
     def get_light(self, execution_arn: str) -> ExecutionRecord | None:
         """The record without its history (DescribeExecution): the live one while it runs."""
         with self._lock:

@@ -2,11 +2,11 @@
 (``states:startExecution``) follow the same rules as the StartExecution API.
 
 - Same name and input as a RUNNING execution: that execution is the answer (AWS's idempotency).
-- Same name and input as an execution that localcloud's restart interrupted (FAILED with
-  :data:`RESTART_ERROR` and the restart cause): that execution is redriven and is the answer, so
-  redriving an interrupted parent (a backfill whose ``.sync`` task was waiting on a child when
-  localcloud was killed) continues the child from its saved progress instead of failing on the
-  name it already used. This is localcloud's own rule for a failure AWS never has.
+- Same name and input as an execution that a stop or a crash of localcloud interrupted (FAILED
+  with :data:`RESTART_ERROR` and one of the two causes below): that execution is redriven and is
+  the answer, so redriving an interrupted parent (a backfill whose ``.sync`` task was waiting on
+  a child when localcloud was killed) continues the child from its saved progress instead of
+  failing on the name it already used. This is localcloud's own rule for a failure AWS never has.
 """
 
 from __future__ import annotations
@@ -25,8 +25,18 @@ RESTART_CAUSE = (
 )
 
 
+STOP_CAUSE = (
+    "localcloud was stopped while this execution was running; it was redriven when localcloud "
+    "started again, from its progress at the stop"
+)
+
+
 def interrupted_by_restart(record: ExecutionRecord) -> bool:
-    return record.status == FAILED and record.error == RESTART_ERROR and record.cause == RESTART_CAUSE
+    return (
+        record.status == FAILED
+        and record.error == RESTART_ERROR
+        and record.cause in (RESTART_CAUSE, STOP_CAUSE)
+    )
 
 
 class EndpointHost(ExecutionHost):

@@ -5,10 +5,10 @@ runs in :class:`SqliteExecutionStore`. One :class:`ExecutionHost` runs every exe
 localcloud's clock; the Task integrations call AWS APIs through boto3 clients pointed back at
 the endpoint (so a Lambda task reaches localcloud's Lambda, an Athena task its Athena).
 
-Restarts: a clean stop saves the progress of the executions still running and the next start
-continues them. After a crash the executions that were running are marked FAILED with
-:data:`RESTART_ERROR` and a cause saying localcloud restarted; RedriveExecution continues them
-from their last saved progress (at most about a second old).
+Restarts: executions that were running when localcloud stopped end FAILED (``States.Runtime``)
+with a cause saying why. After a crash they wait for RedriveExecution, which continues them from
+their last saved progress (at most a second or two old); after a clean stop (progress saved as it
+stood) the top-level ones are redriven at once, so they carry on by themselves.
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ import asyncio
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import boto3
-from botocore.config import Config
 
 from localcloud.asl import ExecutionNotFound, ExecutionRecord, StateMachine
 from localcloud.asl import service_errors as asl_errors
@@ -35,7 +33,7 @@ from localcloud.asl.store import RUNNING, SUCCEEDED
 from localcloud.server.errors import ValidationException
 from localcloud.server.pagination import BadToken, decode_token, encode_token, page
 from localcloud.server.protocols import JsonProtocol
-from localcloud.server.registry import FAKE_CREDENTIALS, ProtocolService, ServiceContext
+from localcloud.server.registry import ProtocolService, ServiceContext
 from localcloud.state import Collection
 from localcloud.stepfunctions.clock import ServerClock
 from localcloud.stepfunctions.exceptions import (
@@ -54,7 +52,7 @@ from localcloud.stepfunctions.exceptions import (
     TaskTimedOut,
 )
 from localcloud.stepfunctions.executions import SqliteExecutionStore, Summary, summary_date
-from localcloud.stepfunctions.host import RESTART_CAUSE, RESTART_ERROR, EndpointHost
+from localcloud.stepfunctions.host import RESTART_CAUSE, RESTART_ERROR, STOP_CAUSE, EndpointHost
 from localcloud.stepfunctions.machines import (
     DEFAULT_LOGGING,
     DEFAULT_TRACING,
@@ -118,31 +116,42 @@ class StepFunctionsService(ProtocolService):
         self._host: EndpointHost | None = None
         self._clock: ServerClock | None = None
         self._parsed: dict[tuple[str, str], StateMachine] = {}
-        self._clients: dict[str, Any] = {}
-        self._clients_lock = threading.Lock()
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._checkpointer: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._to_redrive: list[str] = []
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="states-api")
         self.executor = self._pool
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def recover(self, context: ServiceContext) -> None:
+        """Executions still RUNNING in the store were interrupted: they end FAILED. After a crash
+        they stay so until redriven; after a clean stop the top-level ones are redriven at once
+        (their children follow: a parent's redrive redrives its Map Runs and named children)."""
         self._open(context)
-        if context.previous_shutdown == "crash":
-            marked = await asyncio.to_thread(
-                self.executions.fail_interrupted, context.clock.now(), RESTART_ERROR, RESTART_CAUSE
-            )
-            if marked:
-                log.warning("marked %d execution(s) interrupted by the crash FAILED", len(marked))
+        if context.previous_shutdown == "first-start":
+            return
+        cause = RESTART_CAUSE if context.previous_shutdown == "crash" else STOP_CAUSE
+        now = context.clock.now()
+        marked = await asyncio.to_thread(self.executions.fail_interrupted, now, RESTART_ERROR, cause)
+        if marked:
+            log.warning("%d execution(s) interrupted by the last %s", len(marked), context.previous_shutdown)
+        if context.previous_shutdown == "clean":
+            summaries = [self.executions.summary(arn) or {} for arn in marked]
+            self._to_redrive = [
+                s["executionArn"]
+                for s in summaries
+                if s and not s.get("parentExecutionArn") and not s.get("mapRunArn")
+            ]
 
     async def start(self, context: ServiceContext) -> None:
         self._open(context)
         self._loop = asyncio.get_running_loop()
-        resumed = await asyncio.to_thread(self.host.recover)  # after a clean stop: carry on
-        if resumed:
-            log.info("continuing %d execution(s) paused by the last stop", len(resumed))
+        for arn in self._to_redrive:  # after a clean stop: carry on
+            await asyncio.to_thread(self.host.redrive, arn)
+        if self._to_redrive:
+            log.info("redrove %d execution(s) the last stop interrupted", len(self._to_redrive))
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, name="states-checkpoint", daemon=True
         )
@@ -176,11 +185,15 @@ class StepFunctionsService(ProtocolService):
         )
 
     def _checkpoint_loop(self) -> None:
-        while not self._stopping.wait(CHECKPOINT_SECONDS):
+        interval = CHECKPOINT_SECONDS
+        while not self._stopping.wait(interval):
+            began = time.perf_counter()
             try:
                 self.executions.checkpoint(self._flush_storage)
             except Exception:  # never let the loop die: the next tick tries again
                 log.exception("saving running executions failed")
+            # A checkpoint snapshots MiniStack's tables: keep that under ~10% of the time as they grow.
+            interval = max(CHECKPOINT_SECONDS, 10 * (time.perf_counter() - began))
 
     def _flush_storage(self) -> None:
         """MiniStack's data made durable (on the event loop), from the checkpoint thread."""
@@ -209,27 +222,8 @@ class StepFunctionsService(ProtocolService):
         return self._machines
 
     def _client(self, service: str) -> Any:
-        """One boto3 client per service for every execution thread (clients are thread-safe;
-        making one per thread would cost tens of milliseconds per Map iteration)."""
-        name = _SDK_NAMES.get(service, service)
-        with self._clients_lock:
-            client = self._clients.get(name)
-            if client is None:
-                session: Any = boto3.session.Session()
-                client = session.client(
-                    name,
-                    endpoint_url=self.context.endpoint_url,
-                    region_name=self.context.region,
-                    config=Config(
-                        retries={"max_attempts": 3, "mode": "standard"},
-                        read_timeout=900,
-                        max_pool_connections=64,
-                        inject_host_prefix=False,
-                    ),
-                    **FAKE_CREDENTIALS,
-                )
-                self._clients[name] = client
-            return client
+        """The host's client factory (the aws-sdk integrations name Step Functions ``sfn``)."""
+        return self.context.shared_client(_SDK_NAMES.get(service, service))
 
     # -- state machines -----------------------------------------------------------------------------
     def _machine(self, arn: str) -> StateMachineRecord:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import pytest
 from conformance.conftest import CASES, case_files
 from conformance.fakes import FakeLambda
 from conformance.pending import pending_reason
-from localcloud.asl import ExecutionHost, VirtualClock, parse_definition, validate_definition
+from localcloud.asl import ExecutionHost, ExecutionRecord, VirtualClock, parse_definition, validate_definition
 from localcloud.asl.history import parse_iso
 
 ENGINE = "localcloud"
@@ -133,15 +133,11 @@ class CallbackAnswers:
                 self.host.send_task_heartbeat(waiter.token)
 
 
-def run_case(case: dict[str, Any]) -> None:
+@contextmanager
+def started(case: dict[str, Any]) -> Iterator[tuple[ExecutionHost, ExecutionRecord, CaseServices]]:
+    """Run a (valid) case's execution to its end on our interpreter, with its services alive for
+    as long as the caller looks at the result (the differential tests use this too)."""
     settings = {**DEFAULTS, **(case.get("execution") or {})}
-    expected = case["expected"]
-    definition = case["definition"]
-    if expected["status"] == "INVALID_DEFINITION":
-        check_definition_errors(definition, expected)
-        return
-    problems = validate_definition(definition)
-    assert not problems, f"the definition should be valid: {[str(p) for p in problems]}"
     with ExitStack() as stack:
         services = CaseServices(case.get("services") or {}, settings["region"], settings["account"], stack)
         clock = VirtualClock(parse_iso(settings["start_time"]))
@@ -156,13 +152,25 @@ def run_case(case: dict[str, Any]) -> None:
         region, account = settings["region"], settings["account"]
         sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{settings['state_machine_name']}"
         record = host.start_execution(
-            definition,
+            case["definition"],
             state_machine_arn=sm_arn,
             input=case.get("input", {}),
             name=settings["name"],
             execution_type=settings["type"],
             sync=True,
         )
+        yield host, record, services
+
+
+def run_case(case: dict[str, Any]) -> None:
+    expected = case["expected"]
+    definition = case["definition"]
+    if expected["status"] == "INVALID_DEFINITION":
+        check_definition_errors(definition, expected)
+        return
+    problems = validate_definition(definition)
+    assert not problems, f"the definition should be valid: {[str(p) for p in problems]}"
+    with started(case) as (host, record, services):
         check_result(host, record.execution_arn, expected)
         redrive = case.get("redrive")
         if redrive:

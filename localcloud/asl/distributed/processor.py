@@ -50,6 +50,7 @@ from localcloud.asl.errors import (
     StatesFailure,
 )
 from localcloud.asl.runtime import CancelToken, ExecutionTimedOut
+from localcloud.asl.states.children import UNTIL_WOKEN
 from localcloud.asl.states.map_state import PROCESSORS, MapProcessor
 
 if TYPE_CHECKING:
@@ -71,8 +72,6 @@ LABEL_MAX = 40
 # "Labels can't ... contain any of the following characters: whitespace, ? *, < > { } [ ],
 # : ; , \ | ^ ~ $ # % & ` ", control characters."
 _LABEL_FORBIDDEN = re.compile(r"[\s?*<>{}\[\]:;,\\|^~$#%&`\"\x00-\x1f\x7f-\x9f]")
-# A year of virtual (or real) time: the scheduler sleeps until a child ends or a setting changes.
-_UNTIL_WOKEN = 365 * 24 * 3600.0
 PENDING = "PENDING"
 RUNNING_CHILD = "RUNNING"
 THRESHOLD_CAUSE = "The specified tolerated failure threshold was exceeded"
@@ -312,7 +311,8 @@ class MapRunAttempt:
                 existing: MapRun | None = host.describe_map_run(arn)
             except MapRunNotFound:
                 existing = None
-            if existing is not None and existing.status in (FAILED, ABORTED):
+            # RUNNING too: an attempt cut short by a restart never closed its Map Run.
+            if existing is not None and existing.status in (FAILED, ABORTED, "RUNNING"):
                 existing.redrive_count += 1
                 existing.redrive_date = now
                 existing.status = "RUNNING"
@@ -360,9 +360,9 @@ class MapRunAttempt:
         threads: dict[int, threading.Thread] = {}
         failing = False
 
-        def work(index: int) -> None:
+        def work(index: int, before: dict[str, Any]) -> None:
             try:
-                record, error = self._run_child(index, group), None
+                record, error = self._run_child(index, group, before), None
             except BaseException as exc:  # a bug must not leave the scheduler waiting forever
                 record, error = None, exc
             done.put((index, record, error))
@@ -388,8 +388,14 @@ class MapRunAttempt:
                     index = pending.popleft()
                     map_run.move(self.item_counts[index], statuses[index], RUNNING_CHILD)
                     statuses[index] = RUNNING_CHILD
+                    before = dict(self.children.get(str(index)) or {})
+                    # Recorded before the child starts, so that progress saved meanwhile names it.
+                    self.children[str(index)] = {
+                        "status": RUNNING_CHILD,
+                        "arn": before.get("arn") or self._new_arn(),
+                    }
                     thread = threading.Thread(
-                        target=clock.bind_participant(functools.partial(work, index)),
+                        target=clock.bind_participant(functools.partial(work, index, before)),
                         name=f"map-child-{index}",
                         daemon=True,
                     )
@@ -397,16 +403,20 @@ class MapRunAttempt:
                     thread.start()
                 if not threads and (failing or not pending):
                     return
-                frame.sleep(_UNTIL_WOKEN, wake=_Either(wake, map_run.changed))
+                frame.sleep(UNTIL_WOKEN, wake=_Either(wake, map_run.changed))
         except BaseException:
             group.cancel("the Map Run was aborted")
             clock.notify()
-            with clock.blocked():
-                for thread in threads.values():
-                    thread.join()
-            while not done.empty():
-                index, record, _ = done.get()
-                self._child_ended(index, record)
+            # Wait for the children to unwind on the clock (each wakes us as it ends), never
+            # "blocked": see states.children.spawn.
+            while threads:
+                wake.clear()
+                while not done.empty():
+                    index, record, _ = done.get()
+                    threads.pop(index).join()
+                    self._child_ended(index, record)
+                if threads:
+                    clock.sleep(UNTIL_WOKEN, wake)
             raise
         finally:
             group.release()
@@ -422,25 +432,32 @@ class MapRunAttempt:
                 entry["output"] = record.output
         self.children[str(index)] = entry
 
-    def _run_child(self, index: int, group: CancelToken) -> ExecutionRecord:
+    def _new_arn(self) -> str:
+        """A new child's ARN: ``execution:<machine>/<label>:<uuid>``, or for EXPRESS children
+        ``express:<machine>/<label>:<uuid>:<uuid>``."""
+        express = self.processor.execution_type == "EXPRESS"
+        kind = "express" if express else "execution"
+        region_account = ":".join(self.ctx.execution_arn.split(":")[:5])
+        labelled = self.map_run.state_machine_arn.split(":stateMachine:", 1)[1]
+        return f"{region_account}:{kind}:{labelled}:{uuid.uuid4()}" + (f":{uuid.uuid4()}" if express else "")
+
+    def _run_child(self, index: int, group: CancelToken, before: dict[str, Any]) -> ExecutionRecord:
         ctx, host, map_run = self.ctx, self.host, self.map_run
         processor = self.processor
-        before = self.children.get(str(index)) or {}
-        arn = before.get("arn")
         express = processor.execution_type == "EXPRESS"
-        if arn and not express:
-            record = host.describe(arn)
-            if host.redrive_problem(record) is not None:
-                return record  # not redrivable: its failure stands (Redriving Map Runs)
+        arn = str(self.children[str(index)]["arn"])
+        existing = host.store.get(arn) if before.get("arn") else None
+        if existing is not None and existing.status == "RUNNING":
+            # Resumed after a restart (host.recover): the child goes on by itself; wait for it.
+            done = host.done_event(arn)
+            while host.describe(arn).status == "RUNNING" and not group.is_set():
+                ctx.clock.sleep(UNTIL_WOKEN, _Either(done, group.event))
+            return host.describe(arn)
+        if existing is not None and not express:
+            if host.redrive_problem(existing) is not None:
+                return existing  # not redrivable: its failure stands (Redriving Map Runs)
             return host.redrive(arn, sync=True, parent_token=group)
-        if arn:
-            name = arn.split(":")[-2]
-        else:
-            name = str(uuid.uuid4())
-            kind = "express" if express else "execution"
-            region_account = ":".join(ctx.execution_arn.split(":")[:5])
-            labelled = map_run.state_machine_arn.split(":stateMachine:", 1)[1]
-            arn = f"{region_account}:{kind}:{labelled}:{name}" + (f":{uuid.uuid4()}" if express else "")
+        name = arn.split(":")[-2] if express else arn.rsplit(":", 1)[-1]
         child_input = self.inputs[index]
         return host.start_execution(
             processor.machine(),

@@ -30,6 +30,7 @@ from localcloud.asl.checker import Checker, pointer
 from localcloud.asl.distributed import delimited
 from localcloud.asl.distributed.settings import NumberSetting
 from localcloud.asl.errors import ITEM_READER_FAILED, StatesFailure
+from localcloud.asl.integrations.sdk import describe_failure
 
 if TYPE_CHECKING:
     from localcloud.asl.states.base import StateRun
@@ -261,16 +262,7 @@ def read_items(spec: ItemReaderSpec, s3: Any, params: dict[str, Any], limit: int
 
 def _describe(exc: Exception, params: dict[str, Any]) -> str:
     where = f"s3://{params.get('Bucket', '')}/{params.get('Key', params.get('Prefix', ''))}"
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        error = response.get("Error") or {}
-        meta = response.get("ResponseMetadata") or {}
-        return (
-            f"Failed to read items from {where}: {error.get('Message') or error.get('Code')} "
-            f"(Service: S3, Status Code: {meta.get('HTTPStatusCode')}, Error Code: {error.get('Code')}, "
-            f"Request ID: {meta.get('RequestId', '')})"
-        )
-    return f"Failed to read items from {where}: {exc}"
+    return f"Failed to read items from {where}: {describe_failure(exc, 'S3')}"
 
 
 _GET_OBJECT_FIELDS = ("Bucket", "Key", "VersionId", "ExpectedBucketOwner")

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.asl.checker import Checker, pointer
 from localcloud.asl.errors import RESULT_WRITER_FAILED, StatesFailure
+from localcloud.asl.execution_json import describe_execution_json
 from localcloud.asl.history import iso
+from localcloud.asl.integrations.sdk import describe_failure
 from localcloud.asl.payload import to_json
 
 if TYPE_CHECKING:
@@ -124,31 +126,16 @@ class ResultWriterSpec:
 
 def execution_entry(record: ExecutionRecord) -> dict[str, Any]:
     """A child execution as the NONE transformation and the result files show it."""
-    entry: dict[str, Any] = {"ExecutionArn": record.execution_arn}
-    if record.error is not None:
-        entry["Error"] = record.error
-    if record.cause is not None:
-        entry["Cause"] = record.cause
-    entry["Input"] = to_json(record.input)
-    entry["InputDetails"] = {"Included": True}
-    entry["Name"] = record.name
     if record.status == "SUCCEEDED":
-        entry["Output"] = to_json(record.output)
-        entry["OutputDetails"] = {"Included": True}
-    entry["RedriveCount"] = record.redrive_count
-    if record.status == "SUCCEEDED":
-        entry["RedriveStatus"] = "NOT_REDRIVABLE"
-        entry["RedriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
-    elif record.execution_type == "EXPRESS":
-        entry["RedriveStatus"] = "REDRIVABLE_BY_MAP_RUN"
+        status, reason = "NOT_REDRIVABLE", "Execution is SUCCEEDED and cannot be redriven"
     else:
-        entry["RedriveStatus"] = "REDRIVABLE"
-    entry["StartDate"] = iso(record.start_date)
-    entry["StateMachineArn"] = record.state_machine_arn
-    entry["Status"] = record.status
-    if record.stop_date is not None:
-        entry["StopDate"] = iso(record.stop_date)
-    return entry
+        status, reason = (
+            ("REDRIVABLE_BY_MAP_RUN" if record.execution_type == "EXPRESS" else "REDRIVABLE"),
+            None,
+        )
+    return describe_execution_json(
+        record, parsed=False, timestamp=iso, redrive_status=status, redrive_reason=reason
+    )
 
 
 def pending_entry(child_input: Any) -> dict[str, Any]:
@@ -211,14 +198,4 @@ def _serialise(entries: list[Any], output_type: str) -> bytes:
 
 
 def _cause(exc: Exception, bucket: str) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        error = response.get("Error") or {}
-        meta = response.get("ResponseMetadata") or {}
-        return (
-            f"Failed to write the Map Run results to bucket '{bucket}': "
-            f"{error.get('Message') or error.get('Code')} (Service: S3, Status Code: "
-            f"{meta.get('HTTPStatusCode')}, Error Code: {error.get('Code')}, Request ID: "
-            f"{meta.get('RequestId', '')})"
-        )
-    return f"Failed to write the Map Run results to bucket '{bucket}': {exc}"
+    return f"Failed to write the Map Run results to bucket '{bucket}': {describe_failure(exc, 'S3')}"

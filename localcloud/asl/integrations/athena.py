@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from localcloud.asl.checker import Checker
 from localcloud.asl.errors import TASK_FAILED, ExecutionStopped, StatesFailure
-from localcloud.asl.integrations.aws_sdk import check_parameter_names, resolve_operation
-from localcloud.asl.integrations.base import Integration, TaskRequest
-from localcloud.asl.integrations.sdk import call, optimized_failure, plain_json, sdk_metadata
+from localcloud.asl.integrations.base import TaskRequest
+from localcloud.asl.integrations.optimized import OptimizedApiCall
+from localcloud.asl.integrations.sdk import call, optimized_failure, plain_json
 from localcloud.asl.payload import to_json
 from localcloud.asl.runtime import ExecutionTimedOut
 
@@ -39,21 +38,14 @@ def _failure(exc: BaseException) -> StatesFailure:
     return optimized_failure(exc, prefix="Athena", service="AmazonAthena", fallback="AmazonAthenaException")
 
 
-class AthenaCall(Integration):
+class AthenaCall(OptimizedApiCall):
     """An optimized Athena action, request-response."""
 
-    def validate(self, state: Any, check: Checker) -> None:
-        operation = resolve_operation("athena", self.resource.action)
-        check_parameter_names(state, check, operation.input_shape if operation else None, spell=str)
+    boto3_service = "athena"
+    methods = METHODS
 
-    def invoke(self, req: TaskRequest) -> Any:
-        args = req.arguments
-        if not isinstance(args, dict):
-            raise StatesFailure(
-                "States.Runtime", f"The parameters of {self.resource.arn} must be a JSON object"
-            )
-        response = call(req.client("athena"), METHODS[self.resource.action], dict(args), _failure)
-        return {**plain_json(response), **sdk_metadata(response)}
+    def failure(self, exc: BaseException) -> StatesFailure:
+        return _failure(exc)
 
 
 class AthenaStartQuery(AthenaCall):

@@ -10,13 +10,9 @@ code).
 
 from __future__ import annotations
 
-from typing import Any
-
-from localcloud.asl.checker import Checker
 from localcloud.asl.errors import StatesFailure
-from localcloud.asl.integrations.aws_sdk import check_parameter_names, resolve_operation
-from localcloud.asl.integrations.base import Integration, TaskRequest
-from localcloud.asl.integrations.sdk import call, optimized_failure, plain_json, sdk_metadata
+from localcloud.asl.integrations.optimized import OptimizedApiCall
+from localcloud.asl.integrations.sdk import optimized_failure
 
 ACTIONS = {
     "getItem": "get_item",
@@ -32,19 +28,11 @@ def _failure(exc: BaseException) -> StatesFailure:
     )
 
 
-class DynamoDbItem(Integration):
+class DynamoDbItem(OptimizedApiCall):
     """One of the four item operations; registered once per action."""
 
-    def validate(self, state: Any, check: Checker) -> None:
-        operation = resolve_operation("dynamodb", self.resource.action)
-        # The DynamoDB API's own names are the parameters here (they are PascalCase already).
-        check_parameter_names(state, check, operation.input_shape if operation else None, spell=str)
+    boto3_service = "dynamodb"
+    methods = ACTIONS
 
-    def invoke(self, req: TaskRequest) -> Any:
-        args = req.arguments
-        if not isinstance(args, dict):
-            raise StatesFailure(
-                "States.Runtime", f"The parameters of {self.resource.arn} must be a JSON object"
-            )
-        response = call(req.client("dynamodb"), ACTIONS[self.resource.action], dict(args), _failure)
-        return {**plain_json(response), **sdk_metadata(response)}
+    def failure(self, exc: BaseException) -> StatesFailure:
+        return _failure(exc)

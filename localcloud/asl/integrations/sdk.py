@@ -65,6 +65,17 @@ def optimized_failure(exc: BaseException, *, prefix: str, service: str, fallback
     )
 
 
+def describe_failure(exc: BaseException, service: str) -> str:
+    """A failed call in words: the service's message and codes, or the exception's text."""
+    error = service_error(exc)
+    if error.code is None and error.status is None:
+        return error.message
+    return (
+        f"{error.message or error.code} (Service: {service}, Status Code: {error.status}, "
+        f"Error Code: {error.code}, Request ID: {error.request_id})"
+    )
+
+
 def call(
     client: Any, method: str, kwargs: dict[str, Any], on_error: Callable[[BaseException], StatesFailure]
 ) -> Any:

@@ -30,6 +30,7 @@ from typing import Any
 
 from localcloud.asl.checker import Checker, pointer
 from localcloud.asl.errors import RUNTIME, TASK_FAILED, TIMEOUT, ExecutionStopped, StatesFailure
+from localcloud.asl.execution_json import describe_execution_json
 from localcloud.asl.integrations.base import Integration, TaskRequest
 from localcloud.asl.integrations.sdk import epoch_millis, sdk_metadata
 from localcloud.asl.payload import to_json
@@ -124,33 +125,19 @@ class StartExecution(Integration):
             f"The Task state in AWS Step Functions execution [{req.ctx.execution_arn}] which was managing "
             "this resource was aborted"
         )
-        with req.ctx.clock.blocked():
-            req.ctx.child_starter.stop(arn, cause=cause)
+        # Not marked blocked while the child unwinds: it needs no time to pass to stop, and a
+        # blocked waiter would let the virtual clock jump while the child leaves.
+        req.ctx.child_starter.stop(arn, cause=cause)
 
 
 def describe_execution(host: Any, arn: str, *, parsed: bool) -> dict[str, Any]:
-    """DescribeExecution's response as the ``.sync`` integrations return it (keys in AWS's order)."""
+    """DescribeExecution's response as the ``.sync`` integrations return it."""
     record = host.describe(arn)
-    out: dict[str, Any] = {}
-    if record.cause is not None:
-        out["Cause"] = record.cause
-    if record.error is not None:
-        out["Error"] = record.error
-    out["ExecutionArn"] = record.execution_arn
-    out["Input"] = record.input if parsed else to_json(record.input)
-    out["InputDetails"] = {"Included": True}
-    out["Name"] = record.name
-    if record.status == "SUCCEEDED":
-        out["Output"] = record.output if parsed else to_json(record.output)
-        out["OutputDetails"] = {"Included": True}
-    out["RedriveCount"] = record.redrive_count
     problem = host.redrive_problem(record)
-    out["RedriveStatus"] = "REDRIVABLE" if problem is None else "NOT_REDRIVABLE"
-    if problem is not None:
-        out["RedriveStatusReason"] = problem
-    out["StartDate"] = epoch_millis(record.start_date)
-    out["StateMachineArn"] = record.state_machine_arn
-    out["Status"] = record.status
-    if record.stop_date is not None:
-        out["StopDate"] = epoch_millis(record.stop_date)
-    return out
+    return describe_execution_json(
+        record,
+        parsed=parsed,
+        timestamp=epoch_millis,
+        redrive_status="REDRIVABLE" if problem is None else "NOT_REDRIVABLE",
+        redrive_reason=problem,
+    )

@@ -88,12 +88,42 @@ def finish_group(frame: Frame, group: CancelToken, outcome: ChildOutcome, kind: 
     frame.event(f"{kind}StateSucceeded")
 
 
+# Sleeping "until woken" on the clock: far beyond any deadline an execution can have.
+UNTIL_WOKEN = 10 * 365 * 24 * 3600.0
+
+
 def spawn(frame: Frame, work: Sequence[Callable[[], None]]) -> None:
-    """Run ``work`` items on threads that take part in the clock; wait for all of them."""
+    """Run ``work`` items on threads that take part in the clock; wait for all of them.
+
+    The wait is a sleep on the clock that the last item's thread wakes *before* it stops being a
+    participant. Joining while marked "blocked" would let a virtual clock jump ahead in the instant
+    between the last thread leaving and the joiner running again, whenever some other execution
+    on the same clock is asleep (a parent waiting for this one, say)."""
     clock = frame.ctx.clock
-    threads = [threading.Thread(target=clock.bind_participant(fn), daemon=True) for fn in work]
+    all_done = threading.Event()
+    remaining = [len(work)]
+    lock = threading.Lock()
+
+    def counted(fn: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                with lock:
+                    remaining[0] -= 1
+                    last = remaining[0] == 0
+                if last:
+                    all_done.set()
+                    clock.notify()
+
+        return run
+
+    threads = [threading.Thread(target=clock.bind_participant(counted(fn)), daemon=True) for fn in work]
+    if not threads:
+        return
     for thread in threads:
         thread.start()
-    with clock.blocked():
-        for thread in threads:
-            thread.join()
+    while not all_done.is_set():
+        clock.sleep(UNTIL_WOKEN, all_done)
+    for thread in threads:  # they are past their work, only leaving: no need for the clock to move
+        thread.join()

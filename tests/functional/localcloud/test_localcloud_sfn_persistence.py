@@ -1,6 +1,6 @@
-"""Executions survive restarts: a clean stop pauses the running ones and the next start goes on;
-a SIGKILL leaves them FAILED with a cause saying localcloud restarted, and a redrive goes on from
-their saved progress. Athena's query executions are kept too."""
+"""Executions survive restarts: after a clean stop the running ones are redriven at the next start
+and carry on; a SIGKILL leaves them FAILED with a cause saying localcloud restarted, and a redrive
+goes on from their saved progress. Athena's query executions and their results are kept too."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ DEFINITION = json.dumps(
 )
 
 
-def sfn_client(endpoint: str) -> Any:
+def sfn_client(endpoint: str, service: str = "stepfunctions") -> Any:
     return boto3.client(
-        "stepfunctions",
+        service,
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
@@ -66,6 +66,12 @@ def test_executions_survive_a_clean_restart_and_a_sigkill_then_redrive(tmp_path:
         control.advance_clock(first.endpoint, 601)  # "done" passes its Wait...
         assert wait_for(sfn, done, "SUCCEEDED")["status"] == "SUCCEEDED"
         paused = sfn.start_execution(stateMachineArn=machine, name="paused", input='{"n": 2}')["executionArn"]
+        athena = sfn_client(first.endpoint, "athena")
+        sfn_client(first.endpoint, "s3").create_bucket(Bucket="kept-results")
+        query = athena.start_query_execution(
+            QueryString="SELECT 'kept' AS word, CAST(NULL AS varchar) AS nothing",
+            ResultConfiguration={"OutputLocation": "s3://kept-results/q/"},
+        )["QueryExecutionId"]
         time.sleep(0.3)  # ...and "paused" is in its Wait when localcloud stops
     finally:
         launcher.stop(home)
@@ -76,7 +82,22 @@ def test_executions_survive_a_clean_restart_and_a_sigkill_then_redrive(tmp_path:
         assert sfn.describe_state_machine(stateMachineArn=machine)["name"] == "durable"
         before = sfn.describe_execution(executionArn=done)
         assert before["status"] == "SUCCEEDED" and json.loads(before["output"])["last"] == "last done"
-        assert sfn.describe_execution(executionArn=paused)["status"] == "RUNNING"  # carried on
+        carried_on = sfn.describe_execution(executionArn=paused)  # redriven at the start
+        assert (carried_on["status"], carried_on["redriveCount"]) == ("RUNNING", 1)
+        types = [e["type"] for e in sfn.get_execution_history(executionArn=paused, maxResults=1000)["events"]]
+        assert types[-3:] == ["ExecutionFailed", "ExecutionRedriven", "WaitStateEntered"]
+        newest = sfn.get_execution_history(executionArn=paused, reverseOrder=True, maxResults=3)["events"]
+        assert "localcloud was stopped" in newest[2]["executionFailedEventDetails"]["cause"]
+        athena = sfn_client(second.endpoint, "athena")
+        assert (
+            athena.get_query_execution(QueryExecutionId=query)["QueryExecution"]["Status"]["State"]
+            == "SUCCEEDED"
+        )
+        rows = athena.get_query_results(QueryExecutionId=query)["ResultSet"]["Rows"]  # read back from S3
+        assert rows == [
+            {"Data": [{"VarCharValue": "word"}, {"VarCharValue": "nothing"}]},
+            {"Data": [{"VarCharValue": "kept"}, {}]},
+        ]
         control.advance_clock(second.endpoint, 601)
         assert wait_for(sfn, paused, "SUCCEEDED")["status"] == "SUCCEEDED"
         # The state in progress at the stop runs again from its start; the ones before it do not.

@@ -14,6 +14,22 @@ from localcloud.asl import ExecutionHost, ExecutionRecord, VirtualClock
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 SM_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:Test"
+# A succeeded execution as DescribeExecution's JSON in payloads (.sync results, Map result files).
+SUCCEEDED_EXECUTION_KEYS = [
+    "ExecutionArn",
+    "Input",
+    "InputDetails",
+    "Name",
+    "Output",
+    "OutputDetails",
+    "RedriveCount",
+    "RedriveStatus",
+    "RedriveStatusReason",
+    "StartDate",
+    "StateMachineArn",
+    "Status",
+    "StopDate",
+]
 
 
 class ScriptedLambda:

@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import SM_ARN, START, ScriptedLambda
+from conftest import SM_ARN, START, SUCCEEDED_EXECUTION_KEYS, ScriptedLambda
 from moto import mock_aws
 
 from localcloud.asl import ExecutionHost, ExecutionRecord, VirtualClock, validate_definition
@@ -300,21 +300,7 @@ def test_result_writer_writes_the_manifest_and_one_file_per_status(s3host: S3Hos
     assert [f["Key"] for f in manifest["ResultFiles"]["FAILED"]] == [f"{folder}/FAILED_0.json"]
     assert manifest["ResultFiles"]["PENDING"] == []
     (ok,) = s3host.get_json(f"{folder}/SUCCEEDED_0.json")
-    assert list(ok) == [
-        "ExecutionArn",
-        "Input",
-        "InputDetails",
-        "Name",
-        "Output",
-        "OutputDetails",
-        "RedriveCount",
-        "RedriveStatus",
-        "RedriveStatusReason",
-        "StartDate",
-        "StateMachineArn",
-        "Status",
-        "StopDate",
-    ]
+    assert list(ok) == SUCCEEDED_EXECUTION_KEYS
     assert (ok["Status"], json.loads(ok["Output"]), ok["RedriveStatus"]) == (
         "SUCCEEDED",
         {"n": 0},

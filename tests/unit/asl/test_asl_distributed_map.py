@@ -364,3 +364,36 @@ def test_retrying_a_distributed_map_starts_a_new_map_run(harness: Harness) -> No
     assert len(runs) == 2
     assert {run.status for run in runs} == {"FAILED"}
     assert runs[0].start_date - runs[1].start_date == dt.timedelta(seconds=1)
+
+
+def test_a_map_run_cut_short_by_a_restart_is_redriven_with_its_children() -> None:
+    """The endpoint marks what was RUNNING at a crash FAILED; redriving the parent then redrives the
+    same Map Run, whose children were recorded as they started."""
+    old = ExecutionHost(clock=RealClock(), client_factory=lambda service: None)
+    definition = distributed({"W": {"Type": "Wait", "Seconds": 30, "End": True}})
+    parent = old.start_execution(definition, state_machine_arn=SM_ARN, input={"xs": [1, 2]})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        runs = old.list_map_runs(parent.execution_arn)
+        if runs and len(old.list_executions(map_run_arn=runs[0].map_run_arn, status="RUNNING")) == 2:
+            break
+        time.sleep(0.01)
+    saved = [ExecutionRecord.from_json(r.to_json()) for r in old.store.list()]  # what a store kept
+    old.stop(parent.execution_arn)
+    store = InMemoryExecutionStore()
+    now = dt.datetime.now(dt.UTC)
+    for record in saved:
+        if record.status == "RUNNING":  # the endpoint's restart hook
+            record.status, record.error, record.cause = "FAILED", "States.Runtime", "localcloud restarted"
+            record.stop_date = now
+        store.put(record)
+    clock = VirtualClock(now)
+    host = ExecutionHost(clock=clock, client_factory=lambda service: None, store=store)
+    redriven = host.redrive(parent.execution_arn, sync=True)
+    assert redriven.status == "SUCCEEDED"
+    assert redriven.output == [1, 2]
+    (run,) = host.list_map_runs(parent.execution_arn)
+    assert run.redrive_count == 1
+    children = host.list_executions(map_run_arn=run.map_run_arn)
+    assert len(children) == 2
+    assert {(child.status, child.redrive_count) for child in children} == {("SUCCEEDED", 1)}

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import SM_ARN, START
+from conftest import SM_ARN, START, SUCCEEDED_EXECUTION_KEYS
 from moto import mock_aws
 
 from localcloud.asl import (
@@ -398,21 +398,7 @@ def test_start_execution_sync_returns_describe_execution_with_json_text() -> Non
     record = services.run(start(".sync", Input='{"n": 5}'))
     out = record.output
     assert (out["Status"], out["Input"], out["Output"]) == ("SUCCEEDED", '{"n":5}', '{"r":5}')
-    assert list(out) == [
-        "ExecutionArn",
-        "Input",
-        "InputDetails",
-        "Name",
-        "Output",
-        "OutputDetails",
-        "RedriveCount",
-        "RedriveStatus",
-        "RedriveStatusReason",
-        "StartDate",
-        "StateMachineArn",
-        "Status",
-        "StopDate",
-    ]
+    assert list(out) == SUCCEEDED_EXECUTION_KEYS
     assert out["RedriveStatusReason"] == "Execution is SUCCEEDED and cannot be redriven"
 
 
@@ -478,3 +464,22 @@ def test_start_execution_wait_for_task_token_returns_the_callbacks_answer() -> N
     services.host.task_tokens.on_issue = lambda waiter: services.host.send_task_success(waiter.token, "done")
     record = services.run(start(".waitForTaskToken", **{"Input": {"token.$": "$$.Task.Token", "n": 1}}))
     assert record.output == "done"
+
+
+def test_a_child_joining_its_parallel_branches_does_not_let_the_clock_jump() -> None:
+    """Regression: the Parallel's join used to be "blocked" while its branch threads left, so a
+    virtual clock with another execution asleep (the waiting parent) jumped to that sleeper's wake-up
+    and the child timed out."""
+    branches = [{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}} for _ in range(3)]
+    child = parse_definition(
+        {
+            "TimeoutSeconds": 60,
+            "StartAt": "Par",
+            "States": {"Par": {"Type": "Parallel", "Branches": branches, "End": True}},
+        }
+    )
+    for _ in range(20):
+        services = Services({}, {CHILD_ARN: child})
+        record = services.run(start(".sync:2"))
+        assert record.status == "SUCCEEDED", record.cause
+        assert record.stop_date == START
