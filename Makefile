@@ -45,8 +45,8 @@ format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-demo: setup ## Run the main job end to end on localcloud
-	$(PY) -m meterpipe.demo
+demo: setup ## The whole pipeline on localcloud: a generated month backfilled (KEEP=1 leaves localcloud running)
+	$(PY) -m meterpipe.demo $(if $(KEEP),--keep,)
 
 bench: setup ## Print performance figures and write them under bench/results/
 	$(PY) -m bench

@@ -1,112 +1,191 @@
-"""`make demo`: a newcomer's first command does real work.
+"""`make demo`: the whole pipeline on this machine, from nothing to a month of rollups.
 
-Generates a small month of readings, puts it in an in-process S3 and Glue (moto), runs the three
-rollup queries of ``queries/`` through localcloud's Athena engine exactly as the pipeline will,
-and prints one customer's hourly, daily and monthly kWh. Interim: once localcloud serves the
-Athena API, the demo runs the real state machine instead.
+Starts localcloud in its own home folder (``.meterpipe/demo``), deploys the project to it,
+generates a realistic month of readings for 50 customers, ingests them, backfills the month with
+a live progress display, then prints the calendar, one customer's days and month with a chart,
+and one execution's timeline; localcloud is stopped at the end unless ``--keep``
+(``make demo KEEP=1``). Everything goes through the same library calls as the CLI.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
-import os
-import tempfile
+import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
-import boto3
-from moto import mock_aws  # a development dependency: the interim demo runs from a checkout
+from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
-from rich.table import Table
 
-from localcloud.athena import AthenaEngine, GlueCatalog, QueryResult
-from meterpipe.datagen import GenerateOptions, generate, upload_lake
-from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES
+from meterpipe.aws import Target, explain
+from meterpipe.cli.render import (
+    calendar_grid,
+    day_progress,
+    describe_progress,
+    rollups_table,
+    size,
+    timeline_view,
+)
+from meterpipe.datagen import GenerateOptions, generate, make_customers
+from meterpipe.definitions import REPO_ROOT
+from meterpipe.errors import MeterpipeError
+from meterpipe.local import deploy as local_deploy
+from meterpipe.local import server
+from meterpipe.ops import connect
+from meterpipe.ops.backfill import BackfillProgress, plan_backfill, start_backfill, watch_backfills
+from meterpipe.ops.calendar import month_calendar
+from meterpipe.ops.dates import DateRange, month_days, parse_month
+from meterpipe.ops.history import timeline
+from meterpipe.ops.ingest import ingest, plan_ingest
+from meterpipe.ops.rollups import query_rollups
 
-if TYPE_CHECKING:
-    from mypy_boto3_glue.type_defs import TableInputTypeDef
-
-QUERIES = Path(__file__).resolve().parent.parent / "queries"
-LAKE_BUCKET = "meterpipe-demo-lake"
-DAY = dt.date(2022, 1, 5)
-CUSTOMERS = 25
+DEMO_HOME = REPO_ROOT / ".meterpipe" / "demo"
 
 
-def _params(day: dt.date, *, with_day: bool = True) -> list[str]:
-    values = [f"'{day:%Y}'", f"'{day:%m}'"] + ([f"'{day:%d}'"] if with_day else [])
-    return values
+class Steps:
+    """Prints each step as a heading and measures it."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started = time.perf_counter()
+        self.times: list[tuple[str, float]] = []
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        self.console.rule(f"[bold]{len(self.times) + 1}. {title}")
+        began = time.perf_counter()
+        yield
+        self.times.append((title, time.perf_counter() - began))
+        self.console.print(f"[dim]{title}: {self.times[-1][1]:.1f} s[/dim]")
+
+    @property
+    def total(self) -> float:
+        return time.perf_counter() - self.started
 
 
-def _rows_of(result: QueryResult, customer: str) -> list[list[str | None]]:
-    return [row for row in result.text_rows() if row[0] == customer]
+def run_demo(
+    *, home: Path, month: dt.date, customers: int, concurrency: int, keep: bool, console: Console
+) -> float:
+    steps = Steps(console)
+    days = month_days(month)
+    data = home / "data"
+    running = server.status(home)["running"]
+    if not running and home.exists():
+        shutil.rmtree(home)  # a fresh start each time, unless a kept localcloud still runs
+    try:
+        with steps.step("localcloud: start it and deploy the project"):
+            up = server.up(home, port=0)
+            console.print(f"localcloud at {up.server.endpoint} (home {home})")
+            pipeline = connect(Target.local(home))
+            for item in local_deploy.deploy(pipeline.clients, home=home):
+                console.print(f"  {item.action:<9} {item.resource}")
+
+        with steps.step(f"generate {month:%B %Y} for {customers} customers"):
+            summary = generate(
+                GenerateOptions(customers=customers, start=days[0], end=days[-1], out=data, seed=7)
+            )
+            console.print(
+                f"{summary.readings:,} readings from {summary.sensors} sensors, {summary.files} files "
+                f"({size(summary.bytes_written)}) in {data}"
+            )
+
+        with steps.step("ingest into the lake"):
+            report = ingest(pipeline, plan_ingest(data))
+            console.print(
+                f"uploaded {report.uploaded} files ({size(report.bytes_uploaded)}) to s3://{report.bucket}/"
+            )
+
+        with steps.step(f"backfill {days[0]}..{days[-1]}"):
+            plan = plan_backfill(pipeline, DateRange(days[0], days[-1]))
+            started = start_backfill(pipeline, plan, concurrency=concurrency)
+            console.print(f"started backfill {started[0].name}: {len(days)} days, {concurrency} at a time")
+            with day_progress(console, len(days), "days") as (progress, task):
+
+                def update(current: BackfillProgress) -> None:
+                    progress.update(
+                        task,
+                        completed=current.succeeded + current.failed,
+                        description=describe_progress(current),
+                    )
+
+                result = watch_backfills(pipeline, started, on_progress=update)
+            console.print(
+                f"{result.succeeded} of {len(days)} days succeeded, {result.failed} failed; "
+                f"{result.items_written:,} items written"
+            )
+
+        with steps.step("the calendar"):
+            console.print(calendar_grid(month_calendar(pipeline, month)))
+
+        customer = max(make_customers(customers, 7), key=lambda c: (len(c.sensors), -c.customer_id))
+        sensor = customer.sensors[0].sensor_id
+        with steps.step(f"customer {customer.customer_id}: days and month"):
+            daily = query_rollups(pipeline, customer=customer.customer_id, sensor=sensor, granularity="day")
+            console.print(rollups_table(daily, customer=customer.customer_id, granularity="day"))
+            monthly = query_rollups(pipeline, customer=customer.customer_id, granularity="month")
+            console.print(rollups_table(monthly, customer=customer.customer_id, granularity="month"))
+
+        with steps.step(f"one execution's timeline: {days[14]}"):
+            console.print(timeline_view(timeline(pipeline, days[14].isoformat()), pipeline.now()))
+    finally:
+        if not keep and server.status(home)["running"]:
+            server.down(home)
+    total = steps.total
+    console.rule("[bold]done")
+    for title, seconds in steps.times:
+        console.print(f"  {seconds:6.1f} s  {title}")
+    console.print(f"  {total:6.1f} s  in all")
+    if keep:
+        console.print(
+            f"localcloud keeps running. Try:\n"
+            f"  export METERPIPE_HOME={home}\n"
+            f"  .venv/bin/meterpipe history --from {days[0]} --to {days[-1]}\n"
+            f"  .venv/bin/meterpipe query --customer {customer.customer_id} --granularity day\n"
+            f"  .venv/bin/meterpipe local down   # when done"
+        )
+    else:
+        console.print("localcloud stopped. To keep it running for your own commands: make demo KEEP=1")
+    return total
 
 
-def _table(title: str, result: QueryResult, rows: Sequence[Sequence[str | None]], elapsed: float) -> Table:
-    table = Table(
-        title=title,
-        caption=f"{len(result.rows)} rows for all customers, {result.data_scanned_bytes:,} bytes scanned "
-        f"from {len(result.objects_read)} objects, {elapsed * 1000:.0f} ms",
-        title_justify="left",
-        caption_justify="left",
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m meterpipe.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="leave localcloud running afterwards")
+    parser.add_argument("--month", default="2024-01", help="the month to generate and backfill (YYYY-MM)")
+    parser.add_argument("--customers", type=_positive, default=50)
+    parser.add_argument("--concurrency", type=_positive, default=8, help="days the backfill runs at once")
+    parser.add_argument("--home", type=Path, default=DEMO_HOME, help="localcloud's home folder for the demo")
+    args = parser.parse_args(argv)
+    try:
+        month = parse_month(args.month, "--month")
+    except MeterpipeError as exc:
+        parser.exit(1, f"error: {exc}\n")
+    console = Console(highlight=False)
+    console.print(
+        "[bold]meterpipe demo[/bold]: localcloud, a generated month in the lake, the backfill state "
+        "machine, the rollup table"
     )
-    table.add_column("SensorID-Period")
-    table.add_column("kWh", justify="right")
-    table.add_column("readings", justify="right")
-    for row in rows:
-        table.add_row(row[1], row[2], row[3])
-    return table
-
-
-def main() -> None:
-    console = Console()
-    for name, value in {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo"}.items():
-        os.environ.setdefault(name, value)
-    with tempfile.TemporaryDirectory(prefix="meterpipe-demo-") as folder, mock_aws():
-        started = time.perf_counter()
-        options = GenerateOptions(
-            customers=CUSTOMERS, start=DAY.replace(day=1), end=DAY.replace(day=31), out=Path(folder), seed=7
+    try:
+        run_demo(
+            home=args.home.resolve(),
+            month=month,
+            customers=args.customers,
+            concurrency=args.concurrency,
+            keep=args.keep,
+            console=console,
         )
-        summary = generate(options)
-        s3 = boto3.client("s3", region_name="us-east-1")
-        glue = boto3.client("glue", region_name="us-east-1")
-        s3.create_bucket(Bucket=LAKE_BUCKET)
-        upload_lake(Path(folder), s3, LAKE_BUCKET)
-        glue.create_database(DatabaseInput={"Name": GLUE_DATABASE})
-        for spec in LAKE_TABLES:
-            table_input = cast("TableInputTypeDef", spec.glue_table_input(LAKE_BUCKET))
-            glue.create_table(DatabaseName=GLUE_DATABASE, TableInput=table_input)
-        console.print(
-            f"[bold]meterpipe demo[/bold]: {summary.readings:,} readings of {summary.sensors} sensors "
-            f"({summary.customers} customers) for {options.start:%B %Y} in an in-process S3 "
-            f"([dim]s3://{LAKE_BUCKET}/[/dim]), queried with localcloud's Athena engine"
-        )
-        engine = AthenaEngine(GlueCatalog(glue), s3_client=s3)
-
-        def run(name: str, parameters: list[str]) -> tuple[QueryResult, float]:
-            began = time.perf_counter()
-            result = engine.execute((QUERIES / f"{name}.sql").read_text(), parameters, database=GLUE_DATABASE)
-            return result, time.perf_counter() - began
-
-        hourly, hourly_s = run("hourly", _params(DAY))
-        monthly, monthly_s = run("monthly", _params(DAY, with_day=False))
-        # The customer with the most sensors makes the most interesting tables.
-        counts: dict[str, int] = {}
-        for row in monthly.text_rows():
-            counts[str(row[0])] = counts.get(str(row[0]), 0) + 1
-        customer = max(counts, key=lambda c: (counts[c], c))
-        week = [DAY.replace(day=n) for n in range(1, 8)]
-        dailies = [run("daily", _params(day)) for day in week]
-        daily_rows = [row for result, _ in dailies for row in _rows_of(result, customer)]
-        daily_s = sum(seconds for _, seconds in dailies)
-        console.print(f"\nCustomer [bold]{customer}[/bold]\n")
-        console.print(_table(f"hourly.sql, {DAY}", hourly, _rows_of(hourly, customer), hourly_s))
-        console.print(
-            _table(f"daily.sql, {week[0]} to {week[-1]} (7 queries)", dailies[-1][0], daily_rows, daily_s)
-        )
-        console.print(_table(f"monthly.sql, {DAY:%Y-%m}", monthly, _rows_of(monthly, customer), monthly_s))
-        console.print(f"[dim]done in {time.perf_counter() - started:.1f} s[/dim]")
+    except (MeterpipeError, ClientError, BotoCoreError) as exc:
+        parser.exit(1, f"error: {explain(exc) if not isinstance(exc, MeterpipeError) else exc}\n")
 
 
 if __name__ == "__main__":

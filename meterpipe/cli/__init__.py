@@ -5,7 +5,12 @@ from __future__ import annotations
 # Command modules register themselves on `app` when imported; add one import per module here.
 from meterpipe.cli import (
     generate,  # noqa: F401
+    history,  # noqa: F401
+    ingest,  # noqa: F401
     local,  # noqa: F401
+    query,  # noqa: F401
+    runs,  # noqa: F401
+    schedule,  # noqa: F401
 )
 from meterpipe.cli.app import app, main
 

@@ -64,7 +64,7 @@ def generate_command(*, customers: int, start: str, end: str, interval: str, see
         TimeRemainingColumn(),
         console=console,
         transient=True,
-        disable=len(options.days) < 2,
+        disable=len(options.days) < 2 or not console.is_terminal,
     ) as progress:
         task = progress.add_task("days", total=len(options.days))
 

@@ -1,0 +1,338 @@
+"""A processing date's runs: its daily_rollup executions, whatever started them.
+
+An execution belongs to the date its input names (``{"date": ...}``), or for a scheduled run
+(``{"scheduled_time": ...}``) the calendar day before that time in the schedule's zone; a
+succeeded run's output names its date too. A day's *latest* run is the one started (or
+redriven: a redrive starts it again) last.
+
+Execution names say who started a run: ``<date>_run_<stamp>`` (``meterpipe run``),
+``<date>_redrive_<stamp>`` (a fresh run by ``meterpipe redrive``), ``<date>_<backfill>_r<n>``
+(a backfill's child), anything else with a ``scheduled_time`` input (the schedule).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from botocore.exceptions import ClientError
+
+from meterpipe.aws import error_code
+from meterpipe.errors import MeterpipeError
+from meterpipe.ops.dates import DateRange, scheduled_day
+from meterpipe.ops.pipeline import Pipeline
+
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+GRANULARITY_KEYS = ("hour", "day", "month")
+_DATE_PREFIX = re.compile(r"(\d{4}-\d{2}-\d{2})_(.+)")
+_BACKFILL_CHILD = re.compile(r".+_r\d+")
+# DescribeExecution calls in flight while listing runs (AWS's bucket allows bursts of 250).
+_DESCRIBE_WORKERS = 8
+
+
+class UnknownExecution(MeterpipeError):
+    """No execution of that name or ARN in the deployment's state machines."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One daily_rollup execution, as an operator reads it."""
+
+    arn: str
+    name: str
+    status: str
+    start: dt.datetime
+    stop: dt.datetime | None
+    date: dt.date | None
+    origin: str  # run | schedule | backfill | redrive | other
+    redrive_count: int = 0
+    redrive_date: dt.datetime | None = None
+    redrive_status: str | None = None
+    redrive_status_reason: str | None = None
+    input: Any = None
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+
+    @property
+    def last_start(self) -> dt.datetime:
+        """When it last (re)started: a redrive starts the execution again."""
+        return self.redrive_date or self.start
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED
+
+    @property
+    def items_written(self) -> int | None:
+        """Items the run wrote (hour + day + month), from a succeeded run's output."""
+        if not isinstance(self.output, dict):
+            return None
+        counts = [
+            part.get("items_written")
+            for part in (self.output.get(key) for key in GRANULARITY_KEYS)
+            if isinstance(part, dict)
+        ]
+        numbers = [c for c in counts if isinstance(c, int)]
+        return sum(numbers) if numbers else None
+
+    def duration(self, now: dt.datetime) -> float:
+        """Seconds from the (last) start to the stop, or to ``now`` while running."""
+        begin = self.start if self.redrive_date is None else self.redrive_date
+        end = self.stop if self.stop is not None and self.done else now
+        return max(0.0, (end - begin).total_seconds())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "date": self.date.isoformat() if self.date else None,
+            "execution": self.name,
+            "executionArn": self.arn,
+            "status": self.status,
+            "origin": self.origin,
+            "start": _iso(self.start),
+            "stop": _iso(self.stop),
+            "redriveCount": self.redrive_count,
+            "redriveDate": _iso(self.redrive_date),
+            "itemsWritten": self.items_written,
+            "error": self.error,
+            "cause": self.cause,
+        }
+
+
+def _iso(when: dt.datetime | None) -> str | None:
+    return None if when is None else when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _json(text: Any) -> Any:
+    if not isinstance(text, str):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def processing_date(name: str, given: Any, output: Any, zone: ZoneInfo) -> dt.date | None:
+    """The date a daily_rollup execution processes, from its output, its input or its name."""
+    for document, key in ((output, "date"), (given, "date")):
+        if isinstance(document, dict) and isinstance(document.get(key), str):
+            try:
+                return dt.date.fromisoformat(document[key])
+            except ValueError:
+                pass
+    if isinstance(given, dict) and isinstance(given.get("scheduled_time"), str):
+        return scheduled_day(given["scheduled_time"], zone)
+    match = _DATE_PREFIX.fullmatch(name)
+    if match:  # an input that names no date: the name says which day it was meant for
+        try:
+            return dt.date.fromisoformat(match.group(1))
+        except ValueError:
+            return None
+    return None
+
+
+def origin_of(name: str, given: Any) -> str:
+    if isinstance(given, dict) and "scheduled_time" in given:
+        return "schedule"
+    match = _DATE_PREFIX.fullmatch(name)
+    if match:
+        rest = match.group(2)
+        if rest.startswith("run_"):
+            return "run"
+        if rest.startswith("redrive_"):
+            return "redrive"
+        if _BACKFILL_CHILD.fullmatch(rest):
+            return "backfill"
+    return "other"
+
+
+def run_from_description(described: dict[str, Any], zone: ZoneInfo) -> Run:
+    """A Run from DescribeExecution's response."""
+    given, output = _json(described.get("input")), _json(described.get("output"))
+    name = str(described["name"])
+    return Run(
+        arn=str(described["executionArn"]),
+        name=name,
+        status=str(described["status"]),
+        start=described["startDate"],
+        stop=described.get("stopDate"),
+        date=processing_date(name, given, output, zone),
+        origin=origin_of(name, given),
+        redrive_count=int(described.get("redriveCount") or 0),
+        redrive_date=described.get("redriveDate"),
+        redrive_status=described.get("redriveStatus"),
+        redrive_status_reason=described.get("redriveStatusReason"),
+        input=given,
+        output=output,
+        error=described.get("error"),
+        cause=described.get("cause"),
+    )
+
+
+@dataclass
+class RunIndex:
+    """Described executions kept between polls: an execution is described again only when its
+    listing (status, stop, redrive count) changed."""
+
+    pipeline: Pipeline
+    _known: dict[str, tuple[tuple[Any, ...], Run]] = field(default_factory=dict)
+
+    def describe(self, arn: str) -> Run:
+        described = self.pipeline.sfn.describe_execution(executionArn=arn)
+        return run_from_description(described, self.pipeline.timezone)
+
+    def runs(self, *, started_after: dt.datetime | None = None) -> list[Run]:
+        """Every daily_rollup execution (started after ``started_after``, when given)."""
+        listed = list(
+            _list_executions(self.pipeline, self.pipeline.deployment.daily_rollup_arn, started_after)
+        )
+        stale = [
+            item
+            for item in listed
+            if self._signature(item) != self._known.get(item["executionArn"], ((),))[0]
+        ]
+
+        def describe(item: dict[str, Any]) -> tuple[dict[str, Any], Run | None]:
+            try:
+                return item, self.describe(item["executionArn"])
+            except ClientError as error:
+                if error_code(error) == "ExecutionDoesNotExist":
+                    return item, None
+                raise
+
+        workers = min(_DESCRIBE_WORKERS, max(1, len(stale)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for item, run in pool.map(describe, stale):
+                if run is not None:
+                    self._known[item["executionArn"]] = (self._signature(item), run)
+        return [self._known[i["executionArn"]][1] for i in listed if i["executionArn"] in self._known]
+
+    @staticmethod
+    def _signature(item: dict[str, Any]) -> tuple[Any, ...]:
+        return (item.get("status"), item.get("stopDate"), item.get("redriveCount"), item.get("redriveDate"))
+
+
+def _list_executions(
+    pipeline: Pipeline, state_machine_arn: str, started_after: dt.datetime | None
+) -> Iterable[dict[str, Any]]:
+    """ListExecutions, newest first, stopping once executions start before ``started_after``."""
+    paginator = pipeline.sfn.get_paginator("list_executions")
+    for page in paginator.paginate(stateMachineArn=state_machine_arn):
+        for item in page["executions"]:
+            if started_after is not None and item["startDate"] < started_after:
+                return
+            yield item
+
+
+def list_runs(pipeline: Pipeline, days: DateRange | None = None) -> list[Run]:
+    """Every daily_rollup run (of the days in ``days``, when given), newest first."""
+    runs = RunIndex(pipeline).runs()
+    return [r for r in runs if days is None or (r.date is not None and r.date in days)]
+
+
+@dataclass(frozen=True)
+class DayRuns:
+    """A processing date and its runs, latest first."""
+
+    date: dt.date
+    runs: tuple[Run, ...]
+
+    @property
+    def latest(self) -> Run:
+        return self.runs[0]
+
+
+def runs_by_day(runs: Iterable[Run]) -> dict[dt.date, DayRuns]:
+    grouped: dict[dt.date, list[Run]] = {}
+    for run in runs:
+        if run.date is not None:
+            grouped.setdefault(run.date, []).append(run)
+    return {
+        day: DayRuns(day, tuple(sorted(items, key=lambda r: (r.last_start, r.start), reverse=True)))
+        for day, items in sorted(grouped.items())
+    }
+
+
+def execution_name(day: dt.date, origin: str, now: dt.datetime) -> str:
+    """``2024-01-05_run_20240106T101500_3fa9``: the date first, so names sort and say their day."""
+    return f"{day.isoformat()}_{origin}_{now.astimezone(dt.UTC):%Y%m%dT%H%M%S}_{secrets.token_hex(2)}"
+
+
+def start_run(pipeline: Pipeline, day: dt.date, *, origin: str = "run") -> Run:
+    """Start daily_rollup for ``day``, as the schedule would (``{"date": ...}`` input)."""
+    name = execution_name(day, origin, pipeline.now())
+    started = pipeline.sfn.start_execution(
+        stateMachineArn=pipeline.deployment.daily_rollup_arn,
+        name=name,
+        input=json.dumps({"date": day.isoformat()}),
+    )
+    return Run(
+        arn=str(started["executionArn"]),
+        name=name,
+        status="RUNNING",
+        start=started["startDate"],
+        stop=None,
+        date=day,
+        origin=origin,
+        input={"date": day.isoformat()},
+    )
+
+
+def describe_run(pipeline: Pipeline, arn: str) -> Run:
+    try:
+        described = pipeline.sfn.describe_execution(executionArn=arn)
+    except ClientError as error:
+        if error_code(error) in ("ExecutionDoesNotExist", "InvalidArn"):
+            raise UnknownExecution(f"unknown execution {arn}") from None
+        raise
+    return run_from_description(described, pipeline.timezone)
+
+
+def wait_for_runs(
+    pipeline: Pipeline,
+    runs: list[Run],
+    *,
+    on_update: Callable[[list[Run]], None] | None = None,
+    poll_seconds: float = 1.0,
+    min_redrive_count: dict[str, int] | None = None,
+) -> list[Run]:
+    """Poll until every run is done; ``on_update`` sees the current state after each poll.
+
+    ``min_redrive_count`` (ARN -> count) makes a just-redriven execution count as done only once
+    DescribeExecution shows the redrive (its redrive count reached) and the new attempt ended.
+    """
+    wanted = dict(min_redrive_count or {})
+    current = {run.arn: run for run in runs}
+
+    def finished(run: Run) -> bool:
+        return run.done and run.redrive_count >= wanted.get(run.arn, 0)
+
+    while True:
+        for arn, run in list(current.items()):
+            if not finished(run):
+                current[arn] = describe_run(pipeline, arn)
+        ordered = [current[run.arn] for run in runs]
+        if on_update is not None:
+            on_update(ordered)
+        if all(finished(run) for run in ordered):
+            return ordered
+        time.sleep(poll_seconds)
+
+
+class RunsFailed(MeterpipeError):
+    """The work ran, but some run or day did not succeed (exit code 3)."""
+
+    exit_code = 3
