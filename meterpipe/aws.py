@@ -80,7 +80,12 @@ class Clients:
 
     def client(self, service: str) -> Any:
         if service not in self._cache:
-            config = Config(retries={"mode": "standard", "max_attempts": 5})
+            # A local endpoint is one host: botocore's host prefixes (StartSyncExecution's `sync-`)
+            # would send requests to a name that does not resolve.
+            config = Config(
+                retries={"mode": "standard", "max_attempts": 5},
+                inject_host_prefix=self.endpoint_url is None,
+            )
             self._cache[service] = self._session.client(
                 service, endpoint_url=self.endpoint_url, region_name=self.region, config=config
             )
