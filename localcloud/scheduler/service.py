@@ -15,9 +15,11 @@ The Input's context attributes ``<aws.scheduler.schedule-arn>``, ``<aws.schedule
 only) up to the RetryPolicy's MaximumRetryAttempts, capped at 3 locally, one second apart.
 
 Every due time fires exactly once while localcloud runs, whether the real clock reached it or the
-clock was set or advanced past it. Due times that passed while localcloud was stopped are not
-caught up. A FLEXIBLE time window is accepted and recorded; localcloud fires at the start of the
-window (deterministic, and within what AWS allows).
+clock was set or advanced past it. When the clock is set back, every schedule's next due time is
+counted again from the new time (the first due time at or after it), so the due times between
+the new and the old time fire again as the clock passes them. Due times that passed while
+localcloud was stopped are not caught up. A FLEXIBLE time window is accepted and recorded;
+localcloud fires at the start of the window (deterministic, and within what AWS allows).
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class SchedulerService(ProtocolService):
         self._lock = asyncio.Lock()
         self._loop_task: asyncio.Task[None] | None = None
         self._unsubscribe: Any = None
+        self._set_backs = 0  # the clock's set_backs that next due times were counted after
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self, context: ServiceContext) -> None:
@@ -113,6 +116,7 @@ class SchedulerService(ProtocolService):
         self._firings = context.store.log("scheduler.firings")
         if self._groups.get(DEFAULT_GROUP) is None:
             self._put_group(DEFAULT_GROUP, {})
+        self._set_backs = context.clock.set_backs
         self._skip_missed()
         loop = asyncio.get_running_loop()
 
@@ -155,6 +159,12 @@ class SchedulerService(ProtocolService):
                 doc["NextDue"] = iso(self._next_due(doc, after=now))
                 self.schedules.put(key, doc)
 
+    def _count_again_from(self, now: dt.datetime) -> None:
+        """The clock was set back: each next due time is the first at or after the new time."""
+        for key, doc in self.schedules.items():
+            doc["NextDue"] = iso(self._next_due(doc, after=now - dt.timedelta(microseconds=1)))
+            self.schedules.put(key, doc)
+
     # -- firing --------------------------------------------------------------------------------
     async def _fire_loop(self) -> None:
         while True:
@@ -183,7 +193,12 @@ class SchedulerService(ProtocolService):
         """Fire everything due by the clock's now, each due time once; what fired."""
         fired: list[dict[str, Any]] = []
         async with self._lock:
-            now = self.context.clock.now()
+            clock = self.context.clock
+            set_backs = clock.set_backs  # read before now: a set-back in between is seen next time
+            now = clock.now()
+            if set_backs != self._set_backs:
+                self._set_backs = set_backs
+                self._count_again_from(now)
             for key, doc in self.schedules.items():
                 due = from_iso(doc.get("NextDue"))
                 if doc.get("State") != "ENABLED" or due is None or due > now:
