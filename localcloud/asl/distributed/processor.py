@@ -49,7 +49,7 @@ from localcloud.asl.errors import (
     ExecutionStopped,
     StatesFailure,
 )
-from localcloud.asl.runtime import CancelToken, ExecutionTimedOut
+from localcloud.asl.runtime import AnyEvent, CancelToken, ExecutionTimedOut
 from localcloud.asl.states.children import UNTIL_WOKEN
 from localcloud.asl.states.map_state import PROCESSORS, MapProcessor
 
@@ -403,7 +403,7 @@ class MapRunAttempt:
                     thread.start()
                 if not threads and (failing or not pending):
                     return
-                frame.sleep(UNTIL_WOKEN, wake=_Either(wake, map_run.changed))
+                frame.sleep(UNTIL_WOKEN, wake=AnyEvent(wake, map_run.changed))
         except BaseException:
             group.cancel("the Map Run was aborted")
             clock.notify()
@@ -451,7 +451,7 @@ class MapRunAttempt:
             # Resumed after a restart (host.recover): the child goes on by itself; wait for it.
             done = host.done_event(arn)
             while host.describe(arn).status == "RUNNING" and not group.is_set():
-                ctx.clock.sleep(UNTIL_WOKEN, _Either(done, group.event))
+                ctx.clock.sleep(UNTIL_WOKEN, AnyEvent(done, group.event))
             return host.describe(arn)
         if existing is not None and not express:
             if host.redrive_problem(existing) is not None:
@@ -532,20 +532,6 @@ def _check_express_children(graph: StateGraph, check: Checker) -> None:
             check.add(state.path, "An EXPRESS child workflow cannot contain a Distributed Map")
         for sub in state.subgraphs():
             _check_express_children(sub, check)
-
-
-class _Either(threading.Event):
-    """Reads as set when either of two events is (the scheduler wakes for a child or an update)."""
-
-    def __init__(self, a: threading.Event, b: threading.Event) -> None:
-        super().__init__()
-        self._a, self._b = a, b
-
-    def is_set(self) -> bool:
-        return self._a.is_set() or self._b.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._a.wait(timeout) or self._b.is_set()
 
 
 PROCESSORS["DISTRIBUTED"] = DistributedProcessor
