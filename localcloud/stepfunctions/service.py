@@ -88,7 +88,6 @@ _SYNC_FIELDS = frozenset(
         "outputDetails",
     }
 )
-_SDK_NAMES = {"sfn": "stepfunctions", "states": "stepfunctions"}
 
 
 def _compact(value: Any) -> str:
@@ -181,7 +180,7 @@ class StepFunctionsService(ProtocolService):
         self._clock = ServerClock(context.clock)
         self._host = EndpointHost(
             clock=self._clock,
-            client_factory=self._client,
+            client_factory=context.shared_client,  # boto3 service names (aws-sdk:sfn asks "stepfunctions")
             store=self._executions,
             integrations=default_factory(),
             machine_resolver=self._resolve,
@@ -225,10 +224,6 @@ class StepFunctionsService(ProtocolService):
     def machines(self) -> Collection:
         assert self._machines is not None, "the Step Functions service was not started"
         return self._machines
-
-    def _client(self, service: str) -> Any:
-        """The host's client factory (the aws-sdk integrations name Step Functions ``sfn``)."""
-        return self.context.shared_client(_SDK_NAMES.get(service, service))
 
     # -- state machines -----------------------------------------------------------------------------
     def _machine(self, arn: str) -> StateMachineRecord:
