@@ -227,7 +227,8 @@ class LambdaService(ProtocolService):
         return self._get(params["FunctionName"], params.get("Qualifier")).configuration()
 
     async def list_functions(self, params: dict[str, Any]) -> dict[str, Any]:
-        names = sorted(key for key, _ in self.functions.items())
+        docs = dict(self.functions.items())
+        names = sorted(docs)
         marker = params.get("Marker")
         start = 0
         if marker:
@@ -240,7 +241,7 @@ class LambdaService(ProtocolService):
             raise InvalidParameterValueException("MaxItems must be between 1 and 10000")
         page = names[start : start + limit]
         result: dict[str, Any] = {
-            "Functions": [FunctionRecord.from_json(self.functions.get(n) or {}).configuration() for n in page]
+            "Functions": [FunctionRecord.from_json(docs[name]).configuration() for name in page]
         }
         if start + limit < len(names):
             result["NextMarker"] = names[start + limit]
