@@ -369,16 +369,23 @@ class MapRunAttempt:
             wake.set()
             clock.notify()
 
+        def collect() -> BaseException | None:
+            """Record the children that ended since the last look; the first internal error."""
+            first: BaseException | None = None
+            while not done.empty():
+                index, record, error = done.get()
+                threads.pop(index).join()
+                self._child_ended(index, record)
+                first = first or error
+            return first
+
         try:
             while True:
                 wake.clear()
                 map_run.changed.clear()
-                while not done.empty():
-                    index, record, error = done.get()
-                    threads.pop(index).join()
-                    self._child_ended(index, record)
-                    if error is not None:
-                        raise StatesFailure(RUNTIME, f"Internal error running a child workflow: {error!r}")
+                error = collect()
+                if error is not None:
+                    raise StatesFailure(RUNTIME, f"Internal error running a child workflow: {error!r}")
                 if not failing and map_run.threshold_exceeded():
                     failing = True  # no more children start; the running ones are aborted
                     group.cancel("the Map Run failed")
@@ -411,10 +418,7 @@ class MapRunAttempt:
             # "blocked": see states.children.spawn.
             while threads:
                 wake.clear()
-                while not done.empty():
-                    index, record, _ = done.get()
-                    threads.pop(index).join()
-                    self._child_ended(index, record)
+                collect()
                 if threads:
                     clock.sleep(UNTIL_WOKEN, wake)
             raise
