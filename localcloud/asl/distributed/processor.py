@@ -38,7 +38,7 @@ import localcloud.asl.definition  # the module, not its names: it imports this o
 from localcloud.asl.checker import pointer
 from localcloud.asl.distributed import results
 from localcloud.asl.distributed.batching import ItemBatcherSpec
-from localcloud.asl.distributed.map_run import ABORTED, FAILED, SUCCEEDED, MapRun, MapRunNotFound
+from localcloud.asl.distributed.map_run import ABORTED, FAILED, SUCCEEDED, MapRun
 from localcloud.asl.distributed.readers import ItemReaderSpec, read_items
 from localcloud.asl.distributed.results import ResultWriterSpec
 from localcloud.asl.distributed.settings import NumberSetting
@@ -307,12 +307,13 @@ class MapRunAttempt:
         # "A new Map Run is started and the existing Map Run isn't redriven" when it failed with
         # States.DataLimitExceeded or States.Runtime (Redriving Map Runs).
         if arn and previous.get("error") not in (DATA_LIMIT_EXCEEDED, RUNTIME):
-            try:
-                existing: MapRun | None = host.describe_map_run(arn)
-            except MapRunNotFound:
-                existing = None
+            # The earlier attempt's Map Run is in this execution's own record (after a restart the
+            # host's index does not know it yet, and looking it up there reads every execution).
+            record = host.describe(ctx.execution_arn)
+            existing = record.map_runs.get(arn)
             # RUNNING too: an attempt cut short by a restart never closed its Map Run.
             if existing is not None and existing.status in (FAILED, ABORTED, "RUNNING"):
+                host.register_map_run(record, existing)  # UpdateMapRun finds it from now on
                 existing.redrive_count += 1
                 existing.redrive_date = now
                 existing.status = "RUNNING"
