@@ -47,10 +47,6 @@ class StateMachine:
         # for the machines it returns, so that states:startExecution starts the right kind.
         self.machine_type = "STANDARD"
 
-    @property
-    def text(self) -> str:
-        return json.dumps(self.raw)
-
 
 class ParseContext:
     """What parsing carries down: the problems so far and the integration factory for Resource."""
