@@ -100,9 +100,6 @@ class LambdaService(ProtocolService):
         assert self._functions is not None, "the Lambda service was not started"
         return self._functions
 
-    def flush_logs(self, timeout: float = 5.0) -> bool:
-        return self._logs.flush(timeout) if self._logs is not None else True
-
     # -- records -----------------------------------------------------------------------------------
     def _get(self, function_name: str, qualifier: str | None = None) -> FunctionRecord:
         name, qualifier = parse_function_name(function_name, qualifier)
@@ -412,17 +409,6 @@ class LambdaService(ProtocolService):
                 pool.fn.name,
                 result.error_type,
             )
-
-    def stats(self) -> dict[str, dict[str, int]]:
-        return {
-            name: {
-                "warm": pool.warm,
-                "running": pool.running,
-                "processes": pool.processes,
-                "cold_starts": pool.cold_starts,
-            }
-            for name, pool in self._pools.items()
-        }
 
     @staticmethod
     def _check_revision(record: FunctionRecord, params: dict[str, Any]) -> None:
