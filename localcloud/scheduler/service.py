@@ -42,6 +42,7 @@ from localcloud.scheduler.exceptions import (
     ResourceNotFoundException,
     SchedulerValidationException,
 )
+from localcloud.server.pagination import BadToken, page
 from localcloud.server.protocols import RestJsonProtocol, snake_case
 from localcloud.server.registry import ProtocolService, ServiceContext
 from localcloud.state import Collection, EventLog
@@ -413,7 +414,7 @@ class SchedulerService(ProtocolService):
             for d in docs
             if (not prefix or d["Name"].startswith(prefix)) and (not state or d["State"] == state)
         ]
-        page, token = _page(docs, params)
+        chosen, token = _page(docs, "ListSchedules", params)
         summaries = [
             {
                 "Arn": d["Arn"],
@@ -424,7 +425,7 @@ class SchedulerService(ProtocolService):
                 "LastModificationDate": from_iso(d["LastModificationDate"]),
                 "Target": {"Arn": d["Target"]["Arn"]},
             }
-            for d in page
+            for d in chosen
         ]
         return {"Schedules": summaries, "NextToken": token}
 
@@ -463,8 +464,8 @@ class SchedulerService(ProtocolService):
     async def list_schedule_groups(self, params: dict[str, Any]) -> dict[str, Any]:
         prefix = params.get("NamePrefix") or ""
         docs = [d for d in self.groups.values() if d["Name"].startswith(prefix)]
-        page, token = _page(docs, params)
-        return {"ScheduleGroups": [_group_output(d) for d in page], "NextToken": token}
+        chosen, token = _page(docs, "ListScheduleGroups", params)
+        return {"ScheduleGroups": [_group_output(d) for d in chosen], "NextToken": token}
 
     def _group_by_arn(self, arn: str) -> dict[str, Any]:
         name = arn.rsplit("/", 1)[-1]
@@ -536,8 +537,10 @@ def _group_output(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _page(docs: list[dict[str, Any]], params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-    size = params.get("MaxResults") or 100
-    start = int(params.get("NextToken") or 0)
-    page = docs[start : start + size]
-    return page, str(start + size) if start + size < len(docs) else None
+def _page(
+    docs: list[dict[str, Any]], scope: str, params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], str | None]:
+    try:
+        return page(docs, scope, params.get("NextToken"), params.get("MaxResults") or 100)
+    except BadToken as exc:
+        raise SchedulerValidationException(f"Invalid NextToken: {params.get('NextToken')}") from exc

@@ -252,3 +252,23 @@ def test_setting_the_clock_back_counts_due_times_again_from_the_new_time(server,
         "2037-01-08T03:30:00Z",
         "2037-01-10T03:30:00Z",
     ]
+
+
+def test_schedules_are_listed_in_pages_and_a_foreign_token_is_refused(server, client, recorder) -> None:
+    scheduler = client("scheduler")
+    for name in ("p1", "p2", "p3", "p4", "p5"):
+        create(scheduler, name, "rate(1 day)", State="DISABLED")
+    names, token, pages = [], None, 0
+    while True:
+        kwargs = {"MaxResults": 2, **({"NextToken": token} if token else {})}
+        answer = scheduler.list_schedules(**kwargs)
+        names += [s["Name"] for s in answer["Schedules"]]
+        pages += 1
+        token = answer.get("NextToken")
+        if not token:
+            break
+    assert (names, pages) == (["p1", "p2", "p3", "p4", "p5"], 3)
+    first = scheduler.list_schedules(MaxResults=2)["NextToken"]
+    with pytest.raises(ClientError) as error:
+        scheduler.list_schedule_groups(NextToken=first)
+    assert error.value.response["Error"]["Code"] == "ValidationException"
