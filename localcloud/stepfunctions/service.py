@@ -621,19 +621,17 @@ class StepFunctionsService(ProtocolService):
 
     # -- map runs ------------------------------------------------------------------------------------------
     def _map_run(self, map_run_arn: str) -> MapRun:
+        """The Map Run, found through the summaries: they list every execution's Map Runs, a
+        running one's as soon as its Map state registers it (the store refreshes the summaries
+        of the records it holds live)."""
         parent = next(
             (s["executionArn"] for s in self.executions.summaries() if map_run_arn in s.get("mapRuns", [])),
             None,
         )
         record = self.executions.get_light(parent) if parent else None
-        if record is not None and map_run_arn in record.map_runs:
-            return record.map_runs[map_run_arn]
-        try:  # started less than a checkpoint ago: the host knows it
-            return self.host.describe_map_run(map_run_arn)
-        except MapRunNotFound as exc:
-            raise ResourceNotFound(
-                f"Map Run Does Not Exist: '{map_run_arn}'", resourceName=map_run_arn
-            ) from exc
+        if record is None or map_run_arn not in record.map_runs:
+            raise ResourceNotFound(f"Map Run Does Not Exist: '{map_run_arn}'", resourceName=map_run_arn)
+        return record.map_runs[map_run_arn]
 
     def describe_map_run(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._map_run(params["mapRunArn"]).describe()
