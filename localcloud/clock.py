@@ -2,7 +2,9 @@
 (schedules firing, and later Wait states) can be made to happen deterministically.
 
 The clock is an offset from real time, optionally frozen. Whoever waits on it (the scheduler's
-firing loop) subscribes to changes, so setting or advancing the clock wakes them at once.
+firing loop) subscribes to changes, so setting or advancing the clock wakes them at once. It also
+counts the times it was set back (``set_backs``): what was computed ahead of the old time (the
+scheduler's next due times) must then be computed again from the new one.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Clock:
         self._state = state or ClockState()
         self._real_time = real_time
         self._listeners: list[Listener] = []
+        self._set_backs = 0
 
     # -- reading -------------------------------------------------------------------------------
     def timestamp(self) -> float:
@@ -57,6 +60,12 @@ class Clock:
             return self._state
 
     @property
+    def set_backs(self) -> int:
+        """How many times ``set`` or ``reset`` moved the clock back since it was made."""
+        with self._lock:
+            return self._set_backs
+
+    @property
     def is_real(self) -> bool:
         state = self.state
         return state.offset_seconds == 0 and state.frozen_at is None
@@ -69,6 +78,7 @@ class Clock:
         target = when.timestamp()
         with self._lock:
             freeze = self._state.frozen_at is not None if frozen is None else frozen
+            self._moved_to(target)
             real = self._real_time()
             self._state = ClockState(offset_seconds=target - real, frozen_at=target if freeze else None)
         self._notify()
@@ -102,6 +112,7 @@ class Clock:
     def reset(self) -> dt.datetime:
         """Back to real time."""
         with self._lock:
+            self._moved_to(self._real_time())
             self._state = ClockState()
         self._notify()
         return self.now()
@@ -125,6 +136,10 @@ class Clock:
             if self._state.frozen_at is not None:
                 return None
             return max(0.0, when.timestamp() - self._timestamp_locked())
+
+    def _moved_to(self, target: float) -> None:
+        if target < self._timestamp_locked():
+            self._set_backs += 1
 
     def _timestamp_locked(self) -> float:
         if self._state.frozen_at is not None:

@@ -38,12 +38,6 @@ class Checker:
             if key not in allowed:
                 self.add(pointer(path, key), f"Field '{key}' is not supported in {what}")
 
-    def required(self, raw: Mapping[str, Any], key: str, path: str) -> bool:
-        if key not in raw:
-            self.add(path, f"These fields are required: [{key}]")
-            return False
-        return True
-
     def string(self, raw: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> str | None:
         if key not in raw:
             if required:

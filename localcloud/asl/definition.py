@@ -47,10 +47,6 @@ class StateMachine:
         # for the machines it returns, so that states:startExecution starts the right kind.
         self.machine_type = "STANDARD"
 
-    @property
-    def text(self) -> str:
-        return json.dumps(self.raw)
-
 
 class ParseContext:
     """What parsing carries down: the problems so far and the integration factory for Resource."""
@@ -199,23 +195,20 @@ def parse_graph(raw: dict[str, Any], path: str, pctx: ParseContext, language: st
 
 def check_variable_scopes(graph: StateGraph, outer: dict[str, str], check: Checker) -> None:
     """The guide's "Variable scope": a variable assigned in an inner scope (a Parallel branch, a Map
-    iteration) cannot have the same name as one assigned in an outer scope."""
+    iteration) cannot have the same name as one assigned in an outer scope. ``outer``: the
+    variables the enclosing scopes assign (name -> JSON Pointer of an Assign that sets it)."""
     here: dict[str, str] = {}
     for state in graph.states.values():
         for name, at in state.assigned_variables().items():
             here.setdefault(name, at)
+    for name, at in here.items():
+        if name in outer:
+            check.add(
+                at,
+                f"The variable '{name}' is assigned in an outer scope ({outer[name]}) "
+                "and cannot be assigned again in an inner scope",
+            )
     visible = {**here, **outer}
     for state in graph.states.values():
         for sub in state.subgraphs():
-            inner: dict[str, str] = {}
-            for inner_state in sub.states.values():
-                for name, at in inner_state.assigned_variables().items():
-                    inner.setdefault(name, at)
-            for name, at in inner.items():
-                if name in visible:
-                    check.add(
-                        at,
-                        f"The variable '{name}' is assigned in an outer scope ({visible[name]}) "
-                        "and cannot be assigned again in an inner scope",
-                    )
             check_variable_scopes(sub, visible, check)

@@ -53,9 +53,6 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.code}: {self.message} at {self.path or '/'}"
 
-    def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message, "code": self.code}
-
 
 class DefinitionError(ValueError):
     """The definition is invalid. ``problems`` holds every problem found, not only the first."""

@@ -94,10 +94,6 @@ class History:
     def last_id(self) -> int:
         return len(self.events)
 
-    def snapshot(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self.events)
-
 
 def view(
     events: list[dict[str, Any]], *, include_execution_data: bool = True, reverse: bool = False

@@ -516,17 +516,12 @@ class ExecutionHost:
             else:
                 record.error = error
                 record.cause = cause
-                details: dict[str, Any] = {}
-                if error is not None:
-                    details["error"] = error
-                if cause is not None:
-                    details["cause"] = cause
                 kind = {
                     FAILED: "ExecutionFailed",
                     TIMED_OUT: "ExecutionTimedOut",
                     ABORTED: "ExecutionAborted",
                 }[status]
-                history.add(kind, history.last_id, details)
+                history.add(kind, history.last_id, _error_details(error, cause))
             self.store.put(record)
 
 

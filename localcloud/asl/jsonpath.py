@@ -133,22 +133,6 @@ def bracket_notation(text: str) -> str:
     return path.root + parts
 
 
-def is_valid_path(text: str) -> bool:
-    try:
-        compile_path(text)
-    except InvalidPath:
-        return False
-    return True
-
-
-def is_reference_path(text: str) -> bool:
-    """Reference paths (ResultPath, and the paths Choice rules compare) select one node only."""
-    try:
-        return compile_path(text).definite
-    except InvalidPath:
-        return False
-
-
 def evaluate_path(
     text: str,
     data: Any,

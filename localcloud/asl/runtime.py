@@ -210,35 +210,31 @@ class Frame:
         deadline = self.ctx.deadline
         if deadline is not None and deadline < end:
             end = deadline
-        event = wake if wake is not None else self.token.event
-        if wake is not None:
-            # Either the caller's event or a cancellation ends the sleep.
-            combined = _AnyEvent(wake, self.token.event)
-            clock.sleep((end - now).total_seconds(), combined)
-        else:
-            clock.sleep((end - now).total_seconds(), event)
+        # Either the caller's event or a cancellation ends the sleep.
+        event = self.token.event if wake is None else AnyEvent(wake, self.token.event)
+        clock.sleep((end - now).total_seconds(), event)
         self.check()
 
 
-class _AnyEvent(threading.Event):
-    """An Event that reads as set when any of two events is set (for Clock.sleep's ``wake``)."""
+class AnyEvent(threading.Event):
+    """An Event that reads as set when any of the given events is (for ``Clock.sleep``'s ``wake``:
+    a sleep that ends on a cancellation, a task token answered, a child ending, ...)."""
 
-    def __init__(self, a: threading.Event, b: threading.Event) -> None:
+    def __init__(self, *events: threading.Event) -> None:
         super().__init__()
-        self._a = a
-        self._b = b
+        self._events = events
 
     def is_set(self) -> bool:
-        return self._a.is_set() or self._b.is_set()
+        return any(event.is_set() for event in self._events)
 
     def wait(self, timeout: float | None = None) -> bool:
-        # Poll: used only with the real clock and only by callback-style waits.
+        # Poll: only the real clock waits on it (the other clocks read is_set() when notified).
         step = 0.05
         remaining = timeout
         while not self.is_set():
             if remaining is not None and remaining <= 0:
                 return False
-            self._a.wait(step if remaining is None else min(step, remaining))
+            self._events[0].wait(step if remaining is None else min(step, remaining))
             if remaining is not None:
                 remaining -= step
         return True

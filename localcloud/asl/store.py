@@ -46,10 +46,6 @@ class ExecutionRecord:
     # The Map Runs its Distributed Map states started, by Map Run ARN (DescribeMapRun answers from them).
     map_runs: dict[str, MapRun] = field(default_factory=dict)
 
-    @property
-    def has_output(self) -> bool:
-        return self.status == SUCCEEDED
-
     def to_json(self) -> dict[str, Any]:
         """JSON-serialisable form (datetimes as ISO strings)."""
         return {

@@ -72,10 +72,7 @@ class TaskTokens:
             waiter.closed = True
 
     def _open(self, token: str) -> TokenWaiter:
-        with self._lock:
-            waiter = self._waiters.get(token)
-        if waiter is None:
-            raise InvalidToken(f"Invalid Token: '{token[:20]}...'")
+        waiter = self.waiter(token)
         if waiter.closed or waiter.event.is_set():
             raise TaskTimedOut("Task Timed Out: the task token is no longer valid")
         return waiter

@@ -104,10 +104,18 @@ class AthenaEngine:
         bucket, prefix = split_s3_uri(
             output_location if output_location.endswith("/") else output_location + "/"
         )
-        key = f"{prefix}{query_execution_id}.csv"
-        self.store.write(bucket, key, result.to_csv(), "text/csv")
+        uri = f"s3://{bucket}/{prefix}{query_execution_id}.csv"
+        self.write_result(result, uri)
+        return result, uri
+
+    def write_result(self, result: QueryResult, uri: str) -> int:
+        """Write ``result`` where Athena does: the CSV at ``uri`` (``<OutputLocation>/<id>.csv``)
+        and its ``.metadata`` beside it. Returns the CSV's size in bytes."""
+        bucket, key = split_s3_uri(uri)
+        csv = result.to_csv()
+        self.store.write(bucket, key, csv, "text/csv")
         self.store.write(bucket, key + ".metadata", result.metadata_json(), "application/json")
-        return result, f"s3://{bucket}/{key}"
+        return len(csv)
 
     # -- tables ----------------------------------------------------------------------------------
 

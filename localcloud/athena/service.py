@@ -292,14 +292,11 @@ class AthenaService(ProtocolService):
             self._finish(record, CANCELLED, now, reason=BYTES_SCANNED_LIMIT, category=2, retryable=False)
             return
         record.scanned_bytes = result.data_scanned_bytes
-        csv = result.to_csv()
         with self._lock:
             if record.state != RUNNING:  # StopQueryExecution came first: the result is dropped
                 return
-        bucket, key = split_s3_uri(record.output_location)
         try:
-            self.engine.store.write(bucket, key, csv, "text/csv")
-            self.engine.store.write(bucket, key + ".metadata", result.metadata_json(), "application/json")
+            record.output_bytes = self.engine.write_result(result, record.output_location)
         except Exception as exc:
             self._finish(
                 record,
@@ -311,7 +308,6 @@ class AthenaService(ProtocolService):
             )
             return
         record.output_rows = len(result.rows)
-        record.output_bytes = len(csv)
         columns = [column.column_info() for column in result.columns]
         rows: list[list[str | None]] = [[column.name for column in result.columns], *result.text_rows()]
         with self._lock:

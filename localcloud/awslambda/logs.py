@@ -29,24 +29,12 @@ class LogShipper:
         self._known_groups: set[str] = set()
         self._known_streams: set[tuple[str, str]] = set()
         self._thread = threading.Thread(target=self._run, name="lambda-logs", daemon=True)
-        self._idle = threading.Event()
-        self._idle.set()
 
     def start(self) -> None:
         self._thread.start()
 
     def emit(self, group: str, stream: str, message: str, timestamp_ms: int | None = None) -> None:
-        self._idle.clear()
         self._queue.put((group, stream, timestamp_ms or int(time.time() * 1000), message))
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything emitted so far was sent (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._queue.empty() and self._idle.is_set():
-                return True
-            time.sleep(0.02)
-        return False
 
     def stop(self) -> None:
         self._queue.put(None)
@@ -78,8 +66,6 @@ class LogShipper:
                         "could not ship %d Lambda log lines to CloudWatch Logs", len(pending), exc_info=True
                     )
                 pending = []
-            if self._queue.empty():
-                self._idle.set()
 
     def _send(self, items: list[tuple[str, str, int, str]]) -> None:
         client = self._client()

@@ -371,13 +371,11 @@ class FunctionPool:
             self._in_flight += 1
             self._account.in_use += 1
 
-    def _reusable(self, worker: Worker, fingerprint: str | None = None) -> bool:
-        current = fingerprint if fingerprint is not None else code_packages.fingerprint(self.fn.code)
-        return (
-            worker.alive
-            and worker.fingerprint == current
-            and worker.fn.runtime_identity() == self.fn.runtime_identity()
-        )
+    def _reusable(self, worker: Worker) -> bool:
+        """Alive and started from the function's current configuration. Whether its code is still
+        current is checked when an invocation takes it (``_take_worker``): that walks a source
+        folder, once per invocation."""
+        return worker.alive and worker.fn.runtime_identity() == self.fn.runtime_identity()
 
     def _retire_later(self, worker: Worker) -> None:
         task = asyncio.create_task(worker.retire())
@@ -402,7 +400,8 @@ class FunctionPool:
         async with self._changed:
             while True:
                 current = code_packages.fingerprint(self.fn.code)  # once: a folder is walked
-                for stale in [w for w in self._idle if not self._reusable(w, current)]:
+                stale_workers = [w for w in self._idle if not self._reusable(w) or w.fingerprint != current]
+                for stale in stale_workers:
                     self._idle.remove(stale)
                     self._live -= 1
                     self._retire_later(stale)

@@ -100,9 +100,6 @@ class LambdaService(ProtocolService):
         assert self._functions is not None, "the Lambda service was not started"
         return self._functions
 
-    def flush_logs(self, timeout: float = 5.0) -> bool:
-        return self._logs.flush(timeout) if self._logs is not None else True
-
     # -- records -----------------------------------------------------------------------------------
     def _get(self, function_name: str, qualifier: str | None = None) -> FunctionRecord:
         name, qualifier = parse_function_name(function_name, qualifier)
@@ -227,7 +224,8 @@ class LambdaService(ProtocolService):
         return self._get(params["FunctionName"], params.get("Qualifier")).configuration()
 
     async def list_functions(self, params: dict[str, Any]) -> dict[str, Any]:
-        names = sorted(key for key, _ in self.functions.items())
+        docs = dict(self.functions.items())
+        names = sorted(docs)
         marker = params.get("Marker")
         start = 0
         if marker:
@@ -240,7 +238,7 @@ class LambdaService(ProtocolService):
             raise InvalidParameterValueException("MaxItems must be between 1 and 10000")
         page = names[start : start + limit]
         result: dict[str, Any] = {
-            "Functions": [FunctionRecord.from_json(self.functions.get(n) or {}).configuration() for n in page]
+            "Functions": [FunctionRecord.from_json(docs[name]).configuration() for name in page]
         }
         if start + limit < len(names):
             result["NextMarker"] = names[start + limit]
@@ -411,17 +409,6 @@ class LambdaService(ProtocolService):
                 pool.fn.name,
                 result.error_type,
             )
-
-    def stats(self) -> dict[str, dict[str, int]]:
-        return {
-            name: {
-                "warm": pool.warm,
-                "running": pool.running,
-                "processes": pool.processes,
-                "cold_starts": pool.cold_starts,
-            }
-            for name, pool in self._pools.items()
-        }
 
     @staticmethod
     def _check_revision(record: FunctionRecord, params: dict[str, Any]) -> None:

@@ -15,9 +15,11 @@ The Input's context attributes ``<aws.scheduler.schedule-arn>``, ``<aws.schedule
 only) up to the RetryPolicy's MaximumRetryAttempts, capped at 3 locally, one second apart.
 
 Every due time fires exactly once while localcloud runs, whether the real clock reached it or the
-clock was set or advanced past it. Due times that passed while localcloud was stopped are not
-caught up. A FLEXIBLE time window is accepted and recorded; localcloud fires at the start of the
-window (deterministic, and within what AWS allows).
+clock was set or advanced past it. When the clock is set back, every schedule's next due time is
+counted again from the new time (the first due time at or after it), so the due times between
+the new and the old time fire again as the clock passes them. Due times that passed while
+localcloud was stopped are not caught up. A FLEXIBLE time window is accepted and recorded;
+localcloud fires at the start of the window (deterministic, and within what AWS allows).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from localcloud.scheduler.exceptions import (
     ResourceNotFoundException,
     SchedulerValidationException,
 )
+from localcloud.server.pagination import BadToken, page
 from localcloud.server.protocols import RestJsonProtocol, snake_case
 from localcloud.server.registry import ProtocolService, ServiceContext
 from localcloud.state import Collection, EventLog
@@ -104,6 +107,7 @@ class SchedulerService(ProtocolService):
         self._lock = asyncio.Lock()
         self._loop_task: asyncio.Task[None] | None = None
         self._unsubscribe: Any = None
+        self._set_backs = 0  # the clock's set_backs that next due times were counted after
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self, context: ServiceContext) -> None:
@@ -113,6 +117,7 @@ class SchedulerService(ProtocolService):
         self._firings = context.store.log("scheduler.firings")
         if self._groups.get(DEFAULT_GROUP) is None:
             self._put_group(DEFAULT_GROUP, {})
+        self._set_backs = context.clock.set_backs
         self._skip_missed()
         loop = asyncio.get_running_loop()
 
@@ -155,6 +160,12 @@ class SchedulerService(ProtocolService):
                 doc["NextDue"] = iso(self._next_due(doc, after=now))
                 self.schedules.put(key, doc)
 
+    def _count_again_from(self, now: dt.datetime) -> None:
+        """The clock was set back: each next due time is the first at or after the new time."""
+        for key, doc in self.schedules.items():
+            doc["NextDue"] = iso(self._next_due(doc, after=now - dt.timedelta(microseconds=1)))
+            self.schedules.put(key, doc)
+
     # -- firing --------------------------------------------------------------------------------
     async def _fire_loop(self) -> None:
         while True:
@@ -183,7 +194,12 @@ class SchedulerService(ProtocolService):
         """Fire everything due by the clock's now, each due time once; what fired."""
         fired: list[dict[str, Any]] = []
         async with self._lock:
-            now = self.context.clock.now()
+            clock = self.context.clock
+            set_backs = clock.set_backs  # read before now: a set-back in between is seen next time
+            now = clock.now()
+            if set_backs != self._set_backs:
+                self._set_backs = set_backs
+                self._count_again_from(now)
             for key, doc in self.schedules.items():
                 due = from_iso(doc.get("NextDue"))
                 if doc.get("State") != "ENABLED" or due is None or due > now:
@@ -398,7 +414,7 @@ class SchedulerService(ProtocolService):
             for d in docs
             if (not prefix or d["Name"].startswith(prefix)) and (not state or d["State"] == state)
         ]
-        page, token = _page(docs, params)
+        chosen, token = _page(docs, "ListSchedules", params)
         summaries = [
             {
                 "Arn": d["Arn"],
@@ -409,7 +425,7 @@ class SchedulerService(ProtocolService):
                 "LastModificationDate": from_iso(d["LastModificationDate"]),
                 "Target": {"Arn": d["Target"]["Arn"]},
             }
-            for d in page
+            for d in chosen
         ]
         return {"Schedules": summaries, "NextToken": token}
 
@@ -448,8 +464,8 @@ class SchedulerService(ProtocolService):
     async def list_schedule_groups(self, params: dict[str, Any]) -> dict[str, Any]:
         prefix = params.get("NamePrefix") or ""
         docs = [d for d in self.groups.values() if d["Name"].startswith(prefix)]
-        page, token = _page(docs, params)
-        return {"ScheduleGroups": [_group_output(d) for d in page], "NextToken": token}
+        chosen, token = _page(docs, "ListScheduleGroups", params)
+        return {"ScheduleGroups": [_group_output(d) for d in chosen], "NextToken": token}
 
     def _group_by_arn(self, arn: str) -> dict[str, Any]:
         name = arn.rsplit("/", 1)[-1]
@@ -521,8 +537,10 @@ def _group_output(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _page(docs: list[dict[str, Any]], params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-    size = params.get("MaxResults") or 100
-    start = int(params.get("NextToken") or 0)
-    page = docs[start : start + size]
-    return page, str(start + size) if start + size < len(docs) else None
+def _page(
+    docs: list[dict[str, Any]], scope: str, params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], str | None]:
+    try:
+        return page(docs, scope, params.get("NextToken"), params.get("MaxResults") or 100)
+    except BadToken as exc:
+        raise SchedulerValidationException(f"Invalid NextToken: {params.get('NextToken')}") from exc

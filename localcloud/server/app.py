@@ -6,7 +6,9 @@ Routing, per request:
 2. The service the request is for (``routing.signing_name``: SigV4 credential scope, then
    ``X-Amz-Target``, then the REST paths of localcloud's services). If the registry holds it
    (Lambda, Scheduler, Step Functions, Athena), localcloud's own service answers.
-3. Everything else goes, untouched and streamed, to MiniStack's ASGI app composed in-process.
+3. A service MiniStack serves (S3, DynamoDB, Glue, IAM, STS, CloudWatch Logs), or a request that
+   names none (unsigned), goes untouched and streamed to MiniStack's ASGI app composed in-process.
+4. Any other service is refused in the client's own protocol (``unsupported``): ``NotImplemented``.
 
 The app owns the lifespan: it opens the store, restores the clock, starts MiniStack's
 persistence loop and the services, and on shutdown stops them in reverse and saves.
@@ -31,6 +33,7 @@ from localcloud.server.http import Request, Response
 from localcloud.server.ministack import MINISTACK_SERVICES, MiniStack, Receive, Scope, Send
 from localcloud.server.registry import PreviousShutdown, ServiceContext, ServiceRegistry
 from localcloud.server.routing import signing_name
+from localcloud.server.unsupported import unsupported_service
 from localcloud.state import Store
 
 log = logging.getLogger("localcloud")
@@ -182,12 +185,17 @@ class LocalcloudApp:
             return
         name = signing_name(method, path, headers, parse_qs(query_string))
         service = self.registry.get(name) if name else None
+        request_id = str(uuid.uuid4())
+        if service is None and name is not None and name not in MINISTACK_SERVICES:
+            request = await self._request(scope, receive, headers, query_string)
+            served = sorted([*MINISTACK_SERVICES, *self.registry.served()])
+            await _send(send, unsupported_service(name, request, served=served, request_id=request_id))
+            return
         if service is None:
             self.ministack.mark_dirty(name, method, headers)
             await self.ministack(scope, receive, send)
             return
         request = await self._request(scope, receive, headers, query_string)
-        request_id = str(uuid.uuid4())
         try:
             response = await service.handle(request)
         except Exception:

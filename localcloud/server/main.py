@@ -23,17 +23,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+# The runtime file and the exit codes are what the launcher reads: one definition, the launcher's.
+from localcloud.launcher import EXIT_ALREADY_RUNNING, EXIT_PORT_IN_USE, RUNTIME_FILE
 from localcloud.server import ministack
 from localcloud.server.app import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LocalcloudApp, ServerConfig
 from localcloud.server.registry import Service, ServiceRegistry
 
 log = logging.getLogger("localcloud")
 
-RUNTIME_FILE = "localcloud.json"
 LOCK_FILE = "localcloud.lock"
-
-EXIT_PORT_IN_USE = 3
-EXIT_ALREADY_RUNNING = 4
 
 
 class StartupError(Exception):

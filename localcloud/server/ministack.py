@@ -4,8 +4,9 @@ STS, CloudWatch Logs) behind localcloud's endpoint.
 MiniStack reads its settings from environment variables when its modules are imported, so
 ``configure()`` sets them first and only then is ``ministack.app`` imported. What we set, and why:
 
-- ``SERVICES``: only the services the project uses answer; anything else gets MiniStack's
-  "Unsupported service" error.
+- ``SERVICES``: only the services the project uses answer. A request that names another service
+  never reaches MiniStack (``unsupported`` answers it in the client's protocol); an unsigned one
+  MiniStack cannot place gets its bare "Unsupported service" JSON.
 - ``SFTP_ENABLED=0``, ``IOT_MTLS_ENABLED=0``: MiniStack's extra listeners (SFTP, an MQTT broker on
   0.0.0.0:8883) stay off. Besides, localcloud never runs MiniStack's ASGI lifespan, which is what
   starts them, along with its EventBridge and Scheduler firing loops and its Docker reaper.

@@ -10,6 +10,8 @@ understands it, by construction:
   header members, payload or JSON body).
 - ``JsonProtocol`` (Step Functions, Athena: JSON 1.0/1.1): the operation is the ``X-Amz-Target``
   header, members are the JSON body.
+- ``error_response``: an AWS error in any of botocore's protocols (JSON, REST-JSON, Query, REST-XML,
+  EC2, RPC v2 CBOR), for answering services localcloud does not serve (``unsupported``).
 
 Both check the parsed input with botocore's ``ParamValidator`` (required members, types, minimum
 lengths and values) and answer AWS's ``ValidationException`` when it fails.
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote
+from xml.sax.saxutils import escape
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
@@ -35,6 +38,7 @@ from localcloud.server.errors import AwsError, UnknownOperationException, Valida
 from localcloud.server.http import Request, Response
 
 _MODEL_CACHE: dict[str, ServiceModel] = {}
+CBOR = "smithy-rpc-v2-cbor"
 
 
 def service_model(name: str) -> ServiceModel:
@@ -318,7 +322,8 @@ class JsonProtocol:
     def __init__(self, service: str) -> None:
         self.model = service_model(service)
         self.target_prefix = self.model.metadata["targetPrefix"]
-        self.content_type = f"application/x-amz-json-{self.model.metadata.get('jsonVersion', '1.0')}"
+        self.json_version = self.model.metadata.get("jsonVersion", "1.0")
+        self.content_type = f"application/x-amz-json-{self.json_version}"
 
     def parse(self, request: Request) -> tuple[str, dict[str, Any]]:
         target = request.headers.get("x-amz-target", "")
@@ -345,6 +350,66 @@ class JsonProtocol:
         )
 
     def error(self, error: AwsError) -> Response:
+        return error_response("json", error, json_version=self.json_version)
+
+
+# --------------------------------------------------------------------------------------------
+# Errors in any protocol
+# --------------------------------------------------------------------------------------------
+
+
+def error_response(
+    protocol: str, error: AwsError, *, request_id: str | None = None, json_version: str = "1.0"
+) -> Response:
+    """``error`` shaped as botocore's parser for ``protocol`` reads an error."""
+    headers = dict(error.headers)
+    if request_id is not None:
+        headers["x-amzn-RequestId"] = request_id
+    if protocol == "json":
         body = {"__type": error.code, "message": error.message, **error.fields}
-        headers = {"Content-Type": self.content_type, **error.headers}
-        return Response(status=error.status, headers=headers, body=json.dumps(body).encode())
+        headers["Content-Type"] = f"application/x-amz-json-{json_version}"
+        return Response(error.status, headers, json.dumps(body).encode())
+    if protocol == "rest-json":
+        headers.update({"Content-Type": "application/json", "x-amzn-ErrorType": error.code})
+        return Response(
+            error.status, headers, json.dumps({"message": error.message, **error.fields}).encode()
+        )
+    if protocol == CBOR:
+        headers.update({"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"})
+        return Response(
+            error.status, headers, _cbor_text_map({"__type": error.code, "message": error.message})
+        )
+    code, message, rid = escape(error.code), escape(error.message), escape(request_id or "")
+    if protocol == "ec2":
+        xml = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+            f"<RequestID>{rid}</RequestID></Response>"
+        )
+    else:  # query, rest-xml
+        fault = "Sender" if error.sender_fault else "Receiver"
+        xml = (
+            f"<ErrorResponse><Error><Type>{fault}</Type><Code>{code}</Code><Message>{message}</Message>"
+            f"</Error><RequestId>{rid}</RequestId></ErrorResponse>"
+        )
+    headers["Content-Type"] = "text/xml"
+    return Response(error.status, headers, xml.encode())
+
+
+def _cbor_text_map(values: dict[str, str]) -> bytes:
+    """A CBOR map of text strings (RFC 8949: major types 5 and 3), all an error body needs."""
+
+    def head(major: int, length: int) -> bytes:
+        if length < 24:
+            return bytes([major << 5 | length])
+        if length < 0x100:
+            return bytes([major << 5 | 24, length])
+        if length < 0x10000:
+            return bytes([major << 5 | 25]) + length.to_bytes(2, "big")
+        return bytes([major << 5 | 26]) + length.to_bytes(4, "big")
+
+    out = bytearray(head(5, len(values)))
+    for key, value in values.items():
+        for text in (key, value):
+            data = text.encode("utf-8")
+            out += head(3, len(data)) + data
+    return bytes(out)

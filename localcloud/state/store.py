@@ -160,10 +160,7 @@ class EventLog:
     def append(self, stream: str, *events: Document) -> list[int]:
         """Append events; returns their sequence numbers."""
         with self._store.transaction():
-            rows = self._store.execute(
-                "SELECT coalesce(max(seq), 0) FROM events WHERE log = ? AND stream = ?", (self.name, stream)
-            )
-            last = int(rows[0][0])
+            last = self.length(stream)
             seqs = []
             for offset, event in enumerate(events, start=1):
                 self._store.execute(

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from localcloud.asl.history import event_from_json, event_to_json, iso, parse_iso
+from localcloud.asl.history import History, event_from_json, event_to_json, iso, parse_iso
 from localcloud.asl.store import FAILED, RUNNING, ExecutionRecord
 from localcloud.state import Store
 
@@ -216,16 +216,8 @@ class SqliteExecutionStore:
             record.status = FAILED
             record.stop_date = now
             record.error, record.cause = error, cause
-            last = len(record.history)
-            record.history.append(
-                {
-                    "timestamp": now,
-                    "type": "ExecutionFailed",
-                    "id": last + 1,
-                    "previousEventId": last,
-                    "executionFailedEventDetails": {"error": error, "cause": cause},
-                }
-            )
+            history = History(lambda: now, record.history)
+            history.add("ExecutionFailed", history.last_id, {"error": error, "cause": cause})
             for run in record.map_runs.values():
                 if run.status == RUNNING:
                     run.stop(FAILED, now)

@@ -88,7 +88,6 @@ _SYNC_FIELDS = frozenset(
         "outputDetails",
     }
 )
-_SDK_NAMES = {"sfn": "stepfunctions", "states": "stepfunctions"}
 
 
 def _compact(value: Any) -> str:
@@ -181,7 +180,7 @@ class StepFunctionsService(ProtocolService):
         self._clock = ServerClock(context.clock)
         self._host = EndpointHost(
             clock=self._clock,
-            client_factory=self._client,
+            client_factory=context.shared_client,  # boto3 service names (aws-sdk:sfn asks "stepfunctions")
             store=self._executions,
             integrations=default_factory(),
             machine_resolver=self._resolve,
@@ -225,10 +224,6 @@ class StepFunctionsService(ProtocolService):
     def machines(self) -> Collection:
         assert self._machines is not None, "the Step Functions service was not started"
         return self._machines
-
-    def _client(self, service: str) -> Any:
-        """The host's client factory (the aws-sdk integrations name Step Functions ``sfn``)."""
-        return self.context.shared_client(_SDK_NAMES.get(service, service))
 
     # -- state machines -----------------------------------------------------------------------------
     def _machine(self, arn: str) -> StateMachineRecord:
@@ -626,19 +621,17 @@ class StepFunctionsService(ProtocolService):
 
     # -- map runs ------------------------------------------------------------------------------------------
     def _map_run(self, map_run_arn: str) -> MapRun:
+        """The Map Run, found through the summaries: they list every execution's Map Runs, a
+        running one's as soon as its Map state registers it (the store refreshes the summaries
+        of the records it holds live)."""
         parent = next(
             (s["executionArn"] for s in self.executions.summaries() if map_run_arn in s.get("mapRuns", [])),
             None,
         )
         record = self.executions.get_light(parent) if parent else None
-        if record is not None and map_run_arn in record.map_runs:
-            return record.map_runs[map_run_arn]
-        try:  # started less than a checkpoint ago: the host knows it
-            return self.host.describe_map_run(map_run_arn)
-        except MapRunNotFound as exc:
-            raise ResourceNotFound(
-                f"Map Run Does Not Exist: '{map_run_arn}'", resourceName=map_run_arn
-            ) from exc
+        if record is None or map_run_arn not in record.map_runs:
+            raise ResourceNotFound(f"Map Run Does Not Exist: '{map_run_arn}'", resourceName=map_run_arn)
+        return record.map_runs[map_run_arn]
 
     def describe_map_run(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._map_run(params["mapRunArn"]).describe()

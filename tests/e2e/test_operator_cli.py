@@ -261,4 +261,6 @@ def test_no_stack_is_one_line(cli: Cli) -> None:
         env={"AWS_ENDPOINT_URL": cli.endpoint, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
     )
     assert done.returncode == 1
-    assert error_line(done).startswith("error: the endpoint answered something that is not the AWS API")
+    assert error_line(done).startswith(
+        "error: DescribeStacks failed: NotImplemented: localcloud does not serve CloudFormation"
+    )

@@ -38,7 +38,7 @@ import localcloud.asl.definition  # the module, not its names: it imports this o
 from localcloud.asl.checker import pointer
 from localcloud.asl.distributed import results
 from localcloud.asl.distributed.batching import ItemBatcherSpec
-from localcloud.asl.distributed.map_run import ABORTED, FAILED, SUCCEEDED, MapRun, MapRunNotFound
+from localcloud.asl.distributed.map_run import ABORTED, FAILED, SUCCEEDED, MapRun
 from localcloud.asl.distributed.readers import ItemReaderSpec, read_items
 from localcloud.asl.distributed.results import ResultWriterSpec
 from localcloud.asl.distributed.settings import NumberSetting
@@ -49,7 +49,7 @@ from localcloud.asl.errors import (
     ExecutionStopped,
     StatesFailure,
 )
-from localcloud.asl.runtime import CancelToken, ExecutionTimedOut
+from localcloud.asl.runtime import AnyEvent, CancelToken, ExecutionTimedOut
 from localcloud.asl.states.children import UNTIL_WOKEN
 from localcloud.asl.states.map_state import PROCESSORS, MapProcessor
 
@@ -307,12 +307,13 @@ class MapRunAttempt:
         # "A new Map Run is started and the existing Map Run isn't redriven" when it failed with
         # States.DataLimitExceeded or States.Runtime (Redriving Map Runs).
         if arn and previous.get("error") not in (DATA_LIMIT_EXCEEDED, RUNTIME):
-            try:
-                existing: MapRun | None = host.describe_map_run(arn)
-            except MapRunNotFound:
-                existing = None
+            # The earlier attempt's Map Run is in this execution's own record (after a restart the
+            # host's index does not know it yet, and looking it up there reads every execution).
+            record = host.describe(ctx.execution_arn)
+            existing = record.map_runs.get(arn)
             # RUNNING too: an attempt cut short by a restart never closed its Map Run.
             if existing is not None and existing.status in (FAILED, ABORTED, "RUNNING"):
+                host.register_map_run(record, existing)  # UpdateMapRun finds it from now on
                 existing.redrive_count += 1
                 existing.redrive_date = now
                 existing.status = "RUNNING"
@@ -369,16 +370,23 @@ class MapRunAttempt:
             wake.set()
             clock.notify()
 
+        def collect() -> BaseException | None:
+            """Record the children that ended since the last look; the first internal error."""
+            first: BaseException | None = None
+            while not done.empty():
+                index, record, error = done.get()
+                threads.pop(index).join()
+                self._child_ended(index, record)
+                first = first or error
+            return first
+
         try:
             while True:
                 wake.clear()
                 map_run.changed.clear()
-                while not done.empty():
-                    index, record, error = done.get()
-                    threads.pop(index).join()
-                    self._child_ended(index, record)
-                    if error is not None:
-                        raise StatesFailure(RUNTIME, f"Internal error running a child workflow: {error!r}")
+                error = collect()
+                if error is not None:
+                    raise StatesFailure(RUNTIME, f"Internal error running a child workflow: {error!r}")
                 if not failing and map_run.threshold_exceeded():
                     failing = True  # no more children start; the running ones are aborted
                     group.cancel("the Map Run failed")
@@ -403,7 +411,7 @@ class MapRunAttempt:
                     thread.start()
                 if not threads and (failing or not pending):
                     return
-                frame.sleep(UNTIL_WOKEN, wake=_Either(wake, map_run.changed))
+                frame.sleep(UNTIL_WOKEN, wake=AnyEvent(wake, map_run.changed))
         except BaseException:
             group.cancel("the Map Run was aborted")
             clock.notify()
@@ -411,10 +419,7 @@ class MapRunAttempt:
             # "blocked": see states.children.spawn.
             while threads:
                 wake.clear()
-                while not done.empty():
-                    index, record, _ = done.get()
-                    threads.pop(index).join()
-                    self._child_ended(index, record)
+                collect()
                 if threads:
                     clock.sleep(UNTIL_WOKEN, wake)
             raise
@@ -451,7 +456,7 @@ class MapRunAttempt:
             # Resumed after a restart (host.recover): the child goes on by itself; wait for it.
             done = host.done_event(arn)
             while host.describe(arn).status == "RUNNING" and not group.is_set():
-                ctx.clock.sleep(UNTIL_WOKEN, _Either(done, group.event))
+                ctx.clock.sleep(UNTIL_WOKEN, AnyEvent(done, group.event))
             return host.describe(arn)
         if existing is not None and not express:
             if host.redrive_problem(existing) is not None:
@@ -532,20 +537,6 @@ def _check_express_children(graph: StateGraph, check: Checker) -> None:
             check.add(state.path, "An EXPRESS child workflow cannot contain a Distributed Map")
         for sub in state.subgraphs():
             _check_express_children(sub, check)
-
-
-class _Either(threading.Event):
-    """Reads as set when either of two events is (the scheduler wakes for a child or an update)."""
-
-    def __init__(self, a: threading.Event, b: threading.Event) -> None:
-        super().__init__()
-        self._a, self._b = a, b
-
-    def is_set(self) -> bool:
-        return self._a.is_set() or self._b.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._a.wait(timeout) or self._b.is_set()
 
 
 PROCESSORS["DISTRIBUTED"] = DistributedProcessor

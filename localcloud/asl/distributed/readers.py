@@ -275,10 +275,13 @@ def _get_text(s3: Any, params: dict[str, Any]) -> str:
         raise StatesFailure(
             ITEM_READER_FAILED, f"The ItemReader parameters {unknown} are not supported with s3:getObject"
         )
-    return _decode(str(kwargs.get("Key", "")), s3.get_object(**kwargs)["Body"].read())
+    return _read_text(s3, **kwargs)
 
 
-def _decode(key: str, body: bytes) -> str:
+def _read_text(s3: Any, **get_object: Any) -> str:
+    """An object's text: GetObject, then gunzipped when its key ends ``.gz``."""
+    key = str(get_object.get("Key", ""))
+    body: bytes = s3.get_object(**get_object)["Body"].read()
     if key.endswith((".zstd", ".zst")):
         raise StatesFailure(
             ITEM_READER_FAILED, f"ZSTD-compressed objects ('{key}') are not supported by localcloud"
@@ -305,7 +308,7 @@ def _parse(spec: ItemReaderSpec, input_type: str | None, text: str, s3: Any) -> 
     if input_type == "JSONL":
         return _json_lines(text)
     if input_type == "MANIFEST":
-        return _inventory(text, s3, spec.delimiter)
+        return _inventory(text, s3)
     raise StatesFailure(ITEM_READER_FAILED, f"Unsupported InputType {input_type!r}")
 
 
@@ -342,8 +345,9 @@ def _json_lines(text: str) -> Iterator[Any]:
             raise StatesFailure(ITEM_READER_FAILED, f"Line {number} is not valid JSON: {exc}") from exc
 
 
-def _inventory(text: str, s3: Any, delimiter: str) -> Iterator[Any]:
-    """An S3 inventory manifest: every row of its CSV data files, keyed by its ``fileSchema``."""
+def _inventory(text: str, s3: Any) -> Iterator[Any]:
+    """An S3 inventory manifest: every row of its CSV data files (comma-separated, whatever the
+    ReaderConfig says), keyed by its ``fileSchema``."""
     try:
         manifest = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -355,9 +359,8 @@ def _inventory(text: str, s3: Any, delimiter: str) -> Iterator[Any]:
     schema = [name.strip() for name in str(manifest.get("fileSchema", "")).split(",") if name.strip()]
     bucket = str(manifest.get("destinationBucket", "")).removeprefix("arn:aws:s3:::")
     for entry in manifest.get("files") or []:
-        key = str(entry.get("key", ""))
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        yield from delimited.as_objects(delimited.records(_decode(key, body), ","), schema)
+        text = _read_text(s3, Bucket=bucket, Key=str(entry.get("key", "")))
+        yield from delimited.as_objects(delimited.records(text, ","), schema)
 
 
 def _listed(spec: ItemReaderSpec, s3: Any, params: dict[str, Any]) -> Iterator[Any]:
@@ -366,8 +369,8 @@ def _listed(spec: ItemReaderSpec, s3: Any, params: dict[str, Any]) -> Iterator[A
         page = s3.list_objects_v2(**kwargs)
         for obj in page.get("Contents") or []:
             if spec.load_and_flatten:
-                body = s3.get_object(Bucket=params["Bucket"], Key=obj["Key"])["Body"].read()
-                yield from _parse(spec, spec.input_type, _decode(obj["Key"], body), s3)
+                text = _read_text(s3, Bucket=params["Bucket"], Key=obj["Key"])
+                yield from _parse(spec, spec.input_type, text, s3)
             else:
                 yield _object_item(obj)
         token = page.get("NextContinuationToken")

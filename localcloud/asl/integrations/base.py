@@ -197,7 +197,7 @@ class Integration(ABC):
                     "TaskSubmitted", {**ident, "output": to_json(result), "outputDetails": NOT_TRUNCATED}
                 )
                 result = wait_for_callback(req) if self.needs_task_token else self.wait_for_job(req, result)
-            req.check_deadline()
+            _check_still_wanted(req)
         except StatesFailure as failure:
             kind = "TaskTimedOut" if failure.error in (TIMEOUT, HEARTBEAT_TIMEOUT) else "TaskFailed"
             req.event(kind, {**ident, "error": failure.error, "cause": failure.cause or ""})
@@ -217,7 +217,7 @@ class Integration(ABC):
         req.event("LambdaFunctionStarted")
         try:
             result = self.invoke(req)
-            req.check_deadline()
+            _check_still_wanted(req)
         except StatesFailure as failure:
             kind = "LambdaFunctionTimedOut" if failure.error == TIMEOUT else "LambdaFunctionFailed"
             req.event(kind, {"error": failure.error, "cause": failure.cause or ""})
@@ -234,6 +234,15 @@ class Integration(ABC):
         :meth:`invoke` started ends; return its result or raise. ``submitted`` is what invoke
         returned (recorded as TaskSubmitted)."""
         raise StatesFailure("States.Runtime", f"'{self.resource.arn}' cannot wait for a job to complete")
+
+
+def _check_still_wanted(req: TaskRequest) -> None:
+    """After the work returned: a task whose execution was stopped, or whose branch was cancelled
+    (a sibling Parallel branch or Map iteration failed), or that ran out of time meanwhile, does
+    not succeed with a late result: it is aborted (``TaskStateAborted``), as on AWS, where a call
+    that cannot be cancelled (a Lambda invocation) runs on but its result is dropped."""
+    req.frame.check()
+    req.check_deadline()
 
 
 # A Task without TimeoutSeconds waits at most this long (the guide's Task state: "If not provided, the

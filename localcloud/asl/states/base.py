@@ -15,7 +15,6 @@ from localcloud.asl.errors import (
     DATA_LIMIT_EXCEEDED,
     QUERY_EVALUATION_ERROR,
     RESULT_PATH_MATCH_FAILURE,
-    RUNTIME,
     ExecutionStopped,
     StatesFailure,
     error_matches,
@@ -557,10 +556,6 @@ class StateRun:
             output = self.apply_result_path(result_path, error_output)
         self.commit(pending)
         return Transition(catcher.next, output)
-
-
-def state_failure_runtime(message: str) -> StatesFailure:
-    return StatesFailure(RUNTIME, message)
 
 
 Parser = Callable[[str, dict[str, Any], str, Checker, str], State]

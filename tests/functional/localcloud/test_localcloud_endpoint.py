@@ -150,10 +150,34 @@ def test_dynamodb_rejects_a_26_item_batch_as_aws_does(client) -> None:
     assert error.value.response["Error"]["Code"] == "ValidationException"
 
 
-def test_services_outside_the_project_are_refused_by_ministack(client) -> None:
+SERVED = "athena, dynamodb, glue, iam, lambda, logs, s3, scheduler, states, sts"
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "title", "signed_as"),
+    [
+        ("cloudformation", "describe_stacks", "CloudFormation", "cloudformation"),  # query
+        ("sqs", "list_queues", "SQS", "sqs"),  # json (query-compatible)
+        ("cloudwatch", "list_dashboards", "'monitoring'", "monitoring"),  # json, signed as no model's name
+        ("eks", "list_clusters", "EKS", "eks"),  # rest-json
+        ("sesv2", "list_contact_lists", "SES", "ses"),  # rest-json, signed as SES (a query model)
+        ("route53", "list_hosted_zones", "Route 53", "route53"),  # rest-xml
+        ("ec2", "describe_regions", "EC2", "ec2"),  # ec2
+        ("eventbridgev2", "list_event_buses", "EventBridge", "events"),  # smithy-rpc-v2-cbor
+    ],
+)
+def test_services_localcloud_does_not_serve_are_refused_in_their_own_protocol(
+    client, service: str, operation: str, title: str, signed_as: str
+) -> None:
     with pytest.raises(ClientError) as error:
-        client("sqs").list_queues()
-    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        getattr(client(service), operation)()
+    response = error.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    assert response["Error"]["Code"] == "NotImplemented"
+    assert response["Error"]["Message"] == (
+        f"localcloud does not serve {title} (requests signed for '{signed_as}'); it serves {SERVED}. "
+        "See docs/localcloud.md for what each of them supports."
+    )
 
 
 def test_health_lists_who_serves_each_service(server: RunningServer) -> None:

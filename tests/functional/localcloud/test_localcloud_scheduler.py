@@ -233,3 +233,42 @@ def test_a_failing_target_is_recorded_as_failed_with_the_reason(server, client, 
     assert [(f["status"], f["error"].split(":")[0]) for f in fired] == [
         ("FAILED", "StateMachineDoesNotExist")
     ]
+
+
+def test_setting_the_clock_back_counts_due_times_again_from_the_new_time(server, client, recorder) -> None:
+    control.set_clock(server.endpoint, at("2037-01-10T03:29:00Z"), frozen=True)
+    create(client("scheduler"), "back", "cron(30 3 * * ? *)")
+    fired = control.advance_clock(server.endpoint, 120)["fired"]
+    assert [f["scheduledTime"] for f in fired] == ["2037-01-10T03:30:00Z"]
+    # Back two days: the next due time is the first one after the new time, not 2037-01-11.
+    assert control.set_clock(server.endpoint, at("2037-01-08T03:29:00Z"), frozen=True)["fired"] == []
+    fired = control.advance_clock(server.endpoint, 120)["fired"]
+    assert [f["scheduledTime"] for f in fired] == ["2037-01-08T03:30:00Z"]
+    # Back to a due time itself: it is due at once, as when the clock is moved forward onto it.
+    fired = control.set_clock(server.endpoint, at("2037-01-05T03:30:00Z"), frozen=True)["fired"]
+    assert [f["scheduledTime"] for f in fired] == ["2037-01-05T03:30:00Z"]
+    assert [e["time"] for e in recorded(client, "back", 3)] == [
+        "2037-01-05T03:30:00Z",
+        "2037-01-08T03:30:00Z",
+        "2037-01-10T03:30:00Z",
+    ]
+
+
+def test_schedules_are_listed_in_pages_and_a_foreign_token_is_refused(server, client, recorder) -> None:
+    scheduler = client("scheduler")
+    for name in ("p1", "p2", "p3", "p4", "p5"):
+        create(scheduler, name, "rate(1 day)", State="DISABLED")
+    names, token, pages = [], None, 0
+    while True:
+        kwargs = {"MaxResults": 2, **({"NextToken": token} if token else {})}
+        answer = scheduler.list_schedules(**kwargs)
+        names += [s["Name"] for s in answer["Schedules"]]
+        pages += 1
+        token = answer.get("NextToken")
+        if not token:
+            break
+    assert (names, pages) == (["p1", "p2", "p3", "p4", "p5"], 3)
+    first = scheduler.list_schedules(MaxResults=2)["NextToken"]
+    with pytest.raises(ClientError) as error:
+        scheduler.list_schedule_groups(NextToken=first)
+    assert error.value.response["Error"]["Code"] == "ValidationException"

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -203,3 +205,55 @@ def test_wait_for_task_token_resumes_with_the_output_sent_by_send_task_success()
     assert types[2:6] == ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
     with pytest.raises(Exception, match="Invalid Token"):
         host.send_task_success(issued[0], {})
+
+
+@pytest.mark.parametrize("resource", [INVOKE, "arn:aws:lambda:us-east-1:123456789012:function:slow"])
+def test_a_lambda_task_in_flight_when_a_sibling_branch_fails_is_aborted_and_its_result_dropped(
+    harness: Harness, resource: str
+) -> None:
+    started = threading.Event()
+
+    def slow(payload: Any) -> Any:
+        started.set()
+        time.sleep(0.2)  # still running when the other branch fails
+        return "too late"
+
+    harness.functions["slow"] = slow
+    harness.functions["gate"] = lambda payload: started.wait(5)
+    fn = "arn:aws:lambda:us-east-1:123456789012:function:"
+    work: dict[str, Any] = {"Type": "Task", "Resource": resource, "Next": "After"}
+    if resource == INVOKE:
+        work["Parameters"] = {"FunctionName": "slow"}
+    branches = [
+        {"StartAt": "Work", "States": {"Work": work, "After": {"Type": "Pass", "End": True}}},
+        {
+            "StartAt": "Gate",
+            "States": {
+                "Gate": {"Type": "Task", "Resource": fn + "gate", "Next": "Break"},
+                "Break": {"Type": "Fail", "Error": "BranchBroke"},
+            },
+        },
+    ]
+    record = harness.run(machine({"P": {"Type": "Parallel", "Branches": branches, "End": True}}))
+    assert (record.status, record.error) == ("FAILED", "BranchBroke")
+    assert [name for name, _ in harness.lambda_client.calls].count("slow") == 1
+    types = [e["type"] for e in record.history]
+    assert types[-2:] == ["ParallelStateFailed", "ExecutionFailed"]
+    prefix = "Task" if resource == INVOKE else "LambdaFunction"
+    assert _branch_of(record, "Work") == [
+        "TaskStateEntered",
+        f"{prefix}Scheduled",
+        f"{prefix}Started",
+        "TaskStateAborted",  # not Succeeded: the function's late result is dropped
+    ]
+
+
+def _branch_of(record: Any, state: str) -> list[str]:
+    """The types of the events that follow from ``state``'s entry, up to the Parallel's end."""
+    events = record.history[: [e["type"] for e in record.history].index("ParallelStateFailed")]
+    entered = next(e["id"] for e in events if (e.get("stateEnteredEventDetails") or {}).get("name") == state)
+    chain = {entered}
+    for event in events:
+        if event["previousEventId"] in chain:
+            chain.add(event["id"])
+    return [e["type"] for e in events if e["id"] in chain]

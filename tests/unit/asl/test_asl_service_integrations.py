@@ -483,3 +483,66 @@ def test_a_child_joining_its_parallel_branches_does_not_let_the_clock_jump() -> 
         record = services.run(start(".sync:2"))
         assert record.status == "SUCCEEDED", record.cause
         assert record.stop_date == START
+
+
+# ---- a failing Parallel branch aborts the tasks in flight in the others ------------------------------
+
+
+def parallel_with_failing_branch(in_flight: dict[str, Any]) -> dict[str, Any]:
+    """Branch 0 runs ``in_flight`` (state "Work"); branch 1 fails after 5 seconds."""
+    failing = {
+        "StartAt": "Pause",
+        "States": {
+            "Pause": {"Type": "Wait", "Seconds": 5, "Next": "Break"},
+            "Break": {"Type": "Fail", "Error": "BranchBroke", "Cause": "branch 1 broke"},
+        },
+    }
+    working = {"StartAt": "Work", "States": {"Work": {**in_flight, "End": True}}}
+    return {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Parallel", "Branches": [working, failing], "End": True}},
+    }
+
+
+def branch_events(record: ExecutionRecord) -> list[str]:
+    return [e["type"] for e in record.history if e["type"].startswith(("Task", "Parallel", "Fail"))]
+
+
+def test_a_failing_branch_aborts_an_athena_query_in_flight_in_another_and_stops_it() -> None:
+    athena = FakeAthena(["RUNNING"])  # never ends by itself
+    work = {"Type": "Task", "Resource": START_QUERY + ".sync", "Parameters": {"QueryString": "SELECT 1"}}
+    record = Services({"athena": athena}).run(parallel_with_failing_branch(work))
+    assert (record.status, record.error, record.cause) == ("FAILED", "BranchBroke", "branch 1 broke")
+    assert athena.stopped == ["q-1"]  # StopQueryExecution, as AWS stops the query of an aborted task
+    assert branch_events(record) == [
+        "ParallelStateEntered",
+        "ParallelStateStarted",
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSubmitted",
+        "FailStateEntered",
+        "TaskStateAborted",
+        "ParallelStateFailed",
+    ]
+    assert record.stop_date == START + dt.timedelta(seconds=5)
+
+
+def test_a_failing_branch_aborts_a_child_execution_in_flight_in_another_and_stops_it() -> None:
+    services = Services({}, {CHILD_ARN: child_machine(WAIT)})
+    work = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": CHILD_ARN},
+    }
+    record = services.run(parallel_with_failing_branch(work))
+    assert (record.status, record.error) == ("FAILED", "BranchBroke")
+    assert "TaskStateAborted" in branch_events(record)
+    (child,) = [r for r in services.host.store.list() if r.state_machine_arn == CHILD_ARN]
+    assert child.status == "ABORTED"
+    assert child.cause == (
+        f"The Task state in AWS Step Functions execution [{record.execution_arn}] which was managing "
+        "this resource was aborted"
+    )
+    assert child.stop_date == START + dt.timedelta(seconds=5)
+    assert [e["type"] for e in child.history][-2:] == ["WaitStateAborted", "ExecutionAborted"]

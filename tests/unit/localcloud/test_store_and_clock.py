@@ -65,3 +65,18 @@ def test_the_clock_can_be_frozen_set_and_advanced_and_tells_listeners() -> None:
     assert changes == ["changed"] * 3
     with pytest.raises(ValueError, match="forward"):
         clock.advance(-1)
+
+
+def test_the_clock_counts_the_times_it_was_set_back() -> None:
+    real = [1_000_000.0]
+    clock = Clock(real_time=lambda: real[0])
+    clock.set(dt.datetime(2030, 1, 2, tzinfo=dt.UTC), frozen=True)  # forward from 1970
+    clock.advance(60)
+    clock.set(dt.datetime(2030, 1, 2, 0, 1, tzinfo=dt.UTC))  # where it stands: not back
+    assert clock.set_backs == 0
+    clock.set(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    assert clock.set_backs == 1
+    clock.reset()  # back to 1970's real time
+    assert clock.set_backs == 2
+    clock.reset()
+    assert clock.set_backs == 2
