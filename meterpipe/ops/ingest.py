@@ -1,6 +1,7 @@
 """Readings and customers into the lake, from either of two folder layouts.
 
-- the lake layout (DESIGN.md): ``PATH/iot_electricity_metering/year=YYYY/month=MM/day=DD/*.csv``;
+- the lake layout (the data contract in docs/architecture.md):
+  ``PATH/iot_electricity_metering/year=YYYY/month=MM/day=DD/*.csv``;
 - the upstream AWS sample's: ``PATH/iot_electricity_metering/YYYY-MM-DD/*.csv``, mapped to the
   same ``year=/month=/day=`` partitions;
 
