@@ -26,12 +26,13 @@ from typing import Any, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from meterpipe.aws import Clients
+from meterpipe.aws import Clients, error_code
 from meterpipe.definitions import (
     ATHENA_RESULTS_PREFIX,
     BACKFILL,
     DAILY_ROLLUP,
     DEFAULT_NAME_PREFIX,
+    REPO_ROOT,
     DeploymentValues,
     render_state_machines,
     state_machine_name,
@@ -41,7 +42,6 @@ from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, ROLLUPS, KeyValueTable
 
 Action = Literal["created", "updated", "unchanged", "skipped"]
 _T = TypeVar("_T")
-REPO_ROOT = Path(__file__).resolve().parents[2]
 HOT_RELOAD_BUCKET = "hot-reload"  # localcloud's code location for a local source folder
 
 _ASSUME_ROLE = {
@@ -119,10 +119,6 @@ class LocalDeployment:
         }
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def ensure_buckets(clients: Clients, spec: LocalDeployment) -> Step:
     s3 = clients.client("s3")
     created = []
@@ -130,7 +126,7 @@ def ensure_buckets(clients: Clients, spec: LocalDeployment) -> Step:
         try:
             s3.head_bucket(Bucket=bucket)
         except ClientError as error:
-            if _code(error) not in ("404", "NoSuchBucket", "NotFound"):
+            if error_code(error) not in ("404", "NoSuchBucket", "NotFound"):
                 raise
             s3.create_bucket(Bucket=bucket)
             created.append(bucket)
