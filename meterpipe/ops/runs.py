@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from meterpipe.aws import error_code
 from meterpipe.errors import MeterpipeError
-from meterpipe.ops.dates import DateRange, scheduled_day
+from meterpipe.ops.dates import DateRange, iso_utc, scheduled_day
 from meterpipe.ops.pipeline import Pipeline
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -102,18 +102,14 @@ class Run:
             "executionArn": self.arn,
             "status": self.status,
             "origin": self.origin,
-            "start": _iso(self.start),
-            "stop": _iso(self.stop),
+            "start": iso_utc(self.start),
+            "stop": iso_utc(self.stop),
             "redriveCount": self.redrive_count,
-            "redriveDate": _iso(self.redrive_date),
+            "redriveDate": iso_utc(self.redrive_date),
             "itemsWritten": self.items_written,
             "error": self.error,
             "cause": self.cause,
         }
-
-
-def _iso(when: dt.datetime | None) -> str | None:
-    return None if when is None else when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _json(text: Any) -> Any:
