@@ -19,7 +19,7 @@ from meterpipe.errors import MeterpipeError
 from meterpipe.ops.dates import DateRange, contiguous
 from meterpipe.ops.history import backfill_days, readable_cause, root_cause
 from meterpipe.ops.pipeline import Pipeline, cdk_context
-from meterpipe.ops.runs import Run, RunIndex, describe_run, list_runs, runs_by_day
+from meterpipe.ops.runs import FAILED, Run, RunIndex, describe_run, list_runs, runs_by_day
 
 MAX_DAYS = 366  # backfill.asl.json refuses longer ranges
 
@@ -173,7 +173,7 @@ class BackfillProgress:
 
     @property
     def failed(self) -> int:
-        return self.count("FAILED", "ABORTED", "TIMED_OUT")
+        return self.count(*FAILED)
 
     @property
     def running(self) -> int:
@@ -193,7 +193,7 @@ class BackfillProgress:
 
     @property
     def failed_days(self) -> list[DayProgress]:
-        return [d for d in self.days.values() if d.status in ("FAILED", "ABORTED", "TIMED_OUT", "PENDING")]
+        return [d for d in self.days.values() if d.status in FAILED or d.status == "PENDING"]
 
     @property
     def ok(self) -> bool:
