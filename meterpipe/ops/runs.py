@@ -91,9 +91,8 @@ class Run:
 
     def duration(self, now: dt.datetime) -> float:
         """Seconds from the (last) start to the stop, or to ``now`` while running."""
-        begin = self.start if self.redrive_date is None else self.redrive_date
         end = self.stop if self.stop is not None and self.done else now
-        return max(0.0, (end - begin).total_seconds())
+        return max(0.0, (end - self.last_start).total_seconds())
 
     def to_json(self) -> dict[str, Any]:
         return {
