@@ -29,7 +29,7 @@ from meterpipe.ops.dates import DateRange, optional_range, parse_date
 from meterpipe.ops.history import readable_cause, root_cause
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.redrive import RedriveAction, redrive_execution, redrive_failed
-from meterpipe.ops.runs import Run, RunsFailed, start_run, wait_for_runs
+from meterpipe.ops.runs import Run, RunsFailed, describe_run, start_run, wait_for_runs
 
 
 def follow_runs(
@@ -255,8 +255,6 @@ def redrive_command(
 
 
 def follow_actions(pipeline: Pipeline, actions: Sequence[RedriveAction]) -> list[Run]:
-    from meterpipe.ops.runs import describe_run  # noqa: PLC0415 - only when waiting
-
     work = [a for a in actions if a.action != "nothing"]
     runs = [describe_run(pipeline, a.execution_arn) for a in work]
     expected = {a.execution_arn: a.expected_redrive_count for a in work if a.action == "redrive"}
