@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from handlers import settings
 from meterpipe.errors import MeterpipeError
 from meterpipe.tables import GLUE_DATABASE
 
@@ -49,6 +50,21 @@ ATHENA_RESULTS_PREFIX: Final = "athena-results/"
 MAP_RESULTS_PREFIX: Final = "map-results/"
 
 DEFAULT_NAME_PREFIX: Final = "meterpipe"
+
+# What a deployment gets unless configured otherwise, the same for the CDK app (infra/config.py,
+# cdk.json) and the local deploy (meterpipe.local.deploy).
+DEFAULT_STACK_NAME: Final = "MeterPipe"
+DEFAULT_SCHEDULE: Final = "cron(30 3 * * ? *)"  # the upstream sample's, evaluated in DEFAULT_TIMEZONE
+DEFAULT_TIMEZONE: Final = "UTC"
+DEFAULT_MAX_ITEMS_PER_BATCH: Final = 1000
+DEFAULT_MAX_INPUT_BYTES_PER_BATCH: Final = 204_800
+DEFAULT_MAP_MAX_CONCURRENCY: Final = 20
+DEFAULT_BACKFILL_MAX_CONCURRENCY: Final = 4
+DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT: Final = 40
+DEFAULT_LAMBDA_TIMEOUT_SECONDS: Final = 60
+DEFAULT_LAMBDA_MEMORY_MB: Final = 512
+
+WRITE_BATCH_HANDLER: Final = "handlers.write_batch.handler"
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]*)\}")
 _PLACEHOLDER_ONLY = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]*)\}\Z")
@@ -135,13 +151,13 @@ class DeploymentValues:
     glue_database: str = GLUE_DATABASE
     # ResultWriter output of the Distributed Maps goes under this prefix of the results bucket.
     map_results_prefix: str = MAP_RESULTS_PREFIX
-    max_items_per_batch: int = 1000
-    max_input_bytes_per_batch: int = 204_800
-    max_concurrency: int = 20
-    backfill_max_concurrency: int = 4
-    backfill_max_concurrency_limit: int = 40
+    max_items_per_batch: int = DEFAULT_MAX_ITEMS_PER_BATCH
+    max_input_bytes_per_batch: int = DEFAULT_MAX_INPUT_BYTES_PER_BATCH
+    max_concurrency: int = DEFAULT_MAP_MAX_CONCURRENCY
+    backfill_max_concurrency: int = DEFAULT_BACKFILL_MAX_CONCURRENCY
+    backfill_max_concurrency_limit: int = DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT
     # ResolveDate: "yesterday" of a scheduled run is the previous calendar day in this zone.
-    timezone: str = "UTC"
+    timezone: str = DEFAULT_TIMEZONE
     timezone_first_year: int = 2000
     timezone_last_year: int = 2099
     queries_dir: Path = field(default=QUERIES_DIR)
@@ -186,6 +202,16 @@ class DeploymentValues:
                 problems.append(f"{name} must not contain a single quote")
         if problems:
             raise DefinitionError("invalid deployment values: " + "; ".join(problems))
+
+
+def write_batch_environment(table_name: str) -> dict[str, str]:
+    """The write_batch function's environment as every deployment sets it, under the names
+    ``handlers.settings`` reads (the Powertools names at their defaults)."""
+    return {
+        settings.ROLLUP_TABLE_NAME_ENV: table_name,
+        settings.SERVICE_NAME_ENV: settings.DEFAULT_SERVICE_NAME,
+        settings.METRICS_NAMESPACE_ENV: settings.DEFAULT_METRICS_NAMESPACE,
+    }
 
 
 def build_substitutions(values: DeploymentValues) -> dict[str, dict[str, Substitution]]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from meterpipe.definitions import DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT
 from meterpipe.errors import MeterpipeError
 from meterpipe.ops.dates import DateRange, contiguous
 from meterpipe.ops.history import backfill_days, readable_cause, root_cause
@@ -59,7 +60,9 @@ class BackfillPlan:
 
 
 def concurrency_limit() -> int:
-    return int(cdk_context().get("meterpipe:backfillMaxConcurrencyLimit") or 40)
+    return int(
+        cdk_context().get("meterpipe:backfillMaxConcurrencyLimit") or DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT
+    )
 
 
 def plan_backfill(pipeline: Pipeline, days: DateRange, *, only_missing: bool = False) -> BackfillPlan:
