@@ -27,6 +27,7 @@ from meterpipe.definitions import (
     DEFAULT_SCHEDULE,
     DEFAULT_STACK_NAME,
     DEFAULT_TIMEZONE,
+    MAX_INPUT_BYTES_PER_BATCH_LIMIT,
     state_machine_name,
 )
 from meterpipe.tables import ROLLUPS
@@ -75,7 +76,8 @@ class DeploymentConfig:
         problems = []
         ranges = {
             "max_items_per_batch": (1, 100_000_000),
-            "max_input_bytes_per_batch": (1024, 258_048),
+            # What the definitions accept: room for BatchInput under the 256 KiB payload limit.
+            "max_input_bytes_per_batch": (1024, MAX_INPUT_BYTES_PER_BATCH_LIMIT),
             "map_max_concurrency": (1, 10_000),
             "backfill_max_concurrency": (1, 10_000),
             "backfill_max_concurrency_limit": (1, 10_000),

@@ -43,6 +43,7 @@ QUERY_PLACEHOLDERS: Final = {"hourly": "HourlyQuery", "daily": "DailyQuery", "mo
 
 # Step Functions caps a state's input at 256 KiB; a batch must leave room for BatchInput and framing.
 PAYLOAD_LIMIT_BYTES: Final = 262_144
+MAX_INPUT_BYTES_PER_BATCH_LIMIT: Final = PAYLOAD_LIMIT_BYTES - 4096
 
 # Key prefixes of the results bucket, the same on AWS and locally: Athena's query results (the
 # workgroup's enforced result location) and the Distributed Maps' ResultWriter output.
@@ -178,10 +179,10 @@ class DeploymentValues:
                 f"backfill_max_concurrency_limit {limit}"
             )
         max_bytes = self.max_input_bytes_per_batch
-        if not _is_int(max_bytes) or not 1024 <= max_bytes <= PAYLOAD_LIMIT_BYTES - 4096:
+        if not _is_int(max_bytes) or not 1024 <= max_bytes <= MAX_INPUT_BYTES_PER_BATCH_LIMIT:
             problems.append(
                 "max_input_bytes_per_batch must leave room for BatchInput under the 256 KiB state "
-                f"payload limit (1024..{PAYLOAD_LIMIT_BYTES - 4096}), got {max_bytes!r}"
+                f"payload limit (1024..{MAX_INPUT_BYTES_PER_BATCH_LIMIT}), got {max_bytes!r}"
             )
         if not self.map_results_prefix.endswith("/") or self.map_results_prefix.startswith("/"):
             problems.append(
