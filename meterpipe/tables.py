@@ -8,6 +8,7 @@ CDK's L1 constructs accept almost verbatim.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,6 +177,7 @@ CUSTOMERS = LakeTable(
 
 LAKE_TABLES: tuple[LakeTable, ...] = (READINGS, CUSTOMERS)
 
+
 # The names are the data contract's (handlers.rollup_format, which the write_batch Lambda uses).
 ROLLUPS = KeyValueTable(
     name=TABLE_NAME,
@@ -188,3 +190,9 @@ ROLLUPS = KeyValueTable(
         # No run-dependent attributes (updated-at, execution): re-running a day must give the same table.
     },
 )
+
+
+def readings_day_prefix(day: dt.date) -> str:
+    """The lake key prefix of one day's readings, the partition READINGS projects:
+    ``iot_electricity_metering/year=2022/month=01/day=05/``."""
+    return f"{READINGS.prefix}year={day:%Y}/month={day:%m}/day={day:%d}/"

@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 from meterpipe.aws import error_code
 from meterpipe.errors import MeterpipeError
 from meterpipe.ops.pipeline import Pipeline
-from meterpipe.tables import CUSTOMERS, READINGS
+from meterpipe.tables import CUSTOMERS, READINGS, readings_day_prefix
 
 READINGS_FOLDER = READINGS.prefix.rstrip("/")
 CUSTOMERS_FOLDER = CUSTOMERS.prefix.rstrip("/")
@@ -114,7 +114,7 @@ class IngestReport:
 
 
 def _day_key(day: dt.date, relative: Path) -> str:
-    return f"{READINGS.prefix}year={day:%Y}/month={day:%m}/day={day:%d}/{relative.as_posix()}"
+    return readings_day_prefix(day) + relative.as_posix()
 
 
 def _csv_files(folder: Path) -> tuple[list[Path], list[Path]]:
