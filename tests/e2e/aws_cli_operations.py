@@ -227,12 +227,13 @@ def step_functions_operations(aws: AwsCli, function_arn: str) -> None:
     )
     answered = start("callback", callback)
     token = aws.task_token(answered)
-    aws("SendTaskHeartbeat", *sfn, "send-task-heartbeat", "--task-token", token)
-    aws("SendTaskSuccess", *sfn, "send-task-success", "--task-token", token, "--task-output", '{"ok": 1}')
+    # "--task-token=..." in one word: a token may begin with "-", which the CLI would take for an option.
+    aws("SendTaskHeartbeat", *sfn, "send-task-heartbeat", f"--task-token={token}")
+    aws("SendTaskSuccess", *sfn, "send-task-success", f"--task-token={token}", "--task-output", '{"ok": 1}')
     refused = start("callback, failed", callback)
     aws(
-        "SendTaskFailure", *sfn, "send-task-failure", "--task-token", aws.task_token(refused), "--error", "E",
-        "--cause", "c",
+        "SendTaskFailure", *sfn, "send-task-failure", f"--task-token={aws.task_token(refused)}",
+        "--error", "E", "--cause", "c",
     )  # fmt: skip
     if (aws.finished(answered), aws.finished(refused)) != ("SUCCEEDED", "FAILED"):
         aws.calls.append(("task tokens end their executions", False, "unexpected status"))
