@@ -3,11 +3,12 @@
 Hour and day items: BatchWriteItem, 25 items a call, ``UnprocessedItems`` (and whole calls
 refused for throttling) sent again with backoff until all are written or the time budget runs out.
 
-Month items never go backwards (DESIGN.md): a run that saw fewer readings must not replace a month
-item written from more, whatever order concurrent runs finish in. BatchWriteItem cannot be
-conditional, so each month item is a PutItem on the condition that the stored item (if any) was
-computed from at most as many readings. An equal count still lands (a corrected total of the same
-readings); a failed condition is not an error: the stored item is newer and stays.
+Month items never go backwards (the data contract in docs/architecture.md): a run that saw fewer
+readings must not replace a month item written from more, whatever order concurrent runs finish
+in. BatchWriteItem cannot be conditional, so each month item is a PutItem on the condition that
+the stored item (if any) was computed from at most as many readings. An equal count still lands
+(a corrected total of the same readings); a failed condition is not an error: the stored item is
+newer and stays.
 
 Every write is idempotent (the item holds only values a re-run reproduces), so a batch retried by
 the state machine after a TimeBudgetExhaustedError gives the same table.

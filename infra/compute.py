@@ -14,8 +14,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.retention import retention
+from meterpipe.definitions import WRITE_BATCH_HANDLER, write_batch_environment
 
-HANDLER = "handlers.write_batch.handler"
 # AWS publishes Powertools for AWS Lambda (Python) v3 as a public layer from this account.
 POWERTOOLS_LAYER = (
     "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:{version}"
@@ -89,7 +89,7 @@ class Compute(Construct):
             description="meterpipe: writes one batch of rollup rows (a Distributed Map child) to DynamoDB",
             runtime=lambda_.Runtime.PYTHON_3_12,
             architecture=lambda_.Architecture.ARM_64,
-            handler=HANDLER,
+            handler=WRITE_BATCH_HANDLER,
             code=lambda_.Code.from_asset(
                 str(handlers_dir),
                 asset_hash_type=AssetHashType.SOURCE,
@@ -108,11 +108,7 @@ class Compute(Construct):
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
-            environment={
-                "ROLLUP_TABLE_NAME": table_name,
-                "POWERTOOLS_SERVICE_NAME": "meterpipe",
-                "POWERTOOLS_METRICS_NAMESPACE": "MeterPipe",
-            },
+            environment=write_batch_environment(table_name),
         )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> None:

@@ -13,7 +13,23 @@ from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from meterpipe.definitions import BACKFILL, DAILY_ROLLUP, DEFAULT_NAME_PREFIX, state_machine_name
+from meterpipe.definitions import (
+    BACKFILL,
+    DAILY_ROLLUP,
+    DEFAULT_BACKFILL_MAX_CONCURRENCY,
+    DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT,
+    DEFAULT_LAMBDA_MEMORY_MB,
+    DEFAULT_LAMBDA_TIMEOUT_SECONDS,
+    DEFAULT_MAP_MAX_CONCURRENCY,
+    DEFAULT_MAX_INPUT_BYTES_PER_BATCH,
+    DEFAULT_MAX_ITEMS_PER_BATCH,
+    DEFAULT_NAME_PREFIX,
+    DEFAULT_SCHEDULE,
+    DEFAULT_STACK_NAME,
+    DEFAULT_TIMEZONE,
+    MAX_INPUT_BYTES_PER_BATCH_LIMIT,
+    state_machine_name,
+)
 from meterpipe.tables import ROLLUPS
 
 PREFIX = "meterpipe:"
@@ -27,23 +43,23 @@ class ConfigError(ValueError):
 class DeploymentConfig:
     """What an operator can set per deployment. Defaults reproduce the upstream sample."""
 
-    stack_name: str = "MeterPipe"
+    stack_name: str = DEFAULT_STACK_NAME
     # Prefixes the state machine and workgroup names (and so the ARNs the CLI looks for).
     name_prefix: str = DEFAULT_NAME_PREFIX
     # Schedule: EventBridge Scheduler cron expression, evaluated in `timezone`.
-    schedule_cron: str = "cron(30 3 * * ? *)"
+    schedule_cron: str = DEFAULT_SCHEDULE
     schedule_enabled: bool = True
     # Both when the schedule fires and which calendar day "yesterday" is for a scheduled run.
-    timezone: str = "UTC"
+    timezone: str = DEFAULT_TIMEZONE
     # Distributed Map sizing.
-    max_items_per_batch: int = 1000
-    max_input_bytes_per_batch: int = 204_800
-    map_max_concurrency: int = 20
-    backfill_max_concurrency: int = 4
-    backfill_max_concurrency_limit: int = 40
+    max_items_per_batch: int = DEFAULT_MAX_ITEMS_PER_BATCH
+    max_input_bytes_per_batch: int = DEFAULT_MAX_INPUT_BYTES_PER_BATCH
+    map_max_concurrency: int = DEFAULT_MAP_MAX_CONCURRENCY
+    backfill_max_concurrency: int = DEFAULT_BACKFILL_MAX_CONCURRENCY
+    backfill_max_concurrency_limit: int = DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT
     # write_batch Lambda.
-    lambda_timeout_seconds: int = 60
-    lambda_memory_mb: int = 512
+    lambda_timeout_seconds: int = DEFAULT_LAMBDA_TIMEOUT_SECONDS
+    lambda_memory_mb: int = DEFAULT_LAMBDA_MEMORY_MB
     lambda_reserved_concurrency: int | None = None
     powertools_layer_version: int = 27
     # Data.
@@ -60,7 +76,8 @@ class DeploymentConfig:
         problems = []
         ranges = {
             "max_items_per_batch": (1, 100_000_000),
-            "max_input_bytes_per_batch": (1024, 258_048),
+            # What the definitions accept: room for BatchInput under the 256 KiB payload limit.
+            "max_input_bytes_per_batch": (1024, MAX_INPUT_BYTES_PER_BATCH_LIMIT),
             "map_max_concurrency": (1, 10_000),
             "backfill_max_concurrency": (1, 10_000),
             "backfill_max_concurrency_limit": (1, 10_000),

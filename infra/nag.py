@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 from aws_cdk import Acknowledgment, CfnResource, Stack, Token, Validations
 from constructs import IConstruct
 
+from meterpipe.definitions import ATHENA_RESULTS_PREFIX, MAP_RESULTS_PREFIX
+from meterpipe.tables import LAKE_TABLES
+
 if TYPE_CHECKING:
     from infra.compute import Compute
     from infra.orchestration import Orchestration
@@ -74,13 +77,14 @@ def suppress_findings(
     ):
         _acknowledge(orchestration.backfill_role, f"AwsSolutions-IAM5[Resource::{pattern}]", CHILD_EXECUTIONS)
 
+    # The same prefixes Storage grants on (the lake tables' and the results bucket's).
     lake = _arn_reference(stack, storage.lake_bucket)
     results = _arn_reference(stack, storage.results_bucket)
-    for prefix in ("iot_electricity_metering/", "customer_meter_sensor/"):
+    for prefix in (table.prefix for table in LAKE_TABLES):
         _acknowledge(
             orchestration.daily_rollup_role, f"AwsSolutions-IAM5[Resource::{lake}/{prefix}*]", LAKE_OBJECTS
         )
-    for prefix in ("athena-results/", "map-results/"):
+    for prefix in (ATHENA_RESULTS_PREFIX, MAP_RESULTS_PREFIX):
         _acknowledge(
             orchestration.daily_rollup_role,
             f"AwsSolutions-IAM5[Resource::{results}/{prefix}*]",

@@ -17,11 +17,13 @@ SYNC_EXECUTION_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
 
 def state_machine_arn(scope: Construct, name: str) -> str:
     """A state machine's ARN from its name: usable before (and without depending on) the machine."""
+    return _states_arn(scope, "stateMachine", name)
+
+
+def _states_arn(scope: Construct, resource: str, name: str) -> str:
+    """``arn:<partition>:states:<region>:<account>:<resource>:<name>`` in the scope's stack."""
     return Stack.of(scope).format_arn(
-        service="states",
-        resource="stateMachine",
-        resource_name=name,
-        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        service="states", resource=resource, resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
     )
 
 
@@ -67,17 +69,6 @@ class Orchestration(Construct):
         self._grant_distributed_map(self.backfill_role, backfill_name, describe_map_runs=False)
         self._grant_sync_execution(self.backfill_role, daily_rollup_name)
 
-    def state_machine_arn(self, name: str) -> str:
-        return state_machine_arn(self, name)
-
-    def _executions_arn(self, name: str, suffix: str) -> str:
-        return Stack.of(self).format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{name}{suffix}",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-
     def _role(self, role_id: str, description: str) -> iam.Role:
         return iam.Role(
             self, role_id, assumed_by=iam.ServicePrincipal("states.amazonaws.com"), description=description
@@ -106,11 +97,10 @@ class Orchestration(Construct):
     def _grant_distributed_map(self, role: iam.Role, name: str, *, describe_map_runs: bool) -> None:
         """What a Distributed Map needs of its own machine: start, watch and stop its children,
         and redrive them when a map run is redriven."""
-        stack = Stack.of(self)
         role.add_to_policy(
-            iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn(name)])
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[state_machine_arn(self, name)])
         )
-        children = [self._executions_arn(name, ":*"), self._executions_arn(name, "/*")]
+        children = [_states_arn(self, "execution", f"{name}:*"), _states_arn(self, "execution", f"{name}/*")]
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["states:DescribeExecution", "states:StopExecution"], resources=children
@@ -118,28 +108,23 @@ class Orchestration(Construct):
         )
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["states:RedriveExecution"], resources=[self._executions_arn(name, "/*")]
+                actions=["states:RedriveExecution"], resources=[_states_arn(self, "execution", f"{name}/*")]
             )
         )
         if describe_map_runs:
-            map_runs = stack.format_arn(
-                service="states",
-                resource="mapRun",
-                resource_name=f"{name}/*",
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            )
+            map_runs = _states_arn(self, "mapRun", f"{name}/*")
             role.add_to_policy(iam.PolicyStatement(actions=["states:DescribeMapRun"], resources=[map_runs]))
 
     def _grant_sync_execution(self, role: iam.Role, name: str) -> None:
         """startExecution.sync:2 of another machine: start, describe, stop, and the managed rule."""
         stack = Stack.of(self)
         role.add_to_policy(
-            iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn(name)])
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[state_machine_arn(self, name)])
         )
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["states:DescribeExecution", "states:StopExecution"],
-                resources=[self._executions_arn(name, ":*")],
+                resources=[_states_arn(self, "execution", f"{name}:*")],
             )
         )
         role.add_to_policy(

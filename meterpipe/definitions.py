@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from handlers import settings
 from meterpipe.errors import MeterpipeError
 from meterpipe.tables import GLUE_DATABASE
 
@@ -42,6 +43,7 @@ QUERY_PLACEHOLDERS: Final = {"hourly": "HourlyQuery", "daily": "DailyQuery", "mo
 
 # Step Functions caps a state's input at 256 KiB; a batch must leave room for BatchInput and framing.
 PAYLOAD_LIMIT_BYTES: Final = 262_144
+MAX_INPUT_BYTES_PER_BATCH_LIMIT: Final = PAYLOAD_LIMIT_BYTES - 4096
 
 # Key prefixes of the results bucket, the same on AWS and locally: Athena's query results (the
 # workgroup's enforced result location) and the Distributed Maps' ResultWriter output.
@@ -49,6 +51,21 @@ ATHENA_RESULTS_PREFIX: Final = "athena-results/"
 MAP_RESULTS_PREFIX: Final = "map-results/"
 
 DEFAULT_NAME_PREFIX: Final = "meterpipe"
+
+# What a deployment gets unless configured otherwise, the same for the CDK app (infra/config.py,
+# cdk.json) and the local deploy (meterpipe.local.deploy).
+DEFAULT_STACK_NAME: Final = "MeterPipe"
+DEFAULT_SCHEDULE: Final = "cron(30 3 * * ? *)"  # the upstream sample's, evaluated in DEFAULT_TIMEZONE
+DEFAULT_TIMEZONE: Final = "UTC"
+DEFAULT_MAX_ITEMS_PER_BATCH: Final = 1000
+DEFAULT_MAX_INPUT_BYTES_PER_BATCH: Final = 204_800
+DEFAULT_MAP_MAX_CONCURRENCY: Final = 20
+DEFAULT_BACKFILL_MAX_CONCURRENCY: Final = 4
+DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT: Final = 40
+DEFAULT_LAMBDA_TIMEOUT_SECONDS: Final = 60
+DEFAULT_LAMBDA_MEMORY_MB: Final = 512
+
+WRITE_BATCH_HANDLER: Final = "handlers.write_batch.handler"
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]*)\}")
 _PLACEHOLDER_ONLY = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]*)\}\Z")
@@ -135,13 +152,13 @@ class DeploymentValues:
     glue_database: str = GLUE_DATABASE
     # ResultWriter output of the Distributed Maps goes under this prefix of the results bucket.
     map_results_prefix: str = MAP_RESULTS_PREFIX
-    max_items_per_batch: int = 1000
-    max_input_bytes_per_batch: int = 204_800
-    max_concurrency: int = 20
-    backfill_max_concurrency: int = 4
-    backfill_max_concurrency_limit: int = 40
+    max_items_per_batch: int = DEFAULT_MAX_ITEMS_PER_BATCH
+    max_input_bytes_per_batch: int = DEFAULT_MAX_INPUT_BYTES_PER_BATCH
+    max_concurrency: int = DEFAULT_MAP_MAX_CONCURRENCY
+    backfill_max_concurrency: int = DEFAULT_BACKFILL_MAX_CONCURRENCY
+    backfill_max_concurrency_limit: int = DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT
     # ResolveDate: "yesterday" of a scheduled run is the previous calendar day in this zone.
-    timezone: str = "UTC"
+    timezone: str = DEFAULT_TIMEZONE
     timezone_first_year: int = 2000
     timezone_last_year: int = 2099
     queries_dir: Path = field(default=QUERIES_DIR)
@@ -162,10 +179,10 @@ class DeploymentValues:
                 f"backfill_max_concurrency_limit {limit}"
             )
         max_bytes = self.max_input_bytes_per_batch
-        if not _is_int(max_bytes) or not 1024 <= max_bytes <= PAYLOAD_LIMIT_BYTES - 4096:
+        if not _is_int(max_bytes) or not 1024 <= max_bytes <= MAX_INPUT_BYTES_PER_BATCH_LIMIT:
             problems.append(
                 "max_input_bytes_per_batch must leave room for BatchInput under the 256 KiB state "
-                f"payload limit (1024..{PAYLOAD_LIMIT_BYTES - 4096}), got {max_bytes!r}"
+                f"payload limit (1024..{MAX_INPUT_BYTES_PER_BATCH_LIMIT}), got {max_bytes!r}"
             )
         if not self.map_results_prefix.endswith("/") or self.map_results_prefix.startswith("/"):
             problems.append(
@@ -186,6 +203,16 @@ class DeploymentValues:
                 problems.append(f"{name} must not contain a single quote")
         if problems:
             raise DefinitionError("invalid deployment values: " + "; ".join(problems))
+
+
+def write_batch_environment(table_name: str) -> dict[str, str]:
+    """The write_batch function's environment as every deployment sets it, under the names
+    ``handlers.settings`` reads (the Powertools names at their defaults)."""
+    return {
+        settings.ROLLUP_TABLE_NAME_ENV: table_name,
+        settings.SERVICE_NAME_ENV: settings.DEFAULT_SERVICE_NAME,
+        settings.METRICS_NAMESPACE_ENV: settings.DEFAULT_METRICS_NAMESPACE,
+    }
 
 
 def build_substitutions(values: DeploymentValues) -> dict[str, dict[str, Substitution]]:

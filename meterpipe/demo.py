@@ -21,21 +21,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
 from meterpipe.aws import Target, explain
-from meterpipe.cli.render import (
-    calendar_grid,
-    day_progress,
-    describe_progress,
-    rollups_table,
-    size,
-    timeline_view,
-)
+from meterpipe.cli.render import calendar_grid, rollups_table, size, timeline_view
+from meterpipe.cli.runs import follow_backfills
 from meterpipe.datagen import GenerateOptions, generate, make_customers
 from meterpipe.definitions import REPO_ROOT
 from meterpipe.errors import MeterpipeError
 from meterpipe.local import deploy as local_deploy
 from meterpipe.local import server
 from meterpipe.ops import connect
-from meterpipe.ops.backfill import BackfillProgress, plan_backfill, start_backfill, watch_backfills
+from meterpipe.ops.backfill import plan_backfill, start_backfill
 from meterpipe.ops.calendar import month_calendar
 from meterpipe.ops.dates import DateRange, month_days, parse_month
 from meterpipe.ops.history import timeline
@@ -102,16 +96,7 @@ def run_demo(
             plan = plan_backfill(pipeline, DateRange(days[0], days[-1]))
             started = start_backfill(pipeline, plan, concurrency=concurrency)
             console.print(f"started backfill {started[0].name}: {len(days)} days, {concurrency} at a time")
-            with day_progress(console, len(days), "days") as (progress, task):
-
-                def update(current: BackfillProgress) -> None:
-                    progress.update(
-                        task,
-                        completed=current.succeeded + current.failed,
-                        description=describe_progress(current),
-                    )
-
-                result = watch_backfills(pipeline, started, on_progress=update)
+            result = follow_backfills(console, pipeline, started, len(days), "days")
             console.print(
                 f"{result.succeeded} of {len(days)} days succeeded, {result.failed} failed; "
                 f"{result.items_written:,} items written"

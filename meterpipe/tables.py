@@ -8,9 +8,19 @@ CDK's L1 constructs accept almost verbatim.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from handlers.rollup_format import (
+    CUSTOMER_ID,
+    GRANULARITY,
+    KWH_AMOUNT,
+    READING_COUNT,
+    SENSOR_PERIOD,
+    TABLE_NAME,
+)
 
 GLUE_DATABASE = "iotanalyticsdb"
 
@@ -167,14 +177,22 @@ CUSTOMERS = LakeTable(
 
 LAKE_TABLES: tuple[LakeTable, ...] = (READINGS, CUSTOMERS)
 
+
+# The names are the data contract's (handlers.rollup_format, which the write_batch Lambda uses).
 ROLLUPS = KeyValueTable(
-    name="ElectricityMeteredByPeriod",
-    partition_key=KeyAttribute("CustomerID", "N"),
-    sort_key=KeyAttribute("SensorID-Period", "S"),
+    name=TABLE_NAME,
+    partition_key=KeyAttribute(CUSTOMER_ID, "N"),
+    sort_key=KeyAttribute(SENSOR_PERIOD, "S"),
     attributes={
-        "kWh-Amount": "N",  # total kWh of the period, 2 decimals
-        "Granularity": "S",  # hour | day | month
-        "ReadingCount": "N",  # readings summed into the item; month items never go backwards on it
+        KWH_AMOUNT: "N",  # total kWh of the period, 2 decimals
+        GRANULARITY: "S",  # hour | day | month
+        READING_COUNT: "N",  # readings summed into the item; month items never go backwards on it
         # No run-dependent attributes (updated-at, execution): re-running a day must give the same table.
     },
 )
+
+
+def readings_day_prefix(day: dt.date) -> str:
+    """The lake key prefix of one day's readings, the partition READINGS projects:
+    ``iot_electricity_metering/year=2022/month=01/day=05/``."""
+    return f"{READINGS.prefix}year={day:%Y}/month={day:%m}/day={day:%d}/"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import click
+from rich.console import Console
 
 from meterpipe.cli.app import app
 from meterpipe.cli.options import (
@@ -24,12 +25,18 @@ from meterpipe.cli.render import (
     run_line,
 )
 from meterpipe.errors import MeterpipeError
-from meterpipe.ops.backfill import BackfillProgress, plan_backfill, start_backfill, watch_backfills
+from meterpipe.ops.backfill import (
+    BackfillProgress,
+    StartedBackfill,
+    plan_backfill,
+    start_backfill,
+    watch_backfills,
+)
 from meterpipe.ops.dates import DateRange, optional_range, parse_date
 from meterpipe.ops.history import readable_cause, root_cause
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.redrive import RedriveAction, redrive_execution, redrive_failed
-from meterpipe.ops.runs import Run, RunsFailed, start_run, wait_for_runs
+from meterpipe.ops.runs import Run, RunsFailed, describe_run, start_run, wait_for_runs
 
 
 def follow_runs(
@@ -154,15 +161,21 @@ def backfill_command(
     if not as_json:
         for item in started:
             err().print(f"backfill {item.name}: {item.days} ({len(item.days)} days)")
-    with day_progress(err(), len(plan.to_run), "backfill") as (progress, task):
+    report_backfill(follow_backfills(err(), pipeline, started, len(plan.to_run), "backfill"), as_json)
+
+
+def follow_backfills(
+    console: Console, pipeline: Pipeline, started: list[StartedBackfill], days: int, label: str
+) -> BackfillProgress:
+    """Watch backfills until they end, with a live bar of their days on ``console``."""
+    with day_progress(console, days, label) as (progress, task):
 
         def update(current: BackfillProgress) -> None:
             progress.update(
                 task, completed=current.succeeded + current.failed, description=describe_progress(current)
             )
 
-        result = watch_backfills(pipeline, started, on_progress=update)
-    report_backfill(result, as_json)
+        return watch_backfills(pipeline, started, on_progress=update)
 
 
 def report_backfill(result: BackfillProgress, as_json: bool) -> None:
@@ -255,8 +268,6 @@ def redrive_command(
 
 
 def follow_actions(pipeline: Pipeline, actions: Sequence[RedriveAction]) -> list[Run]:
-    from meterpipe.ops.runs import describe_run  # noqa: PLC0415 - only when waiting
-
     work = [a for a in actions if a.action != "nothing"]
     runs = [describe_run(pipeline, a.execution_arn) for a in work]
     expected = {a.execution_arn: a.expected_redrive_count for a in work if a.action == "redrive"}

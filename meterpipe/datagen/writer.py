@@ -11,7 +11,7 @@ from typing import Any
 from meterpipe.datagen.customers import customers_csv, make_customers
 from meterpipe.datagen.readings import READING_HEADER, day_readings
 from meterpipe.errors import InvalidDateError, MeterpipeError
-from meterpipe.tables import CUSTOMERS, READINGS
+from meterpipe.tables import CUSTOMERS, readings_day_prefix
 
 MAX_CUSTOMERS = 1_000_000
 MAX_DAYS = 3_660
@@ -62,11 +62,6 @@ class GenerateSummary:
     bytes_written: int
 
 
-def day_prefix(day: dt.date) -> str:
-    """The lake key prefix of one day's readings: ``iot_electricity_metering/year=2022/month=01/day=05/``."""
-    return f"{READINGS.prefix}year={day:%Y}/month={day:%m}/day={day:%d}/"
-
-
 def generate(options: GenerateOptions, on_day: Callable[[dt.date], None] | None = None) -> GenerateSummary:
     """Write the dataset under ``options.out``; ``on_day`` is called after each day is written."""
     options.validate()
@@ -78,7 +73,7 @@ def generate(options: GenerateOptions, on_day: Callable[[dt.date], None] | None 
     customers_file.write_text(text, encoding="utf-8", newline="\n")
     files, readings, written = 1, 0, len(text.encode())
     for day in options.days:
-        folder = options.out / day_prefix(day)
+        folder = options.out / readings_day_prefix(day)
         folder.mkdir(parents=True, exist_ok=True)
         chunks = _split_by_sensor(
             day_readings(sensors, day, interval=options.interval, seed=options.seed), options.sensors_per_file

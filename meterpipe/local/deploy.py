@@ -26,22 +26,31 @@ from typing import Any, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from meterpipe.aws import Clients
+from meterpipe.aws import Clients, error_code
 from meterpipe.definitions import (
     ATHENA_RESULTS_PREFIX,
     BACKFILL,
     DAILY_ROLLUP,
+    DEFAULT_BACKFILL_MAX_CONCURRENCY,
+    DEFAULT_LAMBDA_MEMORY_MB,
+    DEFAULT_LAMBDA_TIMEOUT_SECONDS,
+    DEFAULT_MAP_MAX_CONCURRENCY,
+    DEFAULT_MAX_ITEMS_PER_BATCH,
     DEFAULT_NAME_PREFIX,
+    DEFAULT_SCHEDULE,
+    DEFAULT_TIMEZONE,
+    REPO_ROOT,
+    WRITE_BATCH_HANDLER,
     DeploymentValues,
     render_state_machines,
     state_machine_name,
+    write_batch_environment,
 )
 from meterpipe.errors import MeterpipeError
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, ROLLUPS, KeyValueTable
 
 Action = Literal["created", "updated", "unchanged", "skipped"]
 _T = TypeVar("_T")
-REPO_ROOT = Path(__file__).resolve().parents[2]
 HOT_RELOAD_BUCKET = "hot-reload"  # localcloud's code location for a local source folder
 
 _ASSUME_ROLE = {
@@ -70,8 +79,9 @@ class Step:
 
 @dataclass(frozen=True)
 class LocalDeployment:
-    """The deployment's names and settings. Defaults follow the CDK app's (infra/config.py):
-    the same name prefix, state machine names, results prefixes, schedule and Lambda sizing."""
+    """The deployment's names and settings. Defaults are the CDK app's (meterpipe.definitions'
+    DEFAULT_*): the same name prefix, state machine names, results prefixes, schedule and Lambda
+    sizing."""
 
     name_prefix: str = DEFAULT_NAME_PREFIX
     lake_bucket: str = "meterpipe-lake"
@@ -80,16 +90,16 @@ class LocalDeployment:
     rollups: KeyValueTable = ROLLUPS
     role_name: str = "meterpipe-local"
     function_name: str = "meterpipe-write-batch"
-    handler: str = "handlers.write_batch.handler"
+    handler: str = WRITE_BATCH_HANDLER
     handlers_dir: Path = REPO_ROOT / "handlers"
-    function_timeout: int = 60
-    function_memory: int = 512
-    schedule_expression: str = "cron(30 3 * * ? *)"
-    timezone: str = "UTC"
+    function_timeout: int = DEFAULT_LAMBDA_TIMEOUT_SECONDS
+    function_memory: int = DEFAULT_LAMBDA_MEMORY_MB
+    schedule_expression: str = DEFAULT_SCHEDULE
+    timezone: str = DEFAULT_TIMEZONE
     schedule_enabled: bool = True
-    max_items_per_batch: int = 1000
-    max_concurrency: int = 20
-    backfill_max_concurrency: int = 4
+    max_items_per_batch: int = DEFAULT_MAX_ITEMS_PER_BATCH
+    max_concurrency: int = DEFAULT_MAP_MAX_CONCURRENCY
+    backfill_max_concurrency: int = DEFAULT_BACKFILL_MAX_CONCURRENCY
     extra_environment: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -110,17 +120,11 @@ class LocalDeployment:
 
     def function_environment(self) -> dict[str, str]:
         return {
-            "ROLLUP_TABLE_NAME": self.rollups.name,
-            "POWERTOOLS_SERVICE_NAME": "meterpipe",
-            "POWERTOOLS_METRICS_NAMESPACE": "MeterPipe",
+            **write_batch_environment(self.rollups.name),
             # No X-Ray daemon offline: Powertools' Tracer stays quiet instead of failing to send.
             "POWERTOOLS_TRACE_DISABLED": "true",
             **self.extra_environment,
         }
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def ensure_buckets(clients: Clients, spec: LocalDeployment) -> Step:
@@ -130,7 +134,7 @@ def ensure_buckets(clients: Clients, spec: LocalDeployment) -> Step:
         try:
             s3.head_bucket(Bucket=bucket)
         except ClientError as error:
-            if _code(error) not in ("404", "NoSuchBucket", "NotFound"):
+            if error_code(error) not in ("404", "NoSuchBucket", "NotFound"):
                 raise
             s3.create_bucket(Bucket=bucket)
             created.append(bucket)

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from meterpipe.definitions import DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT
 from meterpipe.errors import MeterpipeError
 from meterpipe.ops.dates import DateRange, contiguous
 from meterpipe.ops.history import backfill_days, readable_cause, root_cause
 from meterpipe.ops.pipeline import Pipeline, cdk_context
-from meterpipe.ops.runs import Run, RunIndex, describe_run, list_runs, runs_by_day
+from meterpipe.ops.runs import FAILED, Run, RunIndex, describe_run, list_runs, runs_by_day
 
 MAX_DAYS = 366  # backfill.asl.json refuses longer ranges
 
@@ -59,7 +60,9 @@ class BackfillPlan:
 
 
 def concurrency_limit() -> int:
-    return int(cdk_context().get("meterpipe:backfillMaxConcurrencyLimit") or 40)
+    return int(
+        cdk_context().get("meterpipe:backfillMaxConcurrencyLimit") or DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT
+    )
 
 
 def plan_backfill(pipeline: Pipeline, days: DateRange, *, only_missing: bool = False) -> BackfillPlan:
@@ -173,7 +176,7 @@ class BackfillProgress:
 
     @property
     def failed(self) -> int:
-        return self.count("FAILED", "ABORTED", "TIMED_OUT")
+        return self.count(*FAILED)
 
     @property
     def running(self) -> int:
@@ -193,7 +196,7 @@ class BackfillProgress:
 
     @property
     def failed_days(self) -> list[DayProgress]:
-        return [d for d in self.days.values() if d.status in ("FAILED", "ABORTED", "TIMED_OUT", "PENDING")]
+        return [d for d in self.days.values() if d.status in FAILED or d.status == "PENDING"]
 
     @property
     def ok(self) -> bool:

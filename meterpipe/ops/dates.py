@@ -116,6 +116,11 @@ def scheduled_day(scheduled_time: str, zone: ZoneInfo) -> dt.date | None:
     return when.astimezone(zone).date() - dt.timedelta(days=1)
 
 
+def iso_utc(when: dt.datetime | None) -> str | None:
+    """``2024-01-06T03:30:00Z``: a time in UTC as the ``--json`` outputs write it; None stays None."""
+    return None if when is None else when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def format_duration(seconds: float | None) -> str:
     """``850 ms``, ``12.3 s``, ``4 min 05 s``, ``2 h 03 min``; ``-`` for None."""
     if seconds is None:

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from meterpipe.aws import error_code
 from meterpipe.definitions import MAP_RESULTS_PREFIX
 from meterpipe.errors import MeterpipeError
-from meterpipe.ops.dates import DateRange, parse_date
+from meterpipe.ops.dates import DateRange, iso_utc, parse_date
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.runs import Run, UnknownExecution, list_runs, run_from_description, runs_by_day
 
@@ -49,7 +49,7 @@ class DayLine:
             "date": self.date.isoformat(),
             "status": self.status,
             "runs": self.runs,
-            "start": latest.to_json()["start"] if latest else None,
+            "start": iso_utc(latest.start) if latest else None,
             "durationSeconds": round(latest.duration(now), 3) if latest else None,
             "itemsWritten": latest.items_written if latest else None,
             "redriveCount": latest.redrive_count if latest else None,
@@ -108,8 +108,8 @@ class StateSpan:
         return {
             "state": self.name,
             "type": self.type,
-            "start": _iso(self.start),
-            "end": _iso(self.end),
+            "start": iso_utc(self.start),
+            "end": iso_utc(self.end),
             "durationSeconds": round(self.duration(now), 3),
             "status": self.status,
             "retries": self.retries,
@@ -137,17 +137,13 @@ class Timeline:
         return {
             "stateMachine": self.machine,
             "execution": self.execution.to_json(),
-            "redrives": [_iso(when) for when in self.redrives],
+            "redrives": [iso_utc(when) for when in self.redrives],
             "error": self.error,
             "cause": self.cause,
             "rootCause": self.root_cause,
             "states": [span.to_json(now) for span in self.spans],
             "days": [run.to_json() for run in self.days],
         }
-
-
-def _iso(when: dt.datetime | None) -> str | None:
-    return None if when is None else when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def find_execution(pipeline: Pipeline, reference: str) -> tuple[str, dict[str, Any]]:

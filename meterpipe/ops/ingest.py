@@ -1,6 +1,7 @@
 """Readings and customers into the lake, from either of two folder layouts.
 
-- the lake layout (DESIGN.md): ``PATH/iot_electricity_metering/year=YYYY/month=MM/day=DD/*.csv``;
+- the lake layout (the data contract in docs/architecture.md):
+  ``PATH/iot_electricity_metering/year=YYYY/month=MM/day=DD/*.csv``;
 - the upstream AWS sample's: ``PATH/iot_electricity_metering/YYYY-MM-DD/*.csv``, mapped to the
   same ``year=/month=/day=`` partitions;
 
@@ -28,7 +29,7 @@ from botocore.exceptions import ClientError
 from meterpipe.aws import error_code
 from meterpipe.errors import MeterpipeError
 from meterpipe.ops.pipeline import Pipeline
-from meterpipe.tables import CUSTOMERS, READINGS
+from meterpipe.tables import CUSTOMERS, READINGS, readings_day_prefix
 
 READINGS_FOLDER = READINGS.prefix.rstrip("/")
 CUSTOMERS_FOLDER = CUSTOMERS.prefix.rstrip("/")
@@ -113,7 +114,7 @@ class IngestReport:
 
 
 def _day_key(day: dt.date, relative: Path) -> str:
-    return f"{READINGS.prefix}year={day:%Y}/month={day:%m}/day={day:%d}/{relative.as_posix()}"
+    return readings_day_prefix(day) + relative.as_posix()
 
 
 def _csv_files(folder: Path) -> tuple[list[Path], list[Path]]:

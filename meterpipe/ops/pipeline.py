@@ -18,10 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from botocore.exceptions import ClientError
 
 from meterpipe.aws import Clients, Target, clients_for, error_code
-from meterpipe.definitions import REPO_ROOT
+from meterpipe.definitions import DEFAULT_STACK_NAME, DEFAULT_TIMEZONE, REPO_ROOT
 from meterpipe.errors import MeterpipeError
 
-DEFAULT_STACK = "MeterPipe"
 DEFAULT_SCHEDULE_GROUP = "default"
 CDK_JSON = REPO_ROOT / "cdk.json"
 
@@ -51,7 +50,7 @@ class Deployment:
     schedule_name: str | None
     schedule_group: str = DEFAULT_SCHEDULE_GROUP
     # The configured zone of "yesterday" for scheduled runs, used when the schedule cannot be read.
-    timezone: str = "UTC"
+    timezone: str = DEFAULT_TIMEZONE
     stack_name: str | None = None
 
     @property
@@ -77,7 +76,7 @@ def cdk_context() -> dict[str, Any]:
 
 
 def default_stack_name() -> str:
-    return str(cdk_context().get("meterpipe:stackName") or DEFAULT_STACK)
+    return str(cdk_context().get("meterpipe:stackName") or DEFAULT_STACK_NAME)
 
 
 def local_deployment(clients: Clients) -> Deployment:
@@ -124,7 +123,7 @@ def aws_deployment(clients: Clients, stack_name: str) -> Deployment:
     return Deployment(
         **{field: outputs[key] for field, key in _OUTPUTS.items()},
         schedule_name=schedule,
-        timezone=str(cdk_context().get("meterpipe:timezone") or "UTC"),
+        timezone=str(cdk_context().get("meterpipe:timezone") or DEFAULT_TIMEZONE),
         stack_name=stack_name,
     )
 

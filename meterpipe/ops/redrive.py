@@ -139,11 +139,14 @@ def redrive_execution(pipeline: Pipeline, reference: str, *, fresh: bool = False
         return [redrive_run(pipeline, execution, fresh=fresh)]
     if not execution.done:
         raise NothingToRedrive(f"backfill {execution.name} is still {execution.status}: wait for it to end")
-    days = backfill_days(pipeline, execution)
+    # One listing of daily_rollup's runs (each described) serves both: the backfill's days, and
+    # whether a failed day has run again since.
+    runs = list_runs(pipeline)
+    days = backfill_days(pipeline, execution, runs)
     failed = [run for run in days if run.failed]
     if not failed:
         raise NothingToRedrive(f"backfill {execution.name} has no failed days ({len(days)} days ran)")
-    latest = runs_by_day(list_runs(pipeline, _span(failed)))
+    latest = runs_by_day(runs)
     actions = []
     for run in failed:
         newest = latest[run.date].latest if run.date in latest else run
@@ -153,11 +156,6 @@ def redrive_execution(pipeline: Pipeline, reference: str, *, fresh: bool = False
             continue
         actions.append(redrive_run(pipeline, newest, fresh=fresh))
     return actions
-
-
-def _span(runs: list[Run]) -> DateRange | None:
-    dates = [r.date for r in runs if r.date is not None]
-    return DateRange(min(dates), max(dates)) if dates else None
 
 
 def failed_days(pipeline: Pipeline, days: DateRange | None = None) -> list[Run]:

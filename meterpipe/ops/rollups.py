@@ -24,6 +24,7 @@ from handlers.rollup_format import (
     SEPARATOR,
     Granularity,
     SortKeyError,
+    format_period,
     parse_sort_key,
 )
 from meterpipe.errors import InvalidDateError
@@ -74,11 +75,7 @@ def period_bound(value: str, granularity: Granularity, *, upper: bool, what: str
         raise InvalidDateError(f"{what} {value!r} is not a real date") from None
     if hour is not None and hour > 23:
         raise InvalidDateError(f"{what} {value!r} has hour {hour}, not 00..23")
-    if granularity == "month":
-        return f"{date:%Y-%m}"
-    if granularity == "day":
-        return date.isoformat()
-    return f"{date.isoformat()}T{(hour if hour is not None else (23 if upper else 0)):02d}"
+    return format_period(granularity, date, hour if hour is not None else (23 if upper else 0))
 
 
 def query_rollups(

@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from meterpipe.aws import error_code
 from meterpipe.errors import MeterpipeError
-from meterpipe.ops.dates import DateRange, scheduled_day
+from meterpipe.ops.dates import DateRange, iso_utc, scheduled_day
 from meterpipe.ops.pipeline import Pipeline
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -91,9 +91,8 @@ class Run:
 
     def duration(self, now: dt.datetime) -> float:
         """Seconds from the (last) start to the stop, or to ``now`` while running."""
-        begin = self.start if self.redrive_date is None else self.redrive_date
         end = self.stop if self.stop is not None and self.done else now
-        return max(0.0, (end - begin).total_seconds())
+        return max(0.0, (end - self.last_start).total_seconds())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,18 +101,14 @@ class Run:
             "executionArn": self.arn,
             "status": self.status,
             "origin": self.origin,
-            "start": _iso(self.start),
-            "stop": _iso(self.stop),
+            "start": iso_utc(self.start),
+            "stop": iso_utc(self.stop),
             "redriveCount": self.redrive_count,
-            "redriveDate": _iso(self.redrive_date),
+            "redriveDate": iso_utc(self.redrive_date),
             "itemsWritten": self.items_written,
             "error": self.error,
             "cause": self.cause,
         }
-
-
-def _iso(when: dt.datetime | None) -> str | None:
-    return None if when is None else when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _json(text: Any) -> Any:

@@ -10,10 +10,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +92,41 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         yield Cli(home, status["endpoint"])
     finally:
         starting("local", "down")
+
+
+class _NoStacks(BaseHTTPRequestHandler):
+    """CloudFormation with no stack at all: every call answers as AWS does for an unknown stack
+    (query protocol, HTTP 400, ``ValidationError`` ``Stack with id X does not exist``)."""
+
+    def do_POST(self) -> None:
+        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        name = form.get("StackName", ["?"])[0]
+        body = (
+            '<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error>'
+            f"<Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id {name} does not "
+            "exist</Message></Error><RequestId>e2e</RequestId></ErrorResponse>"
+        ).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def no_stack_endpoint() -> Iterator[str]:
+    """The endpoint of an AWS account where no stack is deployed (CloudFormation only)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NoStacks)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _rows(path: Path) -> list[list[str]]:

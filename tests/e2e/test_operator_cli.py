@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -250,7 +252,7 @@ def test_every_error_is_one_line_and_a_non_zero_exit(cli: Cli, tmp_path: Path) -
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
 
 
-def test_no_stack_is_one_line(cli: Cli) -> None:
+def test_an_endpoint_that_is_not_cloudformation_is_one_line(cli: Cli) -> None:
     """Whatever answers for AWS here (localcloud refuses CloudFormation), the command says so in one line."""
     done = cli(
         "history",
@@ -264,3 +266,58 @@ def test_no_stack_is_one_line(cli: Cli) -> None:
     assert error_line(done).startswith(
         "error: DescribeStacks failed: NotImplemented: localcloud does not serve CloudFormation"
     )
+
+
+def connecting_commands(folder: Path) -> list[tuple[str, ...]]:
+    """Every command that reaches a deployment, with arguments that pass their own checks
+    (``folder`` holds something to ingest)."""
+    (folder / "customer_meter_sensor").mkdir(exist_ok=True)
+    (folder / "customer_meter_sensor" / "c.csv").write_text("CustomerID,SensorID,SensorGroup\n1,2,A\n")
+    return [
+        ("ingest", str(folder)),
+        ("run", "--date", "2024-01-05"),
+        ("backfill", "--from", "2024-01-01", "--to", "2024-01-02"),
+        ("redrive", "--failed"),
+        ("redrive", "some-execution"),
+        ("history",),
+        ("history", "2024-01-05"),
+        ("calendar", "--month", "2024-01"),
+        ("query", "--customer", "1", "--granularity", "day"),
+        ("schedule", "show"),
+        ("schedule", "enable"),
+        ("schedule", "disable"),
+    ]
+
+
+def run_all(cli: Cli, commands: list[tuple[str, ...]], **kwargs: Any) -> list[Any]:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lambda command: cli(*command, **kwargs), commands))
+
+
+def test_a_missing_stack_is_one_line_from_every_command(no_stack_endpoint: str, tmp_path: Path) -> None:
+    aws = ("--target", "aws", "--region", "us-east-1")
+    commands = [(*c, *aws) for c in connecting_commands(tmp_path)] + [("calendar", *aws, "--stack", "Other")]
+    env = {"AWS_ENDPOINT_URL": no_stack_endpoint, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+
+    done = run_all(Cli(tmp_path, no_stack_endpoint), commands, env=env)
+
+    for command, result in zip(commands, done, strict=True):
+        stack = "Other" if "--stack" in command else "MeterPipe"
+        assert (result.returncode, error_line(result)) == (
+            1,
+            f"error: no stack '{stack}' in us-east-1: deploy it with `make deploy`, "
+            "or name the deployed one with --stack",
+        ), command
+
+
+def test_localcloud_not_running_is_one_line_from_every_command(tmp_path: Path) -> None:
+    home = tmp_path / "never-started"
+    commands = [*connecting_commands(tmp_path), ("schedule", "fire")]
+
+    done = run_all(Cli(home, ""), commands)
+
+    for command, result in zip(commands, done, strict=True):
+        assert (result.returncode, error_line(result)) == (
+            1,
+            f"error: localcloud is not running for {home}: start it with `meterpipe local up`",
+        ), command

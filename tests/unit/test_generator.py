@@ -185,3 +185,38 @@ def test_command_turns_bad_options_into_one_line_and_exit_code_1(
         f"error: {completed.stderr.strip().removeprefix('error: ')}"
     ]
     assert message in completed.stderr
+
+
+def test_weekends_seasons_groups_and_installations_shape_the_load(tmp_path: Path) -> None:
+    winter, summer = tmp_path / "winter", tmp_path / "summer"
+    generate(_options(winter, customers=200, end=JAN_3 + dt.timedelta(days=6)))  # Monday to Sunday
+    july_4 = dt.date(2022, 7, 4)  # a Monday
+    generate(_options(summer, customers=200, start=july_4, end=july_4 + dt.timedelta(days=6)))
+    group_of = {
+        sensor: group
+        for _, sensor, group in (
+            line.split(",")
+            for line in (winter / "customer_meter_sensor/customers.csv").read_text().splitlines()[1:]
+        )
+    }
+    daily: dict[tuple[str, str], Decimal] = Counter()  # type: ignore[assignment]
+    for day, sensor, *_, kwh, _hour in _readings(winter):
+        daily[(day, sensor)] += Decimal(kwh)
+    business = {s for s, g in group_of.items() if g in ("small-business", "commercial")}
+
+    def mean(values: list[Decimal]) -> Decimal:
+        return sum(values, Decimal(0)) / len(values)
+
+    weekdays = [total for (day, s), total in daily.items() if s in business and day <= "day=07"]
+    weekend = [total for (day, s), total in daily.items() if s in business and day >= "day=08"]
+    assert mean(weekend) < Decimal("0.75") * mean(weekdays)  # businesses rest at the weekend
+
+    january = sum((Decimal(r[5]) for r in _readings(winter)), Decimal(0))
+    july = sum((Decimal(r[5]) for r in _readings(summer)), Decimal(0))
+    assert january > Decimal("1.3") * july  # same customers, winter against summer
+
+    assert len(set(group_of.values())) == 4
+    residential = [
+        total for (day, s), total in daily.items() if group_of[s] == "residential" and day == "day=03"
+    ]
+    assert max(residential) > 2 * min(residential)  # each installation has its own scale

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from handlers import write_batch as write_batch_module
 from handlers.backoff import FullJitterBackoff
 from handlers.errors import InvalidBatchError, MissingSettingError, TimeBudgetExhaustedError
 from handlers.write_batch import handler, write_batch
@@ -377,3 +378,21 @@ def test_the_lambda_handler_names_the_missing_table_variable(
     monkeypatch.delenv("ROLLUP_TABLE_NAME", raising=False)
     with pytest.raises(MissingSettingError, match="ROLLUP_TABLE_NAME is not set"):
         handler(load_event("write_batch_day"), context)
+
+
+def test_the_lambda_handler_is_traced_with_its_granularity_and_date(
+    table_env: str,
+    context: Any,
+    load_event: Callable[[str], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    annotations: dict[str, Any] = {}
+
+    def put_annotation(key: str, value: Any) -> None:
+        annotations[key] = value
+
+    monkeypatch.setattr(write_batch_module.tracer, "put_annotation", put_annotation)
+
+    handler(load_event("write_batch_hour"), context)
+
+    assert annotations == {"granularity": "hour", "date": DATE}

@@ -122,6 +122,23 @@ def test_redrive_failed_then_history_shows_the_redrive(
     )
 
 
+def test_redrive_wait_exits_3_when_a_redriven_day_fails_again(
+    pipeline: Pipeline, invoke: Invoke, fake_sfn: FakeStepFunctions
+) -> None:
+    fake_sfn.day_outcome = lambda day: failed() if day.day == 2 else succeeded()
+    invoke("backfill", "--from", "2024-01-01", "--to", "2024-01-03", "--wait")
+
+    text = invoke("redrive", "--failed", "--wait")
+    as_json = invoke("redrive", "--failed", "--wait", "--json")
+
+    assert text.exit_code == 3
+    assert "2024-01-02  FAILED" in text.stdout
+    assert one_error_line(text) == "error: 1 of 1 run(s) failed: 2024-01-02"
+    assert as_json.exit_code == 3
+    assert [r["status"] for r in json.loads(as_json.stdout)["runs"]] == ["FAILED"]
+    assert one_error_line(as_json) == "error: 1 redriven day(s) failed"
+
+
 def test_history_of_a_date_prints_its_timeline(pipeline: Pipeline, invoke: Invoke) -> None:
     invoke("run", "--date", "2024-01-05")
     result = invoke("history", "2024-01-05")

@@ -8,13 +8,16 @@ from typing import Any
 import pytest
 from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 from cdk_support import CDK_JSON, cdk_context
 
+from infra.compute import Compute
 from infra.config import ConfigError, DeploymentConfig, context_keys
 from infra.nag import states_arn
 from infra.schedule import Schedule
+from infra.storage import Storage
 from meterpipe.definitions import REPO_ROOT
+from meterpipe.tables import ROLLUPS
 
 
 def from_context(values: dict[str, Any]) -> DeploymentConfig:
@@ -134,3 +137,57 @@ def test_acknowledged_arns_match_how_cdk_nag_prints_them_in_a_pinned_environment
 
 def test_cdk_json_runs_the_app_from_the_projects_virtualenv() -> None:
     assert json.loads(CDK_JSON.read_text(encoding="utf-8"))["app"] == ".venv/bin/python -m infra.app"
+
+
+def test_storage_follows_the_configured_expiry_deletion_protection_and_removal() -> None:
+    stack = Stack(App(context=cdk_context()), "StorageOnly")  # cdk.json's feature flags
+    Storage(
+        stack,
+        "Storage",
+        table_spec=ROLLUPS,
+        table_name="Rollups-test",
+        table_deletion_protection=False,
+        results_expiration_days=7,
+        remove_data_on_destroy=True,
+    )
+
+    template = Template.from_stack(stack)
+
+    template.has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "Properties": Match.object_like(
+                {"TableName": "Rollups-test", "DeletionProtectionEnabled": False}
+            ),
+            "DeletionPolicy": "Delete",
+        },
+    )
+    (results,) = [
+        b["Properties"] for key, b in template.find_resources("AWS::S3::Bucket").items() if "Results" in key
+    ]
+    assert [rule["ExpirationInDays"] for rule in results["LifecycleConfiguration"]["Rules"]] == [7]
+
+
+def test_write_batch_follows_the_configured_timeout_memory_and_reserved_concurrency() -> None:
+    stack = Stack(App(), "ComputeOnly")
+    Compute(
+        stack,
+        "Compute",
+        handlers_dir=REPO_ROOT / "handlers",
+        table_name="Rollups-test",
+        timeout_seconds=30,
+        memory_mb=256,
+        reserved_concurrency=5,
+        powertools_layer_version=27,
+        log_retention_days=14,
+        remove_logs_on_destroy=False,
+    )
+
+    (function,) = Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
+
+    properties = function["Properties"]
+    assert (properties["Timeout"], properties["MemorySize"], properties["ReservedConcurrentExecutions"]) == (
+        30,
+        256,
+        5,
+    )

@@ -136,3 +136,43 @@ def test_cdk_nag_aws_solutions_passes_with_every_acknowledgement_reasoned(synthe
     assert all(len(reason) > 60 for reason in reasons.values())
     rules = {acknowledged.split("::", 1)[1].split("[", 1)[0] for acknowledged in reasons}
     assert rules == {"AwsSolutions-IAM5", "AwsSolutions-L1"}
+
+
+def test_daily_rollup_reads_only_its_glue_database_and_tables(synthesis: Synthesis) -> None:
+    prefix = "arn:<Ref:AWS::Partition>:glue:<Ref:AWS::Region>:<Ref:AWS::AccountId>"
+    glue = {(a, r) for a, r in granted(synthesis, "DailyRollupRole") if a.startswith("glue:")}
+
+    assert {a for a, _ in glue} == {
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:GetPartition",
+        "glue:GetPartitions",
+        "glue:BatchGetPartition",
+    }
+    assert {r for _, r in glue} == {
+        f"{prefix}:catalog",
+        f"{prefix}:database/iotanalyticsdb",
+        f"{prefix}:table/iotanalyticsdb/iot_electricity_metering",
+        f"{prefix}:table/iotanalyticsdb/customer_meter_sensor",
+    }
+
+
+def test_daily_rollup_reads_and_writes_only_the_results_prefixes(synthesis: Synthesis) -> None:
+    results = synthesis.logical_id("AWS::S3::Bucket", "Results")
+    on_results = {
+        (a, r) for a, r in granted(synthesis, "DailyRollupRole") if r.startswith(f"<{results}.Arn>")
+    }
+
+    objects = {r for a, r in on_results if a == "s3:PutObject"}
+
+    assert objects == {f"<{results}.Arn>/athena-results/*", f"<{results}.Arn>/map-results/*"}
+    assert {r for a, r in on_results if a == "s3:GetObject"} == objects
+    assert not any(a.startswith(("s3:Delete", "s3:PutBucket")) for a, _ in on_results)
+
+
+def test_daily_rollup_invokes_write_batch_and_nothing_else(synthesis: Synthesis) -> None:
+    function = synthesis.logical_id("AWS::Lambda::Function", "WriteBatch")
+
+    invokes = {(a, r) for a, r in granted(synthesis, "DailyRollupRole") if a.startswith("lambda:")}
+
+    assert invokes == {("lambda:InvokeFunction", f"<{function}.Arn>")}

@@ -113,6 +113,16 @@ def test_the_readings_table_projects_its_partitions_onto_the_lake_layout(synthes
     assert "projection.enabled" not in tables[CUSTOMERS.name]["Parameters"]
 
 
+def test_the_catalog_is_a_glue_database_with_projected_tables_and_no_crawler(synthesis: Synthesis) -> None:
+    (database,) = synthesis.resources("AWS::Glue::Database").values()
+
+    assert database["Properties"]["DatabaseInput"]["Name"] == "iotanalyticsdb"
+    assert synthesis.resources("AWS::Glue::Crawler") == {}
+    assert {t["Properties"]["DatabaseName"] for t in synthesis.resources("AWS::Glue::Table").values()} == {
+        "iotanalyticsdb"
+    }
+
+
 def test_the_workgroup_enforces_its_result_location_and_a_bytes_scanned_cutoff(synthesis: Synthesis) -> None:
     results_id = synthesis.logical_id("AWS::S3::Bucket", "Results")
     workgroup = next(iter(synthesis.resources("AWS::Athena::WorkGroup").values()))["Properties"]
