@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -221,6 +221,57 @@ def _span_detail(span: StateSpan) -> Text:
     return parts
 
 
+class _SpansTable:
+    """The states of a timeline, laid out for the width it is printed at: a detail column where
+    there is room for it, else each detail on a line of its own under its state (an 80-column
+    terminal would fold a query id a few letters a line)."""
+
+    WIDE = 120
+
+    def __init__(self, timeline: Timeline, now: dt.datetime) -> None:
+        self.timeline = timeline
+        self.now = now
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(wide=options.max_width >= self.WIDE)
+
+    def table(self, *, wide: bool) -> Table:
+        table = Table(title_justify="left")
+        table.add_column("state", no_wrap=wide, overflow="fold")
+        table.add_column("type", no_wrap=True)
+        table.add_column("start", justify="right", no_wrap=True)
+        table.add_column("duration", justify="right", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        if wide:
+            table.add_column("detail", overflow="fold")
+        blank = [""] * (len(table.columns) - 1)
+        base = self.timeline.execution.start
+        marks = sorted(self.timeline.redrives)
+        for span in self.timeline.spans:
+            while marks and marks[0] <= span.start:
+                mark = Text(f"-- redriven at {when(marks.pop(0))} UTC --", style="bold yellow")
+                table.add_row(mark, *blank)
+            offset = (span.start - base).total_seconds()
+            detail = _span_detail(span)
+            row: list[RenderableType] = [
+                span.name,
+                span.type,
+                f"+{offset:.1f} s",
+                format_duration(span.duration(self.now)),
+                Text(
+                    span.status,
+                    style={"succeeded": "green", "failed": "red", "running": "yellow"}.get(span.status, ""),
+                ),
+            ]
+            if wide:
+                table.add_row(*row, detail)
+                continue
+            table.add_row(*row)
+            if detail:
+                table.add_row(Text("  ").append_text(detail), *blank)
+        return table
+
+
 def timeline_view(timeline: Timeline, now: dt.datetime) -> RenderableType:
     run = timeline.execution
     header = Text()
@@ -231,33 +282,7 @@ def timeline_view(timeline: Timeline, now: dt.datetime) -> RenderableType:
     header.append(f"{format_duration(run.duration(now))}, redriven {run.redrive_count} time(s)")
     if run.items_written is not None:
         header.append(f", {run.items_written:,} items written")
-    table = Table(title_justify="left")
-    table.add_column("state", no_wrap=True)
-    table.add_column("type")
-    table.add_column("start", justify="right")
-    table.add_column("duration", justify="right")
-    table.add_column("status")
-    table.add_column("detail", overflow="fold")
-    base = run.start
-    marks = sorted(timeline.redrives)
-    for span in timeline.spans:
-        while marks and marks[0] <= span.start:
-            table.add_row(
-                Text(f"-- redriven at {when(marks.pop(0))} UTC --", style="bold yellow"), "", "", "", "", ""
-            )
-        offset = (span.start - base).total_seconds()
-        table.add_row(
-            span.name,
-            span.type,
-            f"+{offset:.1f} s",
-            format_duration(span.duration(now)),
-            Text(
-                span.status,
-                style={"succeeded": "green", "failed": "red", "running": "yellow"}.get(span.status, ""),
-            ),
-            _span_detail(span),
-        )
-    parts: list[RenderableType] = [header, table]
+    parts: list[RenderableType] = [header, _SpansTable(timeline, now)]
     if timeline.error:
         parts.append(Text(f"error: {timeline.error}", style="bold red"))
     if timeline.cause:

@@ -5,6 +5,9 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from meterpipe.cli import app
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.tables import ROLLUPS
 from tests.unit.cli.conftest import Invoke, one_error_line
@@ -154,6 +157,23 @@ def test_history_of_a_date_prints_its_timeline(pipeline: Pipeline, invoke: Invok
     assert data["stateMachine"] == "daily_rollup"
     query = next(s for s in data["states"] if s["state"] == "RunDailyQuery")
     assert query["bytesScanned"] == 2000
+
+
+def test_timeline_on_an_80_column_terminal_puts_each_detail_under_its_state(
+    pipeline: Pipeline, invoke: Invoke
+) -> None:
+    invoke("run", "--date", "2024-01-05")
+    narrow = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["history", "2024-01-05"], catch_exceptions=False)
+    lines = narrow.stdout.splitlines()
+    # The header lines are soft-wrapped (kept whole for copying); the table fits the width.
+    assert max(len(line) for line in lines if line[:1] in "┏┃┡│└") <= 80
+    header = next(line for line in lines if "state" in line and "status" in line)
+    assert "detail" not in header
+    write = next(i for i, line in enumerate(lines) if "WriteHourlyRollups" in line)
+    assert "succeeded" in lines[write] and "map run: 48/48 items succeeded" in lines[write + 1]
+    wide = invoke("history", "2024-01-05").stdout.splitlines()
+    assert "detail" in next(line for line in wide if "state" in line and "status" in line)
+    assert any("WriteHourlyRollups" in line and "map run: 48/48" in line for line in wide)
 
 
 def test_query_prints_a_chart_csv_or_json(pipeline: Pipeline, invoke: Invoke) -> None:
