@@ -36,7 +36,8 @@ class TargetChoice:
             return Target.aws(profile=self.profile, region=self.region, stack=self.stack)
         extra = [name for name, value in (("--profile", self.profile), ("--stack", self.stack)) if value]
         if extra:
-            raise MeterpipeError(f"{' and '.join(extra)} apply to --target aws only")
+            verb = "applies" if len(extra) == 1 else "apply"
+            raise MeterpipeError(f"{' and '.join(extra)} {verb} to --target aws only")
         return Target(kind="local", home=Target.local(self.home).home, region=self.region)
 
     def connect(self) -> Pipeline:

@@ -65,7 +65,11 @@ AWS = ("--target", "aws", "--region", "eu-west-1")
             ["schedule", "fire"],
             "error: schedule fire works with --target local only; on AWS, use `meterpipe run --date`",
         ),
-        (["run", "--date", "2024-01-01", "--profile", "x"], "error: --profile apply to --target aws only"),
+        (["run", "--date", "2024-01-01", "--profile", "x"], "error: --profile applies to --target aws only"),
+        (
+            ["run", "--date", "2024-01-01", "--profile", "x", "--stack", "S"],
+            "error: --profile and --stack apply to --target aws only",
+        ),
         (["ingest", "/nonexistent/data"], "error: /nonexistent/data is not a folder"),
     ],
 )
