@@ -4,10 +4,11 @@ Shared by the commands and ``make demo``."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 
+from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.progress import (
     BarColumn,
@@ -101,22 +102,77 @@ def run_line(run: Run, now: dt.datetime) -> Text:
     return line
 
 
-def history_table(lines: Sequence[DayLine], now: dt.datetime) -> Table:
-    table = Table(title="daily_rollup runs by processing date", title_justify="left")
-    for column, justify, wrap in (
-        ("date", "left", False),
-        ("status", "left", False),
-        ("started (UTC)", "left", False),
-        ("duration", "right", False),
-        ("items", "right", False),
-        ("redrives", "right", False),
-        ("runs", "right", False),
-        ("latest execution", "left", True),
+class ByWidth:
+    """A renderable laid out for the width it is printed at: ``layout(wide)`` builds it, ``wide`` when
+    there are at least ``WIDE`` columns. On an 80-column terminal a table keeps its short columns whole
+    and puts its long text (execution names, query ids) on a line of its own, instead of folding that
+    text a few letters a line or truncating the figures beside it."""
+
+    WIDE = 120
+
+    def __init__(self, layout: Callable[[bool], RenderableType]) -> None:
+        self.layout = layout
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.layout(options.max_width >= self.WIDE)
+
+
+def _table(title: str | None, *, wide: bool) -> Table:
+    """A table as wide output draws it, or borderless with no outer padding when narrow."""
+    if wide:
+        return Table(title=title, title_justify="left")
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+
+
+class _Details:
+    """The last, long column of a table: beside each row when wide; when narrow, gathered into a
+    second two-column table under it (keyed by the row's first cell), where it has the width to read."""
+
+    def __init__(self, table: Table, heading: str, *, wide: bool) -> None:
+        self.table, self.heading, self.wide = table, heading, wide
+        self.rows: list[tuple[str, Text]] = []
+        if wide:
+            table.add_column(heading, overflow="fold")
+
+    def add(self, cells: list[RenderableType], key: str, detail: Text) -> None:
+        if self.wide:
+            self.table.add_row(*cells, detail)
+            return
+        self.table.add_row(*cells)
+        if detail:
+            self.rows.append((key, detail))
+
+    def view(self) -> RenderableType:
+        if self.wide or not self.rows:
+            return self.table
+        below = _table(None, wide=False)
+        below.add_column(self.table.columns[0].header, no_wrap=True)
+        below.add_column(self.heading, overflow="fold")
+        for key, detail in self.rows:
+            below.add_row(key, detail)
+        return Group(self.table, Text(""), below)
+
+
+def history_table(lines: Sequence[DayLine], now: dt.datetime) -> RenderableType:
+    return ByWidth(lambda wide: _history_table(lines, now, wide=wide))
+
+
+def _history_table(lines: Sequence[DayLine], now: dt.datetime, *, wide: bool) -> RenderableType:
+    table = _table("daily_rollup runs by processing date", wide=wide)
+    for column, justify in (
+        ("date", "left"),
+        ("status", "left"),
+        ("started (UTC)", "left"),
+        ("duration", "right"),
+        ("items", "right"),
+        ("redrives", "right"),
+        ("runs", "right"),
     ):
-        table.add_column(column, justify=justify, no_wrap=not wrap, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    details = _Details(table, "latest execution", wide=wide)
     for line in lines:
         run = line.latest
-        table.add_row(
+        cells: list[RenderableType] = [
             str(line.date),
             status(line.status),
             f"{run.last_start.astimezone(dt.UTC):%Y-%m-%d %H:%M}" if run else "-",
@@ -124,9 +180,9 @@ def history_table(lines: Sequence[DayLine], now: dt.datetime) -> Table:
             number(run.items_written) if run else "-",
             str(run.redrive_count) if run else "-",
             str(line.runs),
-            run.name if run else "",
-        )
-    return table
+        ]
+        details.add(cells, str(line.date), Text(run.name if run else ""))
+    return details.view()
 
 
 def plan_table(plan: BackfillPlan) -> Table:
@@ -221,55 +277,37 @@ def _span_detail(span: StateSpan) -> Text:
     return parts
 
 
-class _SpansTable:
-    """The states of a timeline, laid out for the width it is printed at: a detail column where
-    there is room for it, else each detail on a line of its own under its state (an 80-column
-    terminal would fold a query id a few letters a line)."""
-
-    WIDE = 120
-
-    def __init__(self, timeline: Timeline, now: dt.datetime) -> None:
-        self.timeline = timeline
-        self.now = now
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.table(wide=options.max_width >= self.WIDE)
-
-    def table(self, *, wide: bool) -> Table:
-        table = Table(title_justify="left")
-        table.add_column("state", no_wrap=wide, overflow="fold")
-        table.add_column("type", no_wrap=True)
-        table.add_column("start", justify="right", no_wrap=True)
-        table.add_column("duration", justify="right", no_wrap=True)
-        table.add_column("status", no_wrap=True)
-        if wide:
-            table.add_column("detail", overflow="fold")
-        blank = [""] * (len(table.columns) - 1)
-        base = self.timeline.execution.start
-        marks = sorted(self.timeline.redrives)
-        for span in self.timeline.spans:
-            while marks and marks[0] <= span.start:
-                mark = Text(f"-- redriven at {when(marks.pop(0))} UTC --", style="bold yellow")
-                table.add_row(mark, *blank)
-            offset = (span.start - base).total_seconds()
-            detail = _span_detail(span)
-            row: list[RenderableType] = [
-                span.name,
-                span.type,
-                f"+{offset:.1f} s",
-                format_duration(span.duration(self.now)),
-                Text(
-                    span.status,
-                    style={"succeeded": "green", "failed": "red", "running": "yellow"}.get(span.status, ""),
-                ),
-            ]
-            if wide:
-                table.add_row(*row, detail)
-                continue
-            table.add_row(*row)
-            if detail:
-                table.add_row(Text("  ").append_text(detail), *blank)
-        return table
+def _spans_table(timeline: Timeline, now: dt.datetime, *, wide: bool) -> RenderableType:
+    table = _table(None, wide=wide)
+    for column, justify in (
+        ("state", "left"),
+        ("type", "left"),
+        ("start", "right"),
+        ("duration", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    details = _Details(table, "detail", wide=wide)
+    base = timeline.execution.start
+    marks = sorted(timeline.redrives)
+    for span in timeline.spans:
+        while marks and marks[0] <= span.start:
+            # Narrow: the time alone, so that the mark does not widen the state column.
+            moment = when(marks.pop(0)) if wide else f"{marks.pop(0).astimezone(dt.UTC):%H:%M:%S}"
+            table.add_row(Text(f"-- redriven at {moment} UTC --", style="bold yellow"))
+        offset = (span.start - base).total_seconds()
+        cells: list[RenderableType] = [
+            span.name,
+            span.type,
+            f"+{offset:.1f} s",
+            format_duration(span.duration(now)),
+            Text(
+                span.status,
+                style={"succeeded": "green", "failed": "red", "running": "yellow"}.get(span.status, ""),
+            ),
+        ]
+        details.add(cells, span.name, _span_detail(span))
+    return details.view()
 
 
 def timeline_view(timeline: Timeline, now: dt.datetime) -> RenderableType:
@@ -282,7 +320,7 @@ def timeline_view(timeline: Timeline, now: dt.datetime) -> RenderableType:
     header.append(f"{format_duration(run.duration(now))}, redriven {run.redrive_count} time(s)")
     if run.items_written is not None:
         header.append(f", {run.items_written:,} items written")
-    parts: list[RenderableType] = [header, _SpansTable(timeline, now)]
+    parts: list[RenderableType] = [header, ByWidth(lambda wide: _spans_table(timeline, now, wide=wide))]
     if timeline.error:
         parts.append(Text(f"error: {timeline.error}", style="bold red"))
     if timeline.cause:

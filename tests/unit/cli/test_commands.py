@@ -159,18 +159,28 @@ def test_history_of_a_date_prints_its_timeline(pipeline: Pipeline, invoke: Invok
     assert query["bytesScanned"] == 2000
 
 
-def test_timeline_on_an_80_column_terminal_puts_each_detail_under_its_state(
+def test_on_an_80_column_terminal_long_columns_move_to_a_table_of_their_own(
     pipeline: Pipeline, invoke: Invoke
 ) -> None:
-    invoke("run", "--date", "2024-01-05")
-    narrow = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["history", "2024-01-05"], catch_exceptions=False)
-    lines = narrow.stdout.splitlines()
-    # The header lines are soft-wrapped (kept whole for copying); the table fits the width.
-    assert max(len(line) for line in lines if line[:1] in "┏┃┡│└") <= 80
-    header = next(line for line in lines if "state" in line and "status" in line)
-    assert "detail" not in header
-    write = next(i for i, line in enumerate(lines) if "WriteHourlyRollups" in line)
-    assert "succeeded" in lines[write] and "map run: 48/48 items succeeded" in lines[write + 1]
+    started = invoke("run", "--date", "2024-01-05").stdout.split()[1]
+
+    def narrow(*args: str) -> list[str]:
+        done = CliRunner(env={"COLUMNS": "80"}).invoke(app, list(args), catch_exceptions=False)
+        assert done.exit_code == 0, done.output
+        return done.stdout.splitlines()
+
+    timeline = narrow("history", "2024-01-05")
+    # The header lines are soft-wrapped (kept whole for copying); the tables fit the width.
+    assert max(len(line) for line in timeline[2:]) <= 80
+    assert timeline[2].split() == ["state", "type", "start", "duration", "status"]
+    write = [line.split() for line in timeline if line.startswith("WriteHourlyRollups")]
+    assert write[0][-1] == "succeeded" and "map run: 48/48 items succeeded" in " ".join(write[1])
+
+    days = narrow("history", "--from", "2024-01-05", "--to", "2024-01-05")
+    assert max(len(line) for line in days) <= 80
+    assert days[3].split()[:2] == ["2024-01-05", "SUCCEEDED"]
+    assert days[-1].split() == ["2024-01-05", started]
+
     wide = invoke("history", "2024-01-05").stdout.splitlines()
     assert "detail" in next(line for line in wide if "state" in line and "status" in line)
     assert any("WriteHourlyRollups" in line and "map run: 48/48" in line for line in wide)
