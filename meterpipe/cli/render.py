@@ -310,6 +310,22 @@ def _spans_table(timeline: Timeline, now: dt.datetime, *, wide: bool) -> Rendera
     return details.view()
 
 
+def _backfill_days_table(timeline: Timeline, now: dt.datetime, *, wide: bool) -> RenderableType:
+    table = _table("days of this backfill", wide=wide)
+    for column, justify in (("date", "left"), ("status", "left"), ("duration", "right"), ("items", "right")):
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    details = _Details(table, "execution", wide=wide)
+    for day in timeline.days:
+        cells: list[RenderableType] = [
+            str(day.date),
+            status(day.status),
+            format_duration(day.duration(now)),
+            number(day.items_written),
+        ]
+        details.add(cells, str(day.date), Text(day.name))
+    return details.view()
+
+
 def timeline_view(timeline: Timeline, now: dt.datetime) -> RenderableType:
     run = timeline.execution
     header = Text()
@@ -328,18 +344,7 @@ def timeline_view(timeline: Timeline, now: dt.datetime) -> RenderableType:
     if timeline.root_cause:
         parts.append(Text(f"first failed batch: {timeline.root_cause}", style="red"))
     if timeline.days:
-        days = Table(title="days of this backfill", title_justify="left")
-        for column in ("date", "status", "duration", "items", "execution"):
-            days.add_column(column)
-        for day in timeline.days:
-            days.add_row(
-                str(day.date),
-                status(day.status),
-                format_duration(day.duration(now)),
-                number(day.items_written),
-                day.name,
-            )
-        parts.append(days)
+        parts.append(ByWidth(lambda wide: _backfill_days_table(timeline, now, wide=wide)))
     return Group(*parts)
 
 
