@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -323,6 +325,20 @@ def submitted_token(sfn: Any, execution_arn: str, timeout: float = 30) -> str:
     raise AssertionError(f"no TaskSubmitted in {execution_arn} after {timeout} s")
 
 
+@contextmanager
+def callback_on_a_frozen_clock(
+    sfn: Any, server: RunningServer, machine_arn: str
+) -> Iterator[tuple[str, str]]:
+    """An execution of ``machine_arn`` waiting for its token, started with localcloud's clock frozen
+    (so time moves only when the test advances it); the clock is real again afterwards."""
+    control.set_clock(server.endpoint, dt.datetime(2030, 5, 1, tzinfo=dt.UTC), frozen=True)
+    try:
+        execution_arn = sfn.start_execution(stateMachineArn=machine_arn)["executionArn"]
+        yield execution_arn, submitted_token(sfn, execution_arn)
+    finally:
+        control.reset_clock(server.endpoint)
+
+
 def test_a_task_token_is_answered_with_send_task_success(sfn, function_arn) -> None:  # type: ignore[no-untyped-def]
     arn = create(sfn, "callback", callback_machine(function_arn, 60))
     execution_arn = sfn.start_execution(stateMachineArn=arn)["executionArn"]
@@ -341,19 +357,14 @@ def test_a_task_token_is_answered_with_send_task_success(sfn, function_arn) -> N
 def test_heartbeats_keep_a_callback_task_alive_past_heartbeat_seconds_on_localclouds_clock(  # type: ignore[no-untyped-def]
     sfn, function_arn, server: RunningServer
 ) -> None:
-    arn = create(sfn, "kept-alive", callback_machine(function_arn, 60))
-    control.set_clock(server.endpoint, dt.datetime(2030, 5, 1, tzinfo=dt.UTC), frozen=True)
-    try:
-        execution_arn = sfn.start_execution(stateMachineArn=arn)["executionArn"]
-        token = submitted_token(sfn, execution_arn)
+    machine_arn = create(sfn, "kept-alive", callback_machine(function_arn, 60))
+    with callback_on_a_frozen_clock(sfn, server, machine_arn) as (execution_arn, token):
         for _ in range(3):  # 150 s in all, two and a half times HeartbeatSeconds
             control.advance_clock(server.endpoint, 50)
             sfn.send_task_heartbeat(taskToken=token)
             assert sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
         sfn.send_task_success(taskToken=token, output='{"approved": true}')
         described = finished(sfn, execution_arn)
-    finally:
-        control.reset_clock(server.endpoint)
     assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"approved": True})
     assert described["stopDate"] - described["startDate"] == dt.timedelta(seconds=150)
 
@@ -361,17 +372,12 @@ def test_heartbeats_keep_a_callback_task_alive_past_heartbeat_seconds_on_localcl
 def test_without_heartbeats_a_callback_task_fails_once_the_clock_passes_heartbeat_seconds(  # type: ignore[no-untyped-def]
     sfn, function_arn, server: RunningServer
 ) -> None:
-    arn = create(sfn, "no-heartbeat", callback_machine(function_arn, 60))
-    control.set_clock(server.endpoint, dt.datetime(2030, 6, 1, tzinfo=dt.UTC), frozen=True)
-    try:
-        execution_arn = sfn.start_execution(stateMachineArn=arn)["executionArn"]
-        token = submitted_token(sfn, execution_arn)
+    machine_arn = create(sfn, "no-heartbeat", callback_machine(function_arn, 60))
+    with callback_on_a_frozen_clock(sfn, server, machine_arn) as (execution_arn, token):
         control.advance_clock(server.endpoint, 59)
         assert sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
         control.advance_clock(server.endpoint, 2)
         described = finished(sfn, execution_arn)
-    finally:
-        control.reset_clock(server.endpoint)
     assert (described["status"], described["error"]) == ("FAILED", "States.HeartbeatTimeout")
     types = [e["type"] for e in sfn.get_execution_history(executionArn=execution_arn)["events"]]
     assert types[-2:] == ["TaskTimedOut", "ExecutionFailed"]
