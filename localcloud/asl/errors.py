@@ -18,6 +18,10 @@ TASK_FAILED = "States.TaskFailed"
 PERMISSIONS = "States.Permissions"
 RESULT_PATH_MATCH_FAILURE = "States.ResultPathMatchFailure"
 PARAMETER_PATH_FAILURE = "States.ParameterPathFailure"
+# Reserved by the spec ("A branch of a Parallel State failed") but never raised: on AWS a failed
+# branch's own error (name and cause) becomes the Parallel state's error, so a Catch names that error
+# (conformance: parallel/core-branch-error-is-caught-by-name, and parallel_branch_failed_is_not_the_
+# error_name where a Catch on this name does not catch it). Kept so the reserved names stay listed.
 BRANCH_FAILED = "States.BranchFailed"
 NO_CHOICE_MATCHED = "States.NoChoiceMatched"
 INTRINSIC_FAILURE = "States.IntrinsicFailure"

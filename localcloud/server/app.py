@@ -30,7 +30,7 @@ from urllib.parse import parse_qs
 from localcloud.clock import Clock, ClockState
 from localcloud.server.control import CLOCK_KEY, META, Control
 from localcloud.server.http import Request, Response
-from localcloud.server.ministack import MINISTACK_SERVICES, MiniStack, Receive, Scope, Send
+from localcloud.server.ministack import MINISTACK_SERVICES, MiniStack, Receive, Scope, Send, own_machinery
 from localcloud.server.registry import PreviousShutdown, ServiceContext, ServiceRegistry
 from localcloud.server.routing import signing_name
 from localcloud.server.unsupported import unsupported_service
@@ -137,6 +137,7 @@ class LocalcloudApp:
             "previous_run": self.context.previous_shutdown if self.context else None,
             "services": dict(sorted(services.items())),
             "ministack_last_save_seconds": round(self.ministack.last_save_seconds, 4),
+            "ministack_replaced": own_machinery(),
         }
 
     # -- ASGI ------------------------------------------------------------------------------------

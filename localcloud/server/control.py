@@ -1,6 +1,7 @@
 """localcloud's own local-only routes, under ``/_localcloud/`` (no AWS API lives there).
 
-- ``GET  /_localcloud/health``: status, pid, endpoint, which services are served, the clock.
+- ``GET  /_localcloud/health``: status, pid, endpoint, which services are served, the clock, and
+  MiniStack's replaced modules and firing threads (``ministack_replaced``).
 - ``GET  /_localcloud/clock``: the clock.
 - ``POST /_localcloud/clock``: ``{"set": "<ISO 8601>", "freeze": true|false}``,
   ``{"advance": <seconds>}``, ``{"freeze": true}``, ``{"freeze": false}`` or ``{"reset": true}``.

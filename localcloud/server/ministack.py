@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 import time
 import types
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -59,6 +60,11 @@ REPLACED_MODULES = (
     "eventbridge",
     "pipes",
 )
+
+# The daemon threads MiniStack's lifespan starts to fire its own schedules and rules
+# (``ministack.services.scheduler.start_scheduler`` and ``...eventbridge.start_scheduler``, by these
+# names in the pinned version). localcloud never runs that lifespan and never imports those modules.
+FIRING_THREAD_NAMES = ("evb-scheduler-ticker", "eb-scheduler")
 
 _READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "Search", "Filter", "Test")
 
@@ -116,6 +122,20 @@ def configure(home: Path | None, *, port: int, region: str, account_id: str) -> 
         (home / "ministack" / "s3").mkdir(parents=True, exist_ok=True)
     for module in REPLACED_MODULES:
         sys.modules[f"ministack.services.{module}"] = _Guard(f"ministack.services.{module}")
+
+
+def own_machinery() -> dict[str, list[str]]:
+    """What of MiniStack's replaced machinery this process holds (``/_localcloud/health`` shows it):
+    the modules that are localcloud's guards (MiniStack's own never imported, so nothing in them can
+    start) and MiniStack's schedule- and rule-firing threads that are running (none, ever)."""
+    return {
+        "replaced_modules": sorted(
+            module
+            for module in REPLACED_MODULES
+            if isinstance(sys.modules.get(f"ministack.services.{module}"), _Guard)
+        ),
+        "firing_threads": sorted(t.name for t in threading.enumerate() if t.name in FIRING_THREAD_NAMES),
+    }
 
 
 def is_mutation(method: str, headers: dict[str, str]) -> bool:

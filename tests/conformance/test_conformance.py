@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -113,24 +114,56 @@ class CaseServices:
 class CallbackAnswers:
     """Answers .waitForTaskToken tokens from the fixture's ``callbacks``, in the order tokens are
     issued. Called by the waiting integration from inside the execution (so the virtual clock has not
-    moved on). ``{"heartbeat": n}`` sends n heartbeats and no answer; ``{"none": true}`` no answer."""
+    moved on). ``{"heartbeat": n}`` sends n heartbeats and no answer; ``{"none": true}`` no answer.
 
-    def __init__(self, host: ExecutionHost, answers: list[dict[str, Any]]) -> None:
+    An entry that is a list is a worker's script for its token, run on a thread of its own that
+    takes part in the virtual clock (so time moves to its steps as it does to the execution's
+    sleeps): ``{"wait": seconds}`` sleeps that many virtual seconds, then ``{"heartbeat": n}``,
+    ``{"success": output}`` or ``{"failure": {...}}`` are sent at that time. A call the service
+    refuses (the task already timed out) ends the script, as the error would end a real worker."""
+
+    def __init__(self, host: ExecutionHost, answers: list[Any]) -> None:
         self.host = host
         self.answers = list(answers)
+        self.workers: list[threading.Thread] = []
 
     def __call__(self, waiter: Any) -> None:
         if not self.answers:
             return
         answer = self.answers.pop(0)
+        if isinstance(answer, list):
+            run = self.host.clock.bind_participant(lambda: self._run_script(waiter.token, answer))
+            worker = threading.Thread(target=run, name="conformance-callback-worker", daemon=True)
+            self.workers.append(worker)
+            worker.start()
+        else:
+            self._send(waiter.token, answer)
+
+    def _run_script(self, token: str, steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            if "wait" in step:
+                self.host.clock.sleep(float(step["wait"]))
+                continue
+            try:
+                self._send(token, step)
+            except LookupError:  # InvalidToken / TaskTimedOut: the task is over
+                return
+
+    def _send(self, token: str, answer: dict[str, Any]) -> None:
         if "success" in answer:
-            self.host.send_task_success(waiter.token, answer["success"])
+            self.host.send_task_success(token, answer["success"])
         elif "failure" in answer:
             failure = answer["failure"] or {}
-            self.host.send_task_failure(waiter.token, error=failure.get("error"), cause=failure.get("cause"))
+            self.host.send_task_failure(token, error=failure.get("error"), cause=failure.get("cause"))
         elif "heartbeat" in answer:
             for _ in range(int(answer["heartbeat"])):
-                self.host.send_task_heartbeat(waiter.token)
+                self.host.send_task_heartbeat(token)
+
+    def join(self) -> None:
+        """Wait for the workers' scripts to end (their last steps may come after the execution)."""
+        for worker in self.workers:
+            worker.join(timeout=10)
+            assert not worker.is_alive(), "a callback worker's script did not end"
 
 
 @contextmanager
@@ -148,7 +181,8 @@ def started(case: dict[str, Any]) -> Iterator[tuple[ExecutionHost, ExecutionReco
             region=settings["region"],
             account=settings["account"],
         )
-        host.task_tokens.on_issue = CallbackAnswers(host, (case.get("services") or {}).get("callbacks") or [])
+        answers = CallbackAnswers(host, (case.get("services") or {}).get("callbacks") or [])
+        host.task_tokens.on_issue = answers
         region, account = settings["region"], settings["account"]
         sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{settings['state_machine_name']}"
         record = host.start_execution(
@@ -160,6 +194,9 @@ def started(case: dict[str, Any]) -> Iterator[tuple[ExecutionHost, ExecutionReco
             sync=True,
         )
         yield host, record, services
+        answers.join()
+        if isinstance(host.task_tokens.on_issue, CallbackAnswers):
+            host.task_tokens.on_issue.join()  # a redrive's answers
 
 
 def run_case(case: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ EXPECTED_KEYS = {
 STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "INVALID_DEFINITION"}
 LAMBDA_ENTRY_KEYS = {"return", "raise", "timeout"}
 CALLBACK_KEYS = {"success", "failure", "heartbeat", "none"}
+SCRIPT_STEP_KEYS = {"wait", "success", "failure", "heartbeat"}
 DOCS_URL = re.compile(r"https://(docs\.aws\.amazon\.com|states-language\.net)/\S+")
 
 
@@ -78,6 +79,12 @@ def _check_services(services: Any, where: str) -> None:
     for name, machine in (services.get("state_machines") or {}).items():
         assert isinstance(machine.get("definition"), dict), f"{where}.state_machines.{name} has a definition"
     for answer in services.get("callbacks") or []:
+        if isinstance(answer, list):  # a worker's script: timed steps for one token
+            for step in answer:
+                assert len(step) == 1 and set(step) <= SCRIPT_STEP_KEYS, f"{where}.callbacks: {step}"
+                if "wait" in step:
+                    assert isinstance(step["wait"], int | float) and step["wait"] >= 0, f"{where}: {step}"
+            continue
         assert len(answer) == 1 and set(answer) <= CALLBACK_KEYS, f"{where}.callbacks: {answer}"
 
 

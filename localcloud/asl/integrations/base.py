@@ -260,7 +260,9 @@ def wait_for_callback(req: TaskRequest) -> Any:
     tokens = req.ctx.task_tokens
     waiter = tokens.waiter(token)
     clock = req.ctx.clock
-    started = clock.now()
+    # HeartbeatSeconds counts from the task's start, as TimeoutSeconds does (the Task state's
+    # "The count begins after the task has been started"), not from when the call came back.
+    started = req.started
     deadline = req.deadline or started + dt.timedelta(seconds=DEFAULT_TASK_TIMEOUT_SECONDS)
     tokens.announce(waiter)
     try:

@@ -272,3 +272,42 @@ def test_schedules_are_listed_in_pages_and_a_foreign_token_is_refused(server, cl
     with pytest.raises(ClientError) as error:
         scheduler.list_schedule_groups(NextToken=first)
     assert error.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_ministacks_scheduler_never_runs_and_a_schedule_fires_once_through_localcloud(
+    server: RunningServer, client, recorder
+) -> None:
+    before = control.health(server.endpoint)["ministack_replaced"]
+    assert before["firing_threads"] == []
+    assert {"scheduler", "eventbridge"} <= set(before["replaced_modules"])
+    control.set_clock(server.endpoint, at("2038-04-01T11:59:00Z"), frozen=True)
+    arn = create(client("scheduler"), "held", "at(2038-04-01T12:00:00)")
+    assert client("scheduler").get_schedule(Name="held")["Arn"] == arn  # localcloud holds it
+    fired = control.advance_clock(server.endpoint, 120)["fired"]
+    assert [(f["schedule"], f["scheduledTime"]) for f in fired] == [(arn, "2038-04-01T12:00:00Z")]
+    assert control.advance_clock(server.endpoint, 86400)["fired"] == []
+    # Time for a second invocation to show if anything else fired it: there is none.
+    assert [e["time"] for e in recorded(client, "held", expected=2, timeout=2)] == ["2038-04-01T12:00:00Z"]
+    assert control.health(server.endpoint)["ministack_replaced"] == before
+
+
+def test_a_flexible_window_fires_once_at_its_start_as_off_fires_at_the_exact_time(
+    server: RunningServer, client, recorder
+) -> None:
+    scheduler = client("scheduler")
+    control.set_clock(server.endpoint, at("2039-02-01T06:00:00Z"), frozen=True)
+    exact = create(scheduler, "exact", "cron(15 6 * * ? *)")
+    flexible = scheduler.create_schedule(
+        Name="flexible",
+        ScheduleExpression="cron(15 6 * * ? *)",
+        FlexibleTimeWindow={"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 10},
+        Target={"Arn": TARGET_ARN, "RoleArn": ROLE, "Input": INPUT.replace("SCHEDULE", "flexible")},
+    )["ScheduleArn"]
+    assert control.advance_clock(server.endpoint, 15 * 60 - 1)["fired"] == []  # 06:14:59
+    fired = control.advance_clock(server.endpoint, 1)["fired"]  # 06:15:00, the window's start
+    assert sorted((f["schedule"], f["scheduledTime"]) for f in fired) == sorted(
+        [(exact, "2039-02-01T06:15:00Z"), (flexible, "2039-02-01T06:15:00Z")]
+    )
+    assert control.advance_clock(server.endpoint, 10 * 60)["fired"] == []  # the rest of the window
+    for name in ("exact", "flexible"):
+        assert [e["time"] for e in recorded(client, name, 1)] == ["2039-02-01T06:15:00Z"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -294,8 +296,8 @@ def test_redrive_is_refused_past_fourteen_days_on_localclouds_clock(sfn, server:
         control.reset_clock(server.endpoint)
 
 
-def test_a_task_token_is_answered_with_send_task_success(sfn, function_arn) -> None:  # type: ignore[no-untyped-def]
-    definition = json.dumps(
+def callback_machine(function_arn: str, heartbeat_seconds: int) -> str:
+    return json.dumps(
         {
             "StartAt": "Ask",
             "States": {
@@ -303,22 +305,44 @@ def test_a_task_token_is_answered_with_send_task_success(sfn, function_arn) -> N
                     "Type": "Task",
                     "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
                     "Parameters": {"FunctionName": function_arn, "Payload": {"token.$": "$$.Task.Token"}},
-                    "HeartbeatSeconds": 60,
+                    "HeartbeatSeconds": heartbeat_seconds,
                     "End": True,
                 }
             },
         }
     )
-    arn = create(sfn, "callback", definition)
-    execution_arn = sfn.start_execution(stateMachineArn=arn)["executionArn"]
-    token = None
-    deadline = time.monotonic() + 30
-    while token is None and time.monotonic() < deadline:
+
+
+def submitted_token(sfn: Any, execution_arn: str, timeout: float = 30) -> str:
+    """The task token the function received, read off the TaskSubmitted event (its response)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         for event in sfn.get_execution_history(executionArn=execution_arn)["events"]:
             if event["type"] == "TaskSubmitted":
-                token = json.loads(event["taskSubmittedEventDetails"]["output"])["Payload"]["seen"]["token"]
+                response = json.loads(event["taskSubmittedEventDetails"]["output"])
+                return str(response["Payload"]["seen"]["token"])
         time.sleep(0.05)
-    assert token is not None
+    raise AssertionError(f"no TaskSubmitted in {execution_arn} after {timeout} s")
+
+
+@contextmanager
+def callback_on_a_frozen_clock(
+    sfn: Any, server: RunningServer, machine_arn: str
+) -> Iterator[tuple[str, str]]:
+    """An execution of ``machine_arn`` waiting for its token, started with localcloud's clock frozen
+    (so time moves only when the test advances it); the clock is real again afterwards."""
+    control.set_clock(server.endpoint, dt.datetime(2030, 5, 1, tzinfo=dt.UTC), frozen=True)
+    try:
+        execution_arn = sfn.start_execution(stateMachineArn=machine_arn)["executionArn"]
+        yield execution_arn, submitted_token(sfn, execution_arn)
+    finally:
+        control.reset_clock(server.endpoint)
+
+
+def test_a_task_token_is_answered_with_send_task_success(sfn, function_arn) -> None:  # type: ignore[no-untyped-def]
+    arn = create(sfn, "callback", callback_machine(function_arn, 60))
+    execution_arn = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    token = submitted_token(sfn, execution_arn)
     sfn.send_task_heartbeat(taskToken=token)
     sfn.send_task_success(taskToken=token, output='{"approved": true}')
     assert json.loads(finished(sfn, execution_arn)["output"]) == {"approved": True}
@@ -328,6 +352,57 @@ def test_a_task_token_is_answered_with_send_task_success(sfn, function_arn) -> N
     with pytest.raises(ClientError) as raised:
         sfn.send_task_success(taskToken="not-a-token", output="{}")
     assert error_of(raised)[0] == "TaskDoesNotExist"
+
+
+def test_heartbeats_keep_a_callback_task_alive_past_heartbeat_seconds_on_localclouds_clock(  # type: ignore[no-untyped-def]
+    sfn, function_arn, server: RunningServer
+) -> None:
+    machine_arn = create(sfn, "kept-alive", callback_machine(function_arn, 60))
+    with callback_on_a_frozen_clock(sfn, server, machine_arn) as (execution_arn, token):
+        for _ in range(3):  # 150 s in all, two and a half times HeartbeatSeconds
+            control.advance_clock(server.endpoint, 50)
+            sfn.send_task_heartbeat(taskToken=token)
+            assert sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+        sfn.send_task_success(taskToken=token, output='{"approved": true}')
+        described = finished(sfn, execution_arn)
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"approved": True})
+    assert described["stopDate"] - described["startDate"] == dt.timedelta(seconds=150)
+
+
+def test_without_heartbeats_a_callback_task_fails_once_the_clock_passes_heartbeat_seconds(  # type: ignore[no-untyped-def]
+    sfn, function_arn, server: RunningServer
+) -> None:
+    machine_arn = create(sfn, "no-heartbeat", callback_machine(function_arn, 60))
+    with callback_on_a_frozen_clock(sfn, server, machine_arn) as (execution_arn, token):
+        control.advance_clock(server.endpoint, 59)
+        assert sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+        control.advance_clock(server.endpoint, 2)
+        described = finished(sfn, execution_arn)
+    assert (described["status"], described["error"]) == ("FAILED", "States.HeartbeatTimeout")
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=execution_arn)["events"]]
+    assert types[-2:] == ["TaskTimedOut", "ExecutionFailed"]
+    with pytest.raises(ClientError) as raised:  # the worker's late heartbeat is refused
+        sfn.send_task_heartbeat(taskToken=token)
+    assert error_of(raised)[0] in ("TaskTimedOut", "TaskDoesNotExist")
+
+
+def test_send_task_failure_fails_the_task_with_the_workers_error_and_cause(sfn, function_arn) -> None:  # type: ignore[no-untyped-def]
+    arn = create(sfn, "worker-fails", callback_machine(function_arn, 60))
+    execution_arn = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    token = submitted_token(sfn, execution_arn)
+    sfn.send_task_failure(taskToken=token, error="Order.Rejected", cause="credit limit reached")
+    described = finished(sfn, execution_arn)
+    assert (described["status"], described["error"], described["cause"]) == (
+        "FAILED",
+        "Order.Rejected",
+        "credit limit reached",
+    )
+    failed = [
+        e["taskFailedEventDetails"]
+        for e in sfn.get_execution_history(executionArn=execution_arn)["events"]
+        if e["type"] == "TaskFailed"
+    ]
+    assert [(f["error"], f["cause"]) for f in failed] == [("Order.Rejected", "credit limit reached")]
 
 
 def test_start_sync_execution_runs_an_express_machine_to_its_end(client) -> None:  # type: ignore[no-untyped-def]

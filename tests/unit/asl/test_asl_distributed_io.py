@@ -143,6 +143,25 @@ def test_gzip_objects_are_decompressed(s3host: S3Host) -> None:
     assert record.output == [{"n": 1}, {"n": 2}]
 
 
+@pytest.mark.parametrize("key", ["rows.jsonl.zst", "rows.jsonl.zstd"])
+def test_zstd_objects_are_refused_naming_the_object_and_the_compression(s3host: S3Host, key: str) -> None:
+    s3host.put(key, b"\x28\xb5\x2f\xfd" + b"not read")  # ZSTD's magic number, then anything
+    record = s3host.run(dmap(ItemReader=reader(key, InputType="JSONL")))
+    assert (record.status, record.error) == ("FAILED", "States.ItemReaderFailed")
+    assert record.cause == f"ZSTD-compressed objects ('{key}') are not supported by localcloud"
+    (map_run,) = s3host.host.list_map_runs(record.execution_arn)
+    assert map_run.describe()["itemCounts"]["total"] == 0  # refused before any item ran
+
+
+def test_a_zstd_object_among_listed_ones_is_refused_when_they_are_loaded(s3host: S3Host) -> None:
+    s3host.put("parts/1.json", json.dumps([1, 2]))
+    s3host.put("parts/2.json.zst", b"\x28\xb5\x2f\xfd")
+    spec = reader("parts/", resource="listObjectsV2", InputType="JSON", Transformation="LOAD_AND_FLATTEN")
+    record = s3host.run(dmap(ItemReader=spec))
+    assert (record.status, record.error) == ("FAILED", "States.ItemReaderFailed")
+    assert record.cause == "ZSTD-compressed objects ('parts/2.json.zst') are not supported by localcloud"
+
+
 # ---- other readers ------------------------------------------------------------------------------------
 
 
@@ -389,6 +408,11 @@ def problems(definition: dict[str, Any]) -> dict[str, str]:
             "PARQUET",
         ),
         (
+            {"ItemReader": reader("k", ManifestType="ATHENA_DATA", InputType="CSV")},
+            "/States/M/ItemReader/ReaderConfig/ManifestType",
+            "ATHENA_DATA",
+        ),
+        (
             {"ItemReader": reader("k", InputType="CSV")},
             "/States/M/ItemReader/ReaderConfig",
             "CSVHeaderLocation",
@@ -435,6 +459,24 @@ def test_distributed_fields_are_checked_naming_the_field(
     found = problems(dmap(**fields))
     assert path in found, found
     assert needle in found[path]
+
+
+@pytest.mark.parametrize(
+    ("config", "field", "message"),
+    [
+        ({"InputType": "PARQUET"}, "InputType", "InputType PARQUET is not supported by localcloud"),
+        (
+            {"ManifestType": "ATHENA_DATA", "InputType": "CSV"},
+            "ManifestType",
+            "ManifestType ATHENA_DATA (Athena UNLOAD manifests) is not supported by localcloud",
+        ),
+    ],
+)
+def test_readers_localcloud_lacks_are_the_one_problem_reported_naming_their_field(
+    config: dict[str, Any], field: str, message: str
+) -> None:
+    found = [(p.path, p.code, p.message) for p in validate_definition(dmap(ItemReader=reader("k", **config)))]
+    assert found == [(f"/States/M/ItemReader/ReaderConfig/{field}", "SCHEMA_VALIDATION_FAILED", message)]
 
 
 def test_labels_must_be_unique_in_the_definition() -> None:

@@ -136,7 +136,7 @@ def test_date_projection_is_refused_by_name() -> None:
     with pytest.raises(AthenaQueryError) as caught:
         engine.execute("SELECT id FROM p", database="db")
     assert caught.value.name == "NOT_SUPPORTED"
-    assert "date partition projection" in str(caught.value)
+    assert "date partition projection (projection.region.type of table 'db.p')" in str(caught.value)
 
 
 def test_a_wide_projection_without_filters_lists_once_and_keeps_projected_folders() -> None:
