@@ -129,8 +129,12 @@ class UnprocessingClient:
 
 
 def test_unprocessed_items_are_retried_until_everything_is_written(
-    dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
+    dynamodb: DynamoDBClient,
+    context: Any,
+    table_items: Callable[[], Items],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    write_batch_module.metrics.clear_metrics()
     rows = hour_rows(200)
     client = UnprocessingClient(dynamodb, flaky_calls=6)
     sleeps: list[float] = []
@@ -148,6 +152,10 @@ def test_unprocessed_items_are_retried_until_everything_is_written(
     assert client.calls[:6] == [25] * 6
     assert sum(client.calls) == 200 + 6 * 16
     assert sleeps == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6]
+    capsys.readouterr()
+    write_batch_module.metrics.flush_metrics()
+    # The metric counts items sent again: 16 handed back by each of the six partial calls.
+    assert emitted_metrics(capsys.readouterr().out)["UnprocessedItemRetries"] == 6 * 16
 
 
 def test_a_bad_row_rejects_the_batch_by_its_row_number_and_writes_nothing(
