@@ -1,8 +1,8 @@
 """Every operation localcloud serves itself (Step Functions, Athena, Lambda, Scheduler), sent by the
 AWS CLI to a localcloud started for the purpose: the AWS CLI's own request shapes, one call each.
 
-Not collected by pytest (about 30 s of `aws` start-ups; the functional tests send the same
-botocore shapes through boto3). Run it by hand, with the AWS CLI installed::
+``test_aws_cli_operations.py`` runs it in the suite wherever the AWS CLI is installed (about 30 s of
+`aws` start-ups). By hand::
 
     .venv/bin/python tests/e2e/aws_cli_operations.py
 
@@ -293,10 +293,9 @@ def scheduler_operations(aws: AwsCli, function_arn: str) -> None:
     aws("DeleteScheduleGroup", "scheduler", "delete-schedule-group", "--name", "g")
 
 
-def main() -> int:
-    if shutil.which("aws") is None:
-        print("the AWS CLI is not installed", file=sys.stderr)
-        return 2
+def send_every_operation() -> list[tuple[str, bool, str]]:
+    """Start a localcloud in a scratch home, send every operation through the AWS CLI, stop it:
+    ``(operation, accepted, message)`` per call, in order."""
     home = Path(tempfile.mkdtemp(prefix="aws-cli-operations-"))
     server = launcher.start(home, port=0)
     aws = AwsCli(server.endpoint)
@@ -309,10 +308,18 @@ def main() -> int:
     finally:
         launcher.stop(home)
         shutil.rmtree(home, ignore_errors=True)
-    refused = [call for call in aws.calls if not call[1]]
-    for operation, accepted, message in aws.calls:
+    return aws.calls
+
+
+def main() -> int:
+    if shutil.which("aws") is None:
+        print("the AWS CLI is not installed", file=sys.stderr)
+        return 2
+    calls = send_every_operation()
+    refused = [call for call in calls if not call[1]]
+    for operation, accepted, message in calls:
         print(f"{'ok ' if accepted else 'REFUSED'} {operation}" + ("" if accepted else f": {message}"))
-    print(f"{len(aws.calls)} calls by the AWS CLI, {len(refused)} refused")
+    print(f"{len(calls)} calls by the AWS CLI, {len(refused)} refused")
     return 1 if refused else 0
 
 
