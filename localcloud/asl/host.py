@@ -329,8 +329,10 @@ class ExecutionHost:
             return "Execution is SUCCEEDED and cannot be redriven"
         if record.redrive_count >= MAX_REDRIVES:
             return f"Execution has been redriven {MAX_REDRIVES} times and cannot be redriven again"
+        # The redrivable period (14 days) "starts from the day a state machine completes its
+        # execution"; the reason is DescribeExecution's documented redriveStatusReason.
         if record.stop_date is not None and self.clock.now() - record.stop_date > REDRIVE_WINDOW:
-            return "Execution can not be redriven after 14 days"
+            return "Execution redrivable period exceeded"
         return None
 
     def redrive(
