@@ -88,8 +88,22 @@ class StatesFailure(Exception):
         return self
 
 
+# The cancellation reason StopExecution gives (ExecutionHost.stop); other reasons are a failing
+# sibling branch or iteration, or a failing Map Run.
+STOP_REQUESTED = "StopExecution"
+
+
 class ExecutionStopped(Exception):
     """Raised inside the interpreter's threads when StopExecution (or a failure elsewhere) ends a run."""
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether StopExecution ended the run. Then AWS records ``ExecutionAborted`` and nothing
+        for the states that were running, neither their exit nor a ``*StateAborted`` (a history
+        recorded on AWS of an execution stopped in a Wait state is ExecutionStarted,
+        WaitStateEntered, ExecutionAborted; conformance case history/stop_during_wait_ends_aborted),
+        whereas states that a failing sibling cancels record their ``*StateAborted``."""
+        return bool(self.args) and self.args[0] == STOP_REQUESTED
 
 
 def error_matches(error: str, names: list[str]) -> bool:

@@ -20,7 +20,7 @@ from localcloud.asl.clock import Clock, RealClock
 from localcloud.asl.definition import StateMachine, parse_definition
 from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.engine import run_graph
-from localcloud.asl.errors import TIMEOUT, ExecutionStopped, StatesFailure
+from localcloud.asl.errors import STOP_REQUESTED, TIMEOUT, ExecutionStopped, StatesFailure
 from localcloud.asl.history import NOT_TRUNCATED, History, view
 from localcloud.asl.integrations import IntegrationFactory, default_factory
 from localcloud.asl.payload import to_json
@@ -293,9 +293,10 @@ class ExecutionHost:
     def stop(
         self, execution_arn: str, *, error: str | None = None, cause: str | None = None
     ) -> ExecutionRecord:
-        """StopExecution: the execution ends ABORTED. Running states are cancelled and record their
-        ``*StateAborted`` events as they unwind (bounded by :data:`STOP_GRACE_SECONDS` of real time,
-        for a state blocked in a service call), then ``ExecutionAborted`` closes the history."""
+        """StopExecution: the execution ends ABORTED. Running states are cancelled and unwind
+        (bounded by :data:`STOP_GRACE_SECONDS` of real time, for a state blocked in a service call)
+        without recording anything, as on AWS: ``ExecutionAborted`` with the error and cause given
+        closes the history after their entries, whose exit is never recorded."""
         record = self.describe(execution_arn)
         with self._lock:
             live = self._live.get(execution_arn)
@@ -304,7 +305,7 @@ class ExecutionHost:
                 return record
             record.extra["stop"] = {"error": error, "cause": cause}
             if live is not None:
-                live[0].root_token.cancel("stopped")
+                live[0].root_token.cancel(STOP_REQUESTED)
         self.clock.notify()
         if live is not None and done is not None:
             done.wait(STOP_GRACE_SECONDS)
@@ -328,8 +329,10 @@ class ExecutionHost:
             return "Execution is SUCCEEDED and cannot be redriven"
         if record.redrive_count >= MAX_REDRIVES:
             return f"Execution has been redriven {MAX_REDRIVES} times and cannot be redriven again"
+        # The redrivable period (14 days) "starts from the day a state machine completes its
+        # execution"; the reason is DescribeExecution's documented redriveStatusReason.
         if record.stop_date is not None and self.clock.now() - record.stop_date > REDRIVE_WINDOW:
-            return "Execution can not be redriven after 14 days"
+            return "Execution redrivable period exceeded"
         return None
 
     def redrive(

@@ -1,8 +1,9 @@
 """The conformance runner: runs every fixture under ``cases/`` on localcloud's interpreter with a
 virtual clock and fake task services, and compares what the fixture expects.
 
-The format is described in the fixture-format brief: definition, input, optional execution settings
-and services, expected status/output/error/cause/definition_errors/history, optional redrive step.
+The format is described in README.md beside this file: definition, input, optional execution
+settings and services, expected status/output/error/cause/definition_errors/history/history_events,
+an optional stop step and an optional redrive step.
 """
 
 from __future__ import annotations
@@ -20,10 +21,19 @@ import pytest
 from conformance.conftest import CASES, case_files
 from conformance.fakes import FakeLambda
 from conformance.pending import pending_reason
-from localcloud.asl import ExecutionHost, ExecutionRecord, VirtualClock, parse_definition, validate_definition
+from localcloud.asl import (
+    ExecutionHost,
+    ExecutionNotRedrivable,
+    ExecutionRecord,
+    VirtualClock,
+    parse_definition,
+    validate_definition,
+)
 from localcloud.asl.history import parse_iso
 
 ENGINE = "localcloud"
+# Real seconds a stopped execution gets to unwind (it needs none of virtual time).
+RUN_TIMEOUT_SECONDS = 30.0
 DEFAULTS: dict[str, Any] = {
     "name": "conformance-execution",
     "state_machine_name": "ConformanceMachine",
@@ -185,18 +195,42 @@ def started(case: dict[str, Any]) -> Iterator[tuple[ExecutionHost, ExecutionReco
         host.task_tokens.on_issue = answers
         region, account = settings["region"], settings["account"]
         sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{settings['state_machine_name']}"
-        record = host.start_execution(
-            case["definition"],
-            state_machine_arn=sm_arn,
-            input=case.get("input", {}),
-            name=settings["name"],
-            execution_type=settings["type"],
-            sync=True,
-        )
+        stop = case.get("stop")
+        # With a stop step the execution runs in the background; this thread takes part in the
+        # clock until the stopper is started too, so that time cannot move on without it.
+        with clock.participant():
+            record = host.start_execution(
+                case["definition"],
+                state_machine_arn=sm_arn,
+                input=case.get("input", {}),
+                name=settings["name"],
+                execution_type=settings["type"],
+                sync=stop is None,
+            )
+            stopper = stop_later(host, record.execution_arn, stop) if stop is not None else None
+        if stopper is not None:
+            record = host.wait(record.execution_arn, timeout=RUN_TIMEOUT_SECONDS)
+            stopper.join(timeout=RUN_TIMEOUT_SECONDS)
+            assert record.status != "RUNNING", "the execution did not end after the stop step"
         yield host, record, services
         answers.join()
         if isinstance(host.task_tokens.on_issue, CallbackAnswers):
             host.task_tokens.on_issue.join()  # a redrive's answers
+
+
+def stop_later(host: ExecutionHost, execution_arn: str, stop: dict[str, Any]) -> threading.Thread:
+    """The fixture's ``stop`` step: a thread that takes part in the virtual clock sleeps
+    ``after_seconds`` of the execution's time, then calls StopExecution with the step's error and
+    cause (so the execution is stopped while whatever it runs then is waiting on the clock)."""
+
+    def run() -> None:
+        host.clock.sleep(float(stop.get("after_seconds", 0)))
+        host.stop(execution_arn, error=stop.get("error"), cause=stop.get("cause"))
+
+    run_on_clock = host.clock.bind_participant(run)
+    thread = threading.Thread(target=run_on_clock, name="conformance-stopper", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_case(case: dict[str, Any]) -> None:
@@ -214,8 +248,22 @@ def run_case(case: dict[str, Any]) -> None:
             services.replace(redrive.get("services") or {})
             if "callbacks" in (redrive.get("services") or {}):
                 host.task_tokens.on_issue = CallbackAnswers(host, redrive["services"]["callbacks"])
-            host.redrive(record.execution_arn, sync=True)
+            if "after_seconds" in redrive:  # time passes between the end and the redrive
+                assert isinstance(host.clock, VirtualClock)
+                host.clock.advance(float(redrive["after_seconds"]))
+            redrive_once(host, record.execution_arn, redrive.get("refused"))
             check_result(host, record.execution_arn, redrive["expected"])
+
+
+def redrive_once(host: ExecutionHost, execution_arn: str, refused: dict[str, Any] | None) -> None:
+    """RedriveExecution; when the fixture expects it ``refused``, the API error and its message."""
+    try:
+        host.redrive(execution_arn, sync=True)
+    except ExecutionNotRedrivable as exc:
+        assert refused is not None, f"the redrive was refused: ExecutionNotRedrivable: {exc}"
+        assert ("ExecutionNotRedrivable", str(exc)) == (refused["error"], refused["message"])
+        return
+    assert refused is None, f"the redrive should have been refused with {refused}"
 
 
 def check_definition_errors(definition: Any, expected: dict[str, Any]) -> None:
@@ -252,7 +300,18 @@ def check_result(host: ExecutionHost, arn: str, expected: dict[str, Any]) -> Non
         assert types == expected["history"], context
     if "history_contains" in expected:
         assert _in_order(expected["history_contains"], types), context
+    if "history_events" in expected:
+        wanted = expected["history_events"]
+        include = wanted.get("include_execution_data", True)
+        events = host.history(arn, include_execution_data=include)
+        assert [_without_ids(e) for e in events] == wanted["events"], context
     check_history_shape(history)
+
+
+def _without_ids(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as ``history_events`` lists it: its type and details (ids and timestamp are
+    checked for every case by :func:`check_history_shape`)."""
+    return {k: v for k, v in event.items() if k not in ("id", "previousEventId", "timestamp")}
 
 
 def _in_order(wanted: list[str], types: list[str]) -> bool:

@@ -1,4 +1,4 @@
-"""Every conformance case file follows the fixture format (see the conformance brief).
+"""Every conformance case file follows the fixture format (README.md beside this file).
 
 Checks, per file: valid JSON, the required fields, only the documented keys, a source that names
 a documentation page by URL, a known folder and a file name unique across folders. A final test
@@ -24,16 +24,19 @@ FOLDERS = {
     "history", "redrive", "integrations", "context_object",
 }  # fmt: skip
 TOP_KEYS = {
-    "description", "source", "definition", "input", "execution", "services", "expected", "redrive",
-    "skip_on", "skip_reason",
+    "description", "source", "definition", "input", "execution", "services", "expected", "stop",
+    "redrive", "skip_on", "skip_reason",
 }  # fmt: skip
 REQUIRED_KEYS = {"description", "source", "definition", "expected"}
 EXECUTION_KEYS = {"name", "state_machine_name", "start_time", "region", "account", "type"}
 SERVICE_KEYS = {"lambda", "s3", "dynamodb", "state_machines", "callbacks"}
 EXPECTED_KEYS = {
     "status", "output", "error", "cause", "cause_contains", "definition_errors", "history",
-    "history_contains",
+    "history_contains", "history_events",
 }  # fmt: skip
+STOP_KEYS = {"after_seconds", "error", "cause"}
+REDRIVE_KEYS = {"after_seconds", "services", "refused", "expected"}
+HISTORY_ID_KEYS = {"id", "previousEventId", "timestamp"}
 STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "INVALID_DEFINITION"}
 LAMBDA_ENTRY_KEYS = {"return", "raise", "timeout"}
 CALLBACK_KEYS = {"success", "failure", "heartbeat", "none"}
@@ -64,6 +67,42 @@ def _check_expected(expected: Any, where: str) -> None:
     for key in ("history", "history_contains"):
         if key in expected:
             assert all(isinstance(t, str) for t in expected[key]), f"{where}.{key} lists event types"
+    if "history_events" in expected:
+        _check_history_events(expected["history_events"], f"{where}.history_events")
+
+
+def _check_history_events(wanted: Any, where: str) -> None:
+    assert isinstance(wanted, dict) and set(wanted) <= {"include_execution_data", "events"}, where
+    assert isinstance(wanted.get("include_execution_data", True), bool), f"{where}.include_execution_data"
+    events = wanted.get("events")
+    assert isinstance(events, list) and events, f"{where}.events lists the events"
+    for event in events:
+        assert isinstance(event, dict) and isinstance(event.get("type"), str), f"{where}: {event}"
+        assert not set(event) & HISTORY_ID_KEYS, f"{where}: ids and timestamps are not listed: {event}"
+        details = set(event) - {"type"}
+        assert all(key.endswith("EventDetails") for key in details), f"{where}: {event}"
+
+
+def _check_stop(stop: Any, where: str) -> None:
+    assert isinstance(stop, dict) and set(stop) <= STOP_KEYS, f"{where} has keys {sorted(STOP_KEYS)}"
+    after = stop.get("after_seconds", 0)
+    assert isinstance(after, int | float) and after >= 0, f"{where}.after_seconds: seconds, at least 0"
+    for key in ("error", "cause"):
+        assert isinstance(stop.get(key, ""), str), f"{where}.{key} is text"
+
+
+def _check_redrive(case: dict[str, Any]) -> None:
+    redrive = case["redrive"]
+    assert set(redrive) <= REDRIVE_KEYS and "expected" in redrive, f"redrive has keys {sorted(REDRIVE_KEYS)}"
+    assert case["expected"]["status"] in {"FAILED", "TIMED_OUT", "ABORTED"}, "only a failed run redrives"
+    after = redrive.get("after_seconds", 0)
+    assert isinstance(after, int | float) and after >= 0, "redrive.after_seconds: seconds, at least 0"
+    if "refused" in redrive:
+        refused = redrive["refused"]
+        assert set(refused) == {"error", "message"}, "redrive.refused has error and message"
+        assert refused["error"] == "ExecutionNotRedrivable", "RedriveExecution's refusal is this error"
+    _check_services(redrive.get("services", {}), "redrive.services")
+    _check_expected(redrive["expected"], "redrive.expected")
 
 
 def _check_services(services: Any, where: str) -> None:
@@ -104,11 +143,10 @@ def test_case_file_follows_the_fixture_format(path: Path) -> None:
     assert not unknown, f"execution has undocumented keys {sorted(unknown)}"
     _check_services(case.get("services", {}), "services")
     _check_expected(case["expected"], "expected")
+    if "stop" in case:
+        _check_stop(case["stop"], "stop")
     if "redrive" in case:
-        assert set(case["redrive"]) <= {"services", "expected"}
-        assert case["expected"]["status"] in {"FAILED", "TIMED_OUT", "ABORTED"}, "only a failed run redrives"
-        _check_services(case["redrive"].get("services", {}), "redrive.services")
-        _check_expected(case["redrive"]["expected"], "redrive.expected")
+        _check_redrive(case)
     if "skip_on" in case:
         assert isinstance(case["skip_on"], list) and case.get("skip_reason"), "skip_on needs a skip_reason"
 

@@ -93,8 +93,9 @@ def unsupported_reason(case: dict[str, Any]) -> str | None:
 
     The predicate is about moto's limits, not about the case being wrong: JSONata needs a Java
     library moto downloads from the network; Lambda needs Docker; moto's clock is the real one
-    (so fixed start times and timeouts cannot be reproduced); it has no redrive, no Athena .sync,
-    no callbacks driven from a script, and no JSON-Pointer diagnostics for invalid definitions.
+    (so fixed start times, timeouts and stops at a given time cannot be reproduced); it has no
+    redrive, no Athena .sync, no callbacks driven from a script, and no JSON-Pointer diagnostics
+    for invalid definitions.
     """
     if "moto" in case.get("skip_on", []):
         return f"skip_on moto: {case.get('skip_reason', 'no reason given')}"
@@ -103,6 +104,8 @@ def unsupported_reason(case: dict[str, Any]) -> str | None:
         return "definition validation: moto reports no JSON-Pointer diagnostics"
     if case.get("redrive"):
         return "redrive: moto does not implement RedriveExecution"
+    if case.get("stop"):
+        return "stop: a stop at a virtual time cannot be timed on moto's real clock (its Waits are skipped)"
     if any(_uses_jsonata(d) for d in _definitions(case)):
         return "JSONata: moto's JSONata fetches a Java library from the network"
     services = case.get("services", {})

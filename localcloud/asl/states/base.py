@@ -174,7 +174,8 @@ class State:
         self.catchers: list[Catcher] = []
         self.entered_type = f"{self.type_name}StateEntered"
         self.exited_type = f"{self.type_name}StateExited"
-        # The states AWS records as aborted when a stop or a sibling's failure cancels them.
+        # The states AWS records as aborted when a sibling's failure cancels them (a stop records
+        # nothing for them: see ExecutionStopped.stop_requested).
         self.aborted_type = (
             f"{self.type_name}StateAborted" if self.type_name in ("Task", "Wait", "Parallel", "Map") else ""
         )
@@ -297,8 +298,8 @@ class State:
     def execute(self, frame: Frame, raw_input: Any) -> Transition:
         try:
             return self._execute(frame, raw_input)
-        except ExecutionStopped:
-            if self.aborted_type:
+        except ExecutionStopped as stopped:
+            if self.aborted_type and not stopped.stop_requested:
                 frame.event(self.aborted_type)
             raise
 

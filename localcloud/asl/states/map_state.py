@@ -7,7 +7,7 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from localcloud.asl.checker import Checker, pointer
-from localcloud.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
+from localcloud.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, ExecutionStopped, StatesFailure
 from localcloud.asl.jsonata_eval import is_expression
 from localcloud.asl.runtime import CancelToken
 from localcloud.asl.states.base import (
@@ -122,7 +122,7 @@ class InlineProcessor(MapProcessor):
                 child.event("MapIterationSucceeded", {"name": state.name, "index": index})
             elif status == FAILED:
                 child.event("MapIterationFailed", {"name": state.name, "index": index})
-            elif status == ABORTED:
+            elif status == ABORTED and not (isinstance(value, ExecutionStopped) and value.stop_requested):
                 child.event("MapIterationAborted", {"name": state.name, "index": index})
 
         def worker() -> None:

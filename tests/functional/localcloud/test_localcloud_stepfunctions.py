@@ -289,9 +289,10 @@ def test_redrive_is_refused_past_fourteen_days_on_localclouds_clock(sfn, server:
         control.set_clock(server.endpoint, now + dt.timedelta(days=15))
         described = sfn.describe_execution(executionArn=execution_arn)
         assert described["redriveStatus"] == "NOT_REDRIVABLE"
+        assert described["redriveStatusReason"] == "Execution redrivable period exceeded"
         with pytest.raises(ClientError) as raised:
             sfn.redrive_execution(executionArn=execution_arn)
-        assert error_of(raised) == ("ExecutionNotRedrivable", "Execution can not be redriven after 14 days")
+        assert error_of(raised) == ("ExecutionNotRedrivable", "Execution redrivable period exceeded")
     finally:
         control.reset_clock(server.endpoint)
 

@@ -545,4 +545,5 @@ def test_a_failing_branch_aborts_a_child_execution_in_flight_in_another_and_stop
         "this resource was aborted"
     )
     assert child.stop_date == START + dt.timedelta(seconds=5)
-    assert [e["type"] for e in child.history][-2:] == ["WaitStateAborted", "ExecutionAborted"]
+    # The child is stopped (StopExecution): its Wait's entry is its last state event.
+    assert [e["type"] for e in child.history][-2:] == ["WaitStateEntered", "ExecutionAborted"]
