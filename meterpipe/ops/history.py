@@ -191,6 +191,9 @@ def history_events(pipeline: Pipeline, execution_arn: str) -> list[dict[str, Any
     return events
 
 
+_ENDS_OPEN_STATES = {"ExecutionAborted": "aborted", "ExecutionTimedOut": "timed out"}
+
+
 def build_spans(events: list[dict[str, Any]]) -> tuple[list[StateSpan], list[dt.datetime]]:
     """Spans of the states entered, in order of entry, and the times the execution was redriven."""
     spans: dict[int, StateSpan] = {}
@@ -213,6 +216,13 @@ def build_spans(events: list[dict[str, Any]]) -> tuple[list[StateSpan], list[dt.
             continue
         if kind == "ExecutionRedriven":
             redrives.append(event["timestamp"])
+            continue
+        if kind in _ENDS_OPEN_STATES:
+            # A stop or an execution timeout records no exit for the states still running (AWS
+            # writes ExecutionAborted / ExecutionTimedOut alone): they end with the execution.
+            for span in spans.values():
+                if span.end is None:
+                    span.status, span.end = _ENDS_OPEN_STATES[kind], event["timestamp"]
             continue
         span_id = _owner_of(event, spans, owner)
         if span_id is None:

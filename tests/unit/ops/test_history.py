@@ -122,6 +122,25 @@ def test_events_are_attributed_to_their_state_across_parallel_branches_with_retr
     assert redrives == [T0 + dt.timedelta(seconds=9)]
 
 
+@pytest.mark.parametrize(
+    ("end", "status"), [("ExecutionAborted", "aborted"), ("ExecutionTimedOut", "timed out")]
+)
+def test_states_still_running_when_the_execution_is_stopped_end_with_it(end: str, status: str) -> None:
+    # AWS records the stop (or the execution's timeout) alone: no exit for the states then running.
+    events = [
+        event(1, "ExecutionStarted", 0, 0),
+        event(2, "PassStateEntered", 1, 0, stateEnteredEventDetails={"name": "Prepare"}),
+        event(3, "PassStateExited", 2, 0.5, stateExitedEventDetails={"name": "Prepare"}),
+        event(4, "WaitStateEntered", 3, 0.5, stateEnteredEventDetails={"name": "Hold"}),
+        event(5, end, 4, 30),
+    ]
+    spans, _ = build_spans(events)
+    assert [(s.name, s.status, s.end) for s in spans] == [
+        ("Prepare", "succeeded", T0 + dt.timedelta(seconds=0.5)),
+        ("Hold", status, T0 + dt.timedelta(seconds=30)),
+    ]
+
+
 def test_a_timeline_shows_queries_map_runs_and_the_first_failed_batch(
     pipeline: Pipeline, fake_sfn: FakeStepFunctions
 ) -> None:
