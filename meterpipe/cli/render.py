@@ -117,11 +117,16 @@ class ByWidth:
         yield self.layout(options.max_width >= self.WIDE)
 
 
-def _table(title: str | None, *, wide: bool) -> Table:
-    """A table as wide output draws it, or borderless with no outer padding when narrow."""
+def _table(title: str | None, columns: Sequence[tuple[str, str]], *, wide: bool) -> Table:
+    """A table of short, unwrapped ``(header, justify)`` columns, as wide output draws it, or
+    borderless with no outer padding when narrow."""
     if wide:
-        return Table(title=title, title_justify="left")
-    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        table = Table(title=title, title_justify="left")
+    else:
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header, justify in columns:
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    return table
 
 
 class _Details:
@@ -145,8 +150,7 @@ class _Details:
     def view(self) -> RenderableType:
         if self.wide or not self.rows:
             return self.table
-        below = _table(None, wide=False)
-        below.add_column(self.table.columns[0].header, no_wrap=True)
+        below = _table(None, [(str(self.table.columns[0].header), "left")], wide=False)
         below.add_column(self.heading, overflow="fold")
         for key, detail in self.rows:
             below.add_row(key, detail)
@@ -158,17 +162,9 @@ def history_table(lines: Sequence[DayLine], now: dt.datetime) -> RenderableType:
 
 
 def _history_table(lines: Sequence[DayLine], now: dt.datetime, *, wide: bool) -> RenderableType:
-    table = _table("daily_rollup runs by processing date", wide=wide)
-    for column, justify in (
-        ("date", "left"),
-        ("status", "left"),
-        ("started (UTC)", "left"),
-        ("duration", "right"),
-        ("items", "right"),
-        ("redrives", "right"),
-        ("runs", "right"),
-    ):
-        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    columns = [("date", "left"), ("status", "left"), ("started (UTC)", "left"), ("duration", "right")]
+    columns += [("items", "right"), ("redrives", "right"), ("runs", "right")]
+    table = _table("daily_rollup runs by processing date", columns, wide=wide)
     details = _Details(table, "latest execution", wide=wide)
     for line in lines:
         run = line.latest
@@ -278,15 +274,14 @@ def _span_detail(span: StateSpan) -> Text:
 
 
 def _spans_table(timeline: Timeline, now: dt.datetime, *, wide: bool) -> RenderableType:
-    table = _table(None, wide=wide)
-    for column, justify in (
+    columns = [
         ("state", "left"),
         ("type", "left"),
         ("start", "right"),
         ("duration", "right"),
         ("status", "left"),
-    ):
-        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    ]
+    table = _table(None, columns, wide=wide)
     details = _Details(table, "detail", wide=wide)
     base = timeline.execution.start
     marks = sorted(timeline.redrives)
@@ -311,9 +306,8 @@ def _spans_table(timeline: Timeline, now: dt.datetime, *, wide: bool) -> Rendera
 
 
 def _backfill_days_table(timeline: Timeline, now: dt.datetime, *, wide: bool) -> RenderableType:
-    table = _table("days of this backfill", wide=wide)
-    for column, justify in (("date", "left"), ("status", "left"), ("duration", "right"), ("items", "right")):
-        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    columns = [("date", "left"), ("status", "left"), ("duration", "right"), ("items", "right")]
+    table = _table("days of this backfill", columns, wide=wide)
     details = _Details(table, "execution", wide=wide)
     for day in timeline.days:
         cells: list[RenderableType] = [
