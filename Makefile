@@ -13,6 +13,12 @@ NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 # Extra CDK CLI arguments, e.g. CDK_ARGS="-c meterpipe:timezone=Europe/London".
 CDK_ARGS ?=
+# On a Node.js past its end of life, jsii prints a page-wide banner (as Python bytes) from every CDK
+# call; the CDK targets say it in one line instead and silence the banner.
+NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
+NODE_OLD   := $(shell [ "$(NODE_MAJOR)" -lt 22 ] 2>/dev/null && echo yes)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
+NODE_NOTE = $(if $(NODE_OLD),@echo "note: Node.js $(NODE_MAJOR) is past its end of life for the AWS CDK (jsii supports 22 and 24); it still works" >&2,@true)
 
 .PHONY: help setup test lint format demo bench synth bootstrap deploy destroy clean
 
@@ -52,15 +58,19 @@ bench: setup ## Print performance figures and write them under bench/results/
 	$(PY) -m bench
 
 synth: setup ## Synthesise the CDK app offline into cdk.out/ (no credentials needed; cdk-nag runs)
+	$(NODE_NOTE)
 	npx cdk synth --quiet $(CDK_ARGS)
 
 bootstrap: setup ## Prepare the account and region of your credentials for CDK deployments (once)
+	$(NODE_NOTE)
 	npx cdk bootstrap $(CDK_ARGS)
 
 deploy: setup ## Deploy the stack to the AWS account of your credentials (cdk deploy)
+	$(NODE_NOTE)
 	npx cdk deploy --require-approval broadening $(CDK_ARGS)
 
 destroy: setup ## Remove the deployed stack (cdk destroy; data is retained unless configured otherwise)
+	$(NODE_NOTE)
 	npx cdk destroy $(CDK_ARGS)
 
 clean: ## Remove the virtualenv, node_modules and build output
