@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -103,18 +104,19 @@ def run_line(run: Run, now: dt.datetime) -> Text:
 
 
 class ByWidth:
-    """A renderable laid out for the width it is printed at: ``layout(wide)`` builds it, ``wide`` when
-    there are at least ``WIDE`` columns. On an 80-column terminal a table keeps its short columns whole
-    and puts its long text (execution names, query ids) on a line of its own, instead of folding that
-    text a few letters a line or truncating the figures beside it."""
-
-    WIDE = 120
+    """A renderable laid out for the width it is printed at: ``layout(True)``, the wide layout, where
+    its natural width fits, else ``layout(False)``. On a narrow terminal a table keeps its short
+    columns whole and puts its long text (execution names, query ids) in a table of its own, instead
+    of folding that text a few letters a line or truncating the figures beside it."""
 
     def __init__(self, layout: Callable[[bool], RenderableType]) -> None:
         self.layout = layout
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.layout(options.max_width >= self.WIDE)
+        wide = self.layout(True)
+        natural = Measurement.get(console, options.update(width=100_000), wide).maximum
+        fits = natural <= options.max_width
+        yield wide if fits else self.layout(False)
 
 
 def _table(title: str | None, columns: Sequence[tuple[str, str]], *, wide: bool) -> Table:
