@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Final, cast
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from handlers.backoff import FullJitterBackoff, TimeBudget
 from handlers.errors import TimeBudgetExhaustedError
@@ -42,6 +43,9 @@ THROTTLING_ERRORS: Final = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
 CONDITION_FAILED: Final = "ConditionalCheckFailedException"
+# A call that got no answer in time, once botocore's own retries are spent (DynamoDB or the network
+# slow for a while): retried with the same backoff, within the time budget.
+TRANSIENT_CONNECTION_ERRORS: Final = (BotoConnectionError, HTTPClientError)
 
 # Month items: written only over an item from as many readings or fewer (or none at all).
 MONTH_CONDITION: Final = "attribute_not_exists(#count) OR #count <= :count"
@@ -113,10 +117,10 @@ class RollupWriter:
                     "list[WriteRequestTypeDef]",
                     response.get("UnprocessedItems", {}).get(self.table_name, []),
                 )
-            except ClientError as exc:
-                if _error_code(exc) not in THROTTLING_ERRORS:
+            except (ClientError, *TRANSIENT_CONNECTION_ERRORS) as exc:
+                if not _slow_down(exc):
                     raise
-                unprocessed = chunk
+                unprocessed = chunk  # none written, or some: every write is idempotent
             progress.stored += len(chunk) - len(unprocessed)
             pending = [*unprocessed, *rest]
             if unprocessed:
@@ -141,11 +145,10 @@ class RollupWriter:
                         ExpressionAttributeValues={":count": {"N": str(item.reading_count)}},
                     )
                     progress.stored += 1
-                except ClientError as exc:
-                    code = _error_code(exc)
-                    if code == CONDITION_FAILED:
+                except (ClientError, *TRANSIENT_CONNECTION_ERRORS) as exc:
+                    if isinstance(exc, ClientError) and _error_code(exc) == CONDITION_FAILED:
                         progress.kept_newer += 1
-                    elif code in THROTTLING_ERRORS:
+                    elif _slow_down(exc):
                         progress.retried += 1
                         self._wait(attempt, progress)
                         attempt += 1
@@ -203,3 +206,10 @@ class _Progress:
 
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _slow_down(exc: Exception) -> bool:
+    """Whether a failed call means "slow down and try again": a throttling refusal, or no answer."""
+    if isinstance(exc, ClientError):
+        return _error_code(exc) in THROTTLING_ERRORS
+    return isinstance(exc, TRANSIENT_CONNECTION_ERRORS)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from handlers import write_batch as write_batch_module
 from handlers.backoff import FullJitterBackoff
@@ -200,6 +201,53 @@ def month_row(total: str, count: int) -> dict[str, str]:
 def stored_month(table_items: Callable[[], Items]) -> tuple[str, str]:
     item = table_items()[("1001", "51246501#2022-01")]
     return item["kWh-Amount"]["N"], item["ReadingCount"]["N"]
+
+
+class SilentClient:
+    """moto's client, except that the first `silent_calls` calls get no answer in time (botocore's
+    ReadTimeoutError once its own retries are spent), as a stalled endpoint gives."""
+
+    def __init__(self, inner: DynamoDBClient, silent_calls: int) -> None:
+        self.inner = inner
+        self.silent_calls = silent_calls
+        self.calls = 0
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls <= self.silent_calls:
+            raise ReadTimeoutError(endpoint_url="http://dynamodb.test")
+        return getattr(self.inner, operation)(**kwargs)
+
+    def batch_write_item(self, **kwargs: Any) -> Any:
+        return self._call("batch_write_item", **kwargs)
+
+    def put_item(self, **kwargs: Any) -> Any:
+        return self._call("put_item", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("granularity", "rows"), [("hour", hour_rows(60)), ("month", [month_row("90.5", 480)])]
+)
+def test_calls_that_get_no_answer_in_time_are_retried_with_backoff(
+    dynamodb: DynamoDBClient,
+    context: Any,
+    table_items: Callable[[], Items],
+    granularity: str,
+    rows: list[dict[str, str]],
+) -> None:
+    client = SilentClient(dynamodb, silent_calls=3)
+    sleeps: list[float] = []
+    response = write_batch(
+        event(rows, granularity),
+        context,
+        table_name=TABLE,
+        boto3_client=client,  # type: ignore[arg-type]
+        sleep=sleeps.append,
+        backoff=FullJitterBackoff(uniform=lambda: 1.0),
+    )
+    assert (response["written"], response["stored"]) == (len(rows), len(rows))
+    assert readable(table_items()) == expected_items(rows, granularity)
+    assert sleeps == [0.05, 0.1, 0.2]
 
 
 def test_a_month_item_is_not_replaced_by_one_from_fewer_readings(
