@@ -85,5 +85,7 @@ def status(as_json: bool, home: Path | None) -> None:
 def down(home: Path | None) -> None:
     """Stop localcloud gracefully (its state is saved under the home folder)."""
     folder = resolve_home(home)
-    stopped = server.down(folder)
+    # Saving a large state takes a while (about 20 s for a million DynamoDB items): say so meanwhile.
+    with Console(stderr=True).status("localcloud is saving its state and stopping..."):
+        stopped = server.down(folder)
     console.print(f"localcloud stopped (pid {stopped.pid}); state kept in {folder}")
