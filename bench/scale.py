@@ -1,0 +1,92 @@
+"""`make scale`: the demo at a larger size, checked item by item (not part of `make bench`: about
+nine minutes for 1,000 customers on a 2-core machine, five of them the backfill).
+
+Runs ``make demo``'s program for CUSTOMERS customers (January 2024) in a scratch home, leaves
+localcloud running, reads the whole rollup table back and compares every item with totals computed
+here from the generated CSV files (Decimal sums, half up), then stops localcloud. Prints the figures
+and writes them under bench/results/ as ``scale-<time>.json``.
+
+    python -m bench.scale [CUSTOMERS]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.__main__ import RESULTS, _cpus
+from tests.e2e.conftest import Cli, expected_items, lake_readings
+
+
+def run(customers: int) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix="meterpipe-scale-")) / "home"
+    meterpipe = Path(sys.executable).with_name("meterpipe")
+    began = time.perf_counter()
+    command = [sys.executable, "-m", "meterpipe.demo", "--keep", "--customers", str(customers)]
+    demo = subprocess.run(
+        [*command, "--home", str(home)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    demo_seconds = time.perf_counter() - began
+    cli = Cli(home, "")
+    try:
+        if demo.returncode != 0:
+            raise SystemExit(f"the demo failed:\n{demo.stdout[-2000:]}\n{demo.stderr[-2000:]}")
+        status = json.loads(cli("local", "status", "--json").stdout)
+        data = home / "data"
+        expected = expected_items(data / "customer_meter_sensor", lake_readings(data))
+        began = time.perf_counter()
+        table = Cli(home, status["endpoint"]).table()
+        scan_seconds = time.perf_counter() - began
+    finally:
+        began = time.perf_counter()
+        down = [str(meterpipe), "local", "down", "--home", str(home)]
+        subprocess.run(down, capture_output=True, check=False)
+        stop_seconds = time.perf_counter() - began
+    wrong = sum(1 for key, value in expected.items() if table.get(key) != value)
+    backfill = re.search(r"(\d+) of (\d+) days succeeded, (\d+) failed; ([\d,]+) items written", demo.stdout)
+    backfill_time = re.search(r"backfill \S+: ([\d.]+) s", demo.stdout)
+    figures = {
+        "customers": customers,
+        "days succeeded / days": f"{backfill[1]} / {backfill[2]}" if backfill else "?",
+        "items written by the runs": backfill[4] if backfill else "?",
+        "backfill_seconds": float(backfill_time[1]) if backfill_time else None,
+        "demo_seconds (start, generate, ingest, backfill, prints)": round(demo_seconds, 1),
+        "items in the table / expected": f"{len(table)} / {len(expected)}",
+        "items not equal to the Decimal totals": wrong,
+        "items not expected": len(table.keys() - expected.keys()),
+        "scan_seconds": round(scan_seconds, 1),
+        "graceful_stop_seconds": round(stop_seconds, 1),
+    }
+    shutil.rmtree(home.parent, ignore_errors=True)
+    return figures
+
+
+def main(argv: list[str]) -> None:
+    customers = int(argv[0]) if argv else 1000
+    figures = run(customers)
+    for key, value in figures.items():
+        print(f"  {key:<56} {value}")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": _cpus()}
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"scale-{stamp}.json"
+    out.write_text(json.dumps({"when": stamp, "machine": machine, "figures": figures}, indent=2) + "\n")
+    print(f"  -> {out}")
+    if figures["items not equal to the Decimal totals"] or figures["items not expected"]:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
