@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from localcloud.asl.history import History, event_from_json, event_to_json, iso, parse_iso
+from localcloud.asl.history import History, event_from_json, event_to_json, iso, parse_iso, view
 from localcloud.asl.store import FAILED, RUNNING, ExecutionRecord
 from localcloud.state import Store
 
@@ -252,5 +252,10 @@ class SqliteExecutionStore:
             self._history.delete_stream(arn)
             new = events
         if new:
+            if record.execution_type == "EXPRESS":
+                # AWS keeps no history of EXPRESS executions at all; localcloud keeps theirs for
+                # DescribeExecution/GetExecutionHistory, without the payloads (each of a Distributed
+                # Map's children carries its whole batch in three events: most of the store, else).
+                new = view(new, include_execution_data=False)
             self._history.append(arn, *(event_to_json(event) for event in new))
         self._saved[arn] = (id(record), len(events), text)
