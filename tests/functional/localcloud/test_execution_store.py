@@ -74,3 +74,26 @@ def test_after_a_close_nothing_more_is_written() -> None:
     executions.checkpoint()
     saved = reopened(store).get(ARN)
     assert saved is not None and saved.status == RUNNING
+
+
+def test_an_express_executions_history_is_saved_without_its_payloads_and_its_record_with_them() -> None:
+    store = Store(None)
+    executions = SqliteExecutionStore(store)
+    started = {
+        "timestamp": NOW,
+        "type": "ExecutionStarted",
+        "id": 1,
+        "previousEventId": 0,
+        "executionStartedEventDetails": {"input": '{"Items": ["a batch"]}', "roleArn": "arn:role"},
+    }
+    for arn, kind in ((ARN, "EXPRESS"), (ARN + "-standard", "STANDARD")):
+        live = record(SUCCEEDED)
+        live.execution_arn, live.execution_type, live.history = arn, kind, [dict(started)]
+        executions.put(live)
+    executions.checkpoint()
+
+    express, standard = reopened(store).get(ARN), reopened(store).get(ARN + "-standard")
+    assert express is not None and standard is not None
+    assert express.history[0]["executionStartedEventDetails"] == {"roleArn": "arn:role"}
+    assert express.input == {"n": 1}  # the record keeps its input (a Map Run redrive restarts it)
+    assert standard.history[0]["executionStartedEventDetails"]["input"] == '{"Items": ["a batch"]}'
