@@ -7,6 +7,9 @@
   the answer, so redriving an interrupted parent (a backfill whose ``.sync`` task was waiting on
   a child when localcloud was killed) continues the child from its saved progress instead of
   failing on the name it already used. This is localcloud's own rule for a failure AWS never has.
+- Same name and input as a child that this parent started and that ended while localcloud was
+  down (a stop or crash came between the child's end and the parent's ``.sync`` task seeing it):
+  that execution, ended, is the answer to the redriven parent.
 """
 
 from __future__ import annotations
@@ -39,6 +42,13 @@ def interrupted_by_restart(record: ExecutionRecord) -> bool:
     )
 
 
+def resumed_after_restart(record: ExecutionRecord) -> bool:
+    """Whether the execution's last failure was a stop or crash of localcloud (it runs on, redriven)."""
+    failures = [e for e in record.history if e.get("type") == "ExecutionFailed"]
+    cause = failures[-1].get("executionFailedEventDetails", {}).get("cause") if failures else None
+    return cause in (RESTART_CAUSE, STOP_CAUSE)
+
+
 class EndpointHost(ExecutionHost):
     def start_child_execution(
         self,
@@ -57,6 +67,16 @@ class EndpointHost(ExecutionHost):
                     return existing
                 if interrupted_by_restart(existing) and self.redrive_problem(existing) is None:
                     return self.redrive(existing.execution_arn, sync=sync)
+                if parent is not None and self._ended_while_parent_was_down(existing, parent):
+                    return existing
         return super().start_child_execution(
             state_machine_arn=state_machine_arn, input=input, name=name, parent=parent, sync=sync
         )
+
+    def _ended_while_parent_was_down(self, child: ExecutionRecord, parent: ExecutionContext) -> bool:
+        """A child this parent started, which ended while the parent was saved by a stop (or lost
+        to a crash) before its ``.sync`` task saw the end: the redriven parent asks for it again."""
+        if child.extra.get("parent_execution_arn") != parent.execution_arn:
+            return False
+        record = self.store.get(parent.execution_arn)
+        return record is not None and resumed_after_restart(record)
