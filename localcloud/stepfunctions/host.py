@@ -34,19 +34,17 @@ STOP_CAUSE = (
 )
 
 
+RESTART_CAUSES = (RESTART_CAUSE, STOP_CAUSE)
+
+
 def interrupted_by_restart(record: ExecutionRecord) -> bool:
-    return (
-        record.status == FAILED
-        and record.error == RESTART_ERROR
-        and record.cause in (RESTART_CAUSE, STOP_CAUSE)
-    )
+    return record.status == FAILED and record.error == RESTART_ERROR and record.cause in RESTART_CAUSES
 
 
 def resumed_after_restart(record: ExecutionRecord) -> bool:
     """Whether the execution's last failure was a stop or crash of localcloud (it runs on, redriven)."""
-    failures = [e for e in record.history if e.get("type") == "ExecutionFailed"]
-    cause = failures[-1].get("executionFailedEventDetails", {}).get("cause") if failures else None
-    return cause in (RESTART_CAUSE, STOP_CAUSE)
+    failed = next((e for e in reversed(record.history) if e.get("type") == "ExecutionFailed"), None)
+    return failed is not None and failed.get("executionFailedEventDetails", {}).get("cause") in RESTART_CAUSES
 
 
 class EndpointHost(ExecutionHost):
