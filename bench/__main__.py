@@ -30,9 +30,7 @@ def _modules(selected: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": _cpus()}
+    stamp = _stamp()
     names = _modules(argv)
     if not names:
         print("no benchmarks yet (bench/bench_*.py)")
@@ -40,12 +38,24 @@ def main(argv: list[str]) -> None:
     for name in names:
         module = importlib.import_module(f"bench.{name}")
         print(f"== {name}")
-        figures: dict[str, Any] = module.run()
-        for key, value in figures.items():
-            print(f"  {key:<48} {value}")
-        out = RESULTS / f"{name.removeprefix('bench_')}-{stamp}.json"
-        out.write_text(json.dumps({"when": stamp, "machine": machine, "figures": figures}, indent=2) + "\n")
-        print(f"  -> {out.relative_to(HERE.parent)}")
+        report(name.removeprefix("bench_"), module.run(), stamp=stamp)
+
+
+def report(name: str, figures: dict[str, Any], *, stamp: str | None = None) -> Path:
+    """Print a benchmark's figures and write them, with the machine, to bench/results/<name>-<stamp>.json."""
+    stamp = stamp or _stamp()
+    for key, value in figures.items():
+        print(f"  {key:<56} {value}")
+    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": _cpus()}
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{name}-{stamp}.json"
+    out.write_text(json.dumps({"when": stamp, "machine": machine, "figures": figures}, indent=2) + "\n")
+    print(f"  -> {out.relative_to(HERE.parent)}")
+    return out
+
+
+def _stamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _cpus() -> int:

@@ -11,9 +11,7 @@ and writes them under bench/results/ as ``scale-<time>.json``.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import platform
 import re
 import shutil
 import subprocess
@@ -23,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.__main__ import RESULTS, _cpus
+from bench.__main__ import report
 from tests.e2e.conftest import Cli, expected_items, lake_readings
 
 
@@ -74,16 +72,8 @@ def run(customers: int) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
-    customers = int(argv[0]) if argv else 1000
-    figures = run(customers)
-    for key, value in figures.items():
-        print(f"  {key:<56} {value}")
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": _cpus()}
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"scale-{stamp}.json"
-    out.write_text(json.dumps({"when": stamp, "machine": machine, "figures": figures}, indent=2) + "\n")
-    print(f"  -> {out}")
+    figures = run(int(argv[0]) if argv else 1000)
+    report("scale", figures)
     if figures["items not equal to the Decimal totals"] or figures["items not expected"]:
         raise SystemExit(1)
 
