@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers import ledger_format as ledger
+from handlers.ledger_format import LEDGER_TABLE_NAME
 from handlers.rollup_format import (
     CUSTOMER_ID,
     GRANULARITY,
@@ -188,6 +190,20 @@ ROLLUPS = KeyValueTable(
         GRANULARITY: "S",  # hour | day | month
         READING_COUNT: "N",  # readings summed into the item; month items never go backwards on it
         # No run-dependent attributes (updated-at, execution): re-running a day must give the same table.
+    },
+)
+
+
+# The per-day ledger (docs/ledger.md): day, attempt and execution records share one table.
+LEDGER = KeyValueTable(
+    name=LEDGER_TABLE_NAME,
+    partition_key=KeyAttribute(ledger.PIPELINE, "S"),
+    sort_key=KeyAttribute(ledger.KEY, "S"),
+    attributes={
+        ledger.STATUS: "S",
+        ledger.EXECUTION: "S",
+        ledger.ATTEMPTS: "N",
+        ledger.FINGERPRINT: "S",
     },
 )
 
