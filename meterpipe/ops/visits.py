@@ -120,6 +120,7 @@ def read_visits(events: list[dict[str, Any]]) -> Visits:
             )
             if kind == "FailStateEntered":
                 visit.status, visit.end = "failed", event["timestamp"]
+            _left(open_by_id.get(owner.get(int(event.get("previousEventId") or 0), -1)), event)
             result.visits.append(visit)
             open_by_id[event_id] = visit
             owner[event_id] = event_id
@@ -159,6 +160,16 @@ def _owner_of(event: dict[str, Any], visits: dict[int, Visit], owner: dict[int, 
         v for v in visits.values() if v.type == state_type and v.end is None and name in (None, v.state)
     ]
     return still_open[-1].entered_id if still_open else visit_id
+
+
+def _left(previous: Visit | None, entered: dict[str, Any]) -> None:
+    """A state entered straight after a Task (or Pass, Choice, ...) that recorded no exit: a Catch
+    sent the execution on, so that state ended there. A Parallel or Map stays open: its own
+    states are entered inside it."""
+    if previous is None or previous.end is not None or previous.type in ("Parallel", "Map"):
+        return
+    previous.end = entered["timestamp"]
+    previous.status = "caught" if previous.error else "succeeded"
 
 
 def _apply(visit: Visit, kind: str, event: dict[str, Any]) -> None:
