@@ -208,7 +208,9 @@ class ConsoleApp:
         if request.path.endswith(".json") or request.wants_json:
             return Response.json({"error": message, "status": status}, status)
         template = self.templates.get_template("error.html")
-        return Response.html(template.render(title=f"Error {status}", status=status, message=message), status)
+        return Response.html(
+            template.render(title=f"Error {status}", status=status, error_message=message), status
+        )
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

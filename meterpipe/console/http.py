@@ -30,7 +30,9 @@ SECURITY_HEADERS = (
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
     ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
+    # same-origin: no referrer leaves the console, and its own forms still send their Origin (with
+    # no-referrer, Chromium sends `Origin: null`, which the guard must refuse).
+    ("referrer-policy", "same-origin"),
     ("x-frame-options", "DENY"),
     ("cross-origin-resource-policy", "same-origin"),
     ("cache-control", "no-store"),

@@ -35,6 +35,7 @@ from meterpipe.ops.usage import customer_month
 from meterpipe.ops.visits import NOT_ENTERED
 
 IN_CHILDREN = "in child executions"
+REFRESH_SECONDS = 3
 _PAYLOAD_SHOWN = 20_000  # characters of a state's input or output shown in the page
 
 
@@ -164,6 +165,8 @@ def execution_page(pipeline: Pipeline, arn: str, query: dict[str, str]) -> Page:
         "count_parts": COUNT_PARTS,
         "event_rows": [(e, _event_summary(e), (e["timestamp"] - start).total_seconds()) for e in events],
         "now": now,
+        # A running execution's page follows it: it reloads until the execution ends.
+        "refresh_seconds": REFRESH_SECONDS if detail.status == "RUNNING" else None,
     }
     return Page("execution.html", data, str(described.get("name")), extra)
 

@@ -42,6 +42,20 @@ def test_the_loopback_name_and_address_with_the_port_are_served(app: ConsoleApp,
     assert "Customer ID" in answer.shown
 
 
+def test_an_action_with_an_opaque_null_origin_is_refused(app: ConsoleApp) -> None:
+    answer = call(
+        app,
+        "POST",
+        "/executions/arn:aws:states:us-east-1:1:execution:m:x/stop",
+        host=OWN,
+        headers={"origin": "null"},
+        form={"csrf_token": "the-token"},
+    )
+    assert (answer.status, "cross-origin request from 'null'" in answer.shown) == (403, True)
+    # The console's own pages send their real origin: no referrer policy that makes it "null".
+    assert call(app, "GET", "/customers", host=OWN).headers["referrer-policy"] == "same-origin"
+
+
 def test_a_request_from_another_origin_is_refused(app: ConsoleApp) -> None:
     answer = call(app, "GET", "/customers", host=OWN, headers={"origin": "http://evil.example"})
     assert (answer.status, "cross-origin request from 'http://evil.example'" in answer.shown) == (403, True)
