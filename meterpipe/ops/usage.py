@@ -4,9 +4,9 @@ months of the year, read from the rollup table with key-condition Queries only.
 The sort key is ``<sensor>#<period>``, so for one sensor every item of a month sorts together:
 ``s#2024-01`` (the month), ``s#2024-01-01`` (a day), ``s#2024-01-01T00`` (its hours), ... up to
 ``s#2024-01-31T23``. The customer's sensors are found by skipping from one sensor's keys to the
-next (``SensorID-Period > '<sensor>#~'``, one item a Query); the latest month is the newest key of
-any sensor (one descending Query a sensor). A month then costs one Query a sensor, and the year's
-month totals one equality Query per sensor and month.
+next (``SensorID-Period > '<sensor>#~'``, one item a Query); a sensor's first and last months are
+its first and last keys (one Query each way). A month then costs one Query a sensor, and the
+year's month totals one equality Query per sensor and month it has items in.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def customer_month(
     sensors = reader.sensors()
     if not sensors:
         raise UnknownCustomer(f"customer {customer} has no items in {pipeline.deployment.rollup_table}")
-    latest = max(reader.latest_month(sensor) for sensor in sensors)
+    spans = {s: (reader.month_at_end(s, last=False), reader.month_at_end(s, last=True)) for s in sensors}
+    latest = max(last for _, last in spans.values())
     month = (month or latest).replace(day=1)
     if day is not None and day.replace(day=1) != month:
         raise MeterpipeError(f"day {day} is not in {month:%Y-%m}")
@@ -115,7 +116,8 @@ def customer_month(
                         kwh
                     )
         result.year_months = [_add_months(month, -n) for n in range(11, -1, -1)]
-        keys = [(s, m) for s in sensors for m in result.year_months]
+        # Only the months a sensor has items in can hold a month item: no Query outside them.
+        keys = [(s, m) for s in sensors for m in result.year_months if spans[s][0] <= m <= spans[s][1]]
         for key, found in zip(
             keys, pool.map(lambda k: reader.item(k[0], f"{k[1]:%Y-%m}"), keys), strict=True
         ):
@@ -169,10 +171,11 @@ class _Reader:
             items = self._query("#c = :c AND #k > :after", {":after": after}, Limit=1)
         return sorted(found)
 
-    def latest_month(self, sensor: int) -> dt.date:
+    def month_at_end(self, sensor: int, *, last: bool) -> dt.date:
+        """The month of the sensor's first (or last) item: its first (last) key in sort order."""
         prefix = f"{sensor}{SEPARATOR}"
         [item] = self._query(
-            "#c = :c AND begins_with(#k, :p)", {":p": prefix}, Limit=1, ScanIndexForward=False
+            "#c = :c AND begins_with(#k, :p)", {":p": prefix}, Limit=1, ScanIndexForward=not last
         )
         period = item[SENSOR_PERIOD]["S"].split(SEPARATOR, 1)[1]
         return dt.date(int(period[:4]), int(period[5:7]), 1)
