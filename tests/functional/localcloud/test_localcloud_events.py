@@ -183,6 +183,18 @@ def test_a_stopped_execution_sends_aborted_with_the_error_and_cause_given(sfn, e
     assert detail["executionArn"] == started["executionArn"] and detail["stopDate"] is not None
 
 
+def test_an_execution_past_its_timeout_sends_timed_out(sfn, events) -> None:  # type: ignore[no-untyped-def]
+    definition = json.loads(wait_machine())
+    definition["TimeoutSeconds"] = 1
+    slow = machine(sfn, "ev-timeout", json.dumps(definition))
+    sink = machine(sfn, "ev-timeout-sink", SINK)
+    on_status(events, "ev-on-timeout", slow, sink, {"status": ["TIMED_OUT"]})
+
+    sfn.start_execution(stateMachineArn=slow, name="too-slow")
+    (event,) = received(sfn, sink, 1)
+    assert (event["detail"]["status"], event["detail"]["error"]) == ("TIMED_OUT", "States.Timeout")
+
+
 def test_a_redrive_sends_running_with_its_redrive_count_and_date(sfn, events) -> None:  # type: ignore[no-untyped-def]
     failing = machine(sfn, "ev-redriven", fail_machine())
     sink = machine(sfn, "ev-redriven-sink", SINK)
