@@ -103,27 +103,20 @@ class Exact(Matcher):
 
 
 @dataclass(frozen=True)
-class Prefix(Matcher):
+class Affix(Matcher):
+    """``prefix`` (or, with ``at_end``, ``suffix``), optionally ignoring case: strings only."""
+
     text: str
     ignore_case: bool = False
+    at_end: bool = False
 
     def test(self, value: Scalar) -> bool:
         if not isinstance(value, str):
             return False
-        return (
-            value.lower().startswith(self.text.lower()) if self.ignore_case else value.startswith(self.text)
-        )
-
-
-@dataclass(frozen=True)
-class Suffix(Matcher):
-    text: str
-    ignore_case: bool = False
-
-    def test(self, value: Scalar) -> bool:
-        if not isinstance(value, str):
-            return False
-        return value.lower().endswith(self.text.lower()) if self.ignore_case else value.endswith(self.text)
+        text = self.text
+        if self.ignore_case:
+            text, value = text.lower(), value.lower()
+        return value.endswith(text) if self.at_end else value.startswith(text)
 
 
 @dataclass(frozen=True)
@@ -311,13 +304,15 @@ def _string(value: Any, operator: str) -> str:
 Builder = Callable[[Any, tuple[str, ...]], Matcher]
 
 
-def _affix(kind: type[Prefix] | type[Suffix], operator: str) -> Builder:
+def _affix(operator: str) -> Builder:
+    at_end = operator == "suffix"
+
     def build(value: Any, path: tuple[str, ...]) -> Matcher:
         if isinstance(value, dict) and set(value) == {"equals-ignore-case"}:
-            return kind(_string(value["equals-ignore-case"], f"{operator}/equals-ignore-case"), True)
+            return Affix(_string(value["equals-ignore-case"], f"{operator}/equals-ignore-case"), True, at_end)
         if isinstance(value, dict):
             raise PatternError(f"Unsupported {operator} pattern: {json.dumps(list(value))}")
-        return kind(_string(value, operator))
+        return Affix(_string(value, operator), at_end=at_end)
 
     return build
 
@@ -411,8 +406,9 @@ def _anything_but(value: Any, path: tuple[str, ...]) -> Matcher:
     if isinstance(value, dict) and len(value) == 1:
         ((operator, inner),) = value.items()
         if operator in ("prefix", "suffix"):
-            kind: type[Prefix] | type[Suffix] = Prefix if operator == "prefix" else Suffix
-            return AnythingBut((kind(_string(inner, f"anything-but/{operator}")),))
+            return AnythingBut(
+                (Affix(_string(inner, f"anything-but/{operator}"), at_end=operator == "suffix"),)
+            )
         if operator in ("equals-ignore-case", "wildcard"):
             items = inner if isinstance(inner, list) and inner else [inner]
             build: Builder = _equals_ignore_case if operator == "equals-ignore-case" else _wildcard
@@ -422,8 +418,8 @@ def _anything_but(value: Any, path: tuple[str, ...]) -> Matcher:
 
 
 _OPERATORS: dict[str, Builder] = {
-    "prefix": _affix(Prefix, "prefix"),
-    "suffix": _affix(Suffix, "suffix"),
+    "prefix": _affix("prefix"),
+    "suffix": _affix("suffix"),
     "equals-ignore-case": _equals_ignore_case,
     "wildcard": _wildcard,
     "numeric": _numeric,

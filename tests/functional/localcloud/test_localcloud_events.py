@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from endpoint_support import sink_inputs
 
 ROLE = "arn:aws:iam::000000000000:role/localcloud-tests"
 DETAIL_TYPE = "Step Functions Execution Status Change"
@@ -63,19 +64,6 @@ def on_status(
     assert answer["FailedEntryCount"] == 0
 
 
-def received(sfn: Any, sink: str, count: int, timeout: float = 30) -> list[Any]:
-    """The inputs of the sink's executions (oldest first), once there are ``count`` of them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        runs = sfn.list_executions(stateMachineArn=sink)["executions"]
-        if len(runs) >= count or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert len(runs) == count, f"{len(runs)} deliveries to {sink}, expected {count}"
-    runs.sort(key=lambda run: run["startDate"])
-    return [json.loads(sfn.describe_execution(executionArn=run["executionArn"])["input"]) for run in runs]
-
-
 def error_of(raised: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
     response = raised.value.response
     return (
@@ -94,7 +82,7 @@ def test_a_rule_on_failed_starts_the_target_with_the_status_change_event(sfn, ev
     on_status(events, "ev-on-failed", failing, sink, {"status": ["FAILED"]})
 
     started = sfn.start_execution(stateMachineArn=failing, name="first", input='{"day": "2024-01-05"}')
-    (event,) = received(sfn, sink, 1)
+    (event,) = sink_inputs(sfn, sink, 1)
 
     described = sfn.describe_execution(executionArn=started["executionArn"])
     assert set(event) == {
@@ -143,7 +131,7 @@ def test_every_status_of_a_standard_execution_is_sent_and_an_express_one_sends_n
 
     sfn.start_execution(stateMachineArn=express["stateMachineArn"])
     sfn.start_execution(stateMachineArn=ok, name="ok-run")
-    running, succeeded = (event["detail"] for event in received(sfn, sink, 2))
+    running, succeeded = (event["detail"] for event in sink_inputs(sfn, sink, 2))
     assert running["name"] == succeeded["name"] == "ok-run"  # the EXPRESS execution sent nothing
 
     assert (running["status"], running["stopDate"], running["output"], running["outputDetails"]) == (
@@ -172,7 +160,7 @@ def test_a_stopped_execution_sends_aborted_with_the_error_and_cause_given(sfn, e
 
     started = sfn.start_execution(stateMachineArn=waiting, name="to-stop")
     sfn.stop_execution(executionArn=started["executionArn"], error="Operator.Stop", cause="stopped by a test")
-    (event,) = received(sfn, sink, 1)
+    (event,) = sink_inputs(sfn, sink, 1)
 
     detail = event["detail"]
     assert (detail["status"], detail["error"], detail["cause"]) == (
@@ -191,7 +179,7 @@ def test_an_execution_past_its_timeout_sends_timed_out(sfn, events) -> None:  # 
     on_status(events, "ev-on-timeout", slow, sink, {"status": ["TIMED_OUT"]})
 
     sfn.start_execution(stateMachineArn=slow, name="too-slow")
-    (event,) = received(sfn, sink, 1)
+    (event,) = sink_inputs(sfn, sink, 1)
     assert (event["detail"]["status"], event["detail"]["error"]) == ("TIMED_OUT", "States.Timeout")
 
 
@@ -204,9 +192,9 @@ def test_a_redrive_sends_running_with_its_redrive_count_and_date(sfn, events) ->
     on_status(events, "ev-on-redrive", failing, sink, redriven)
 
     arn = sfn.start_execution(stateMachineArn=failing, name="again")["executionArn"]
-    received(sfn, sink, 1)
+    sink_inputs(sfn, sink, 1)
     redrive_date = sfn.redrive_execution(executionArn=arn)["redriveDate"]
-    first_failure, running, second_failure = (event["detail"] for event in received(sfn, sink, 3))
+    first_failure, running, second_failure = (event["detail"] for event in sink_inputs(sfn, sink, 3))
 
     assert (first_failure["status"], first_failure["redriveCount"]) == ("FAILED", 0)
     assert (running["status"], running["redriveCount"]) == ("RUNNING", 1)
@@ -227,14 +215,14 @@ def test_a_disabled_rule_delivers_nothing_until_it_is_enabled_again(sfn, events)
     assert events.describe_rule(Name="ev-disabled-rule")["State"] == "DISABLED"
 
     sfn.start_execution(stateMachineArn=failing, name="unseen")
-    received(sfn, witness, 1)  # the failure was routed: a disabled rule's delivery would be queued by now
+    sink_inputs(sfn, witness, 1)  # the failure was routed: a disabled rule's delivery would be queued by now
     events.put_events(Entries=[{"Source": "test.marker", "DetailType": "marker", "Detail": "{}"}])
-    (only,) = received(sfn, sink, 1)  # deliveries are made in order: the marker comes after
+    (only,) = sink_inputs(sfn, sink, 1)  # deliveries are made in order: the marker comes after
     assert only["source"] == "test.marker"
 
     events.enable_rule(Name="ev-disabled-rule")
     sfn.start_execution(stateMachineArn=failing, name="seen")
-    assert received(sfn, sink, 2)[1]["detail"]["name"] == "seen"
+    assert sink_inputs(sfn, sink, 2)[1]["detail"]["name"] == "seen"
 
 
 def test_input_and_input_path_choose_what_the_target_receives(sfn, events) -> None:  # type: ignore[no-untyped-def]
@@ -245,8 +233,8 @@ def test_input_and_input_path_choose_what_the_target_receives(sfn, events) -> No
     on_status(events, "ev-input", failing, constant, {"status": ["FAILED"]}, Input='{"fixed": true}')
 
     sfn.start_execution(stateMachineArn=failing, name="inputs")
-    assert received(sfn, by_path, 1)[0]["name"] == "inputs"
-    assert received(sfn, constant, 1) == [{"fixed": True}]
+    assert sink_inputs(sfn, by_path, 1)[0]["name"] == "inputs"
+    assert sink_inputs(sfn, constant, 1) == [{"fixed": True}]
 
 
 # -- PutEvents, TestEventPattern, Lambda targets -----------------------------------------------------------

@@ -5,13 +5,12 @@ RUNNING for the redrive that carries them on)."""
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
-from endpoint_support import clients
+from endpoint_support import clients, sink_inputs
 
 from localcloud import launcher
 
@@ -21,18 +20,8 @@ WAITER = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds":
 SINK = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
 
 
-def details(sfn: Any, sink: str, count: int, timeout: float = 30) -> list[dict[str, Any]]:
-    """The event details the sink was started with, once there are ``count`` of them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        runs = sfn.list_executions(stateMachineArn=sink)["executions"]
-        if len(runs) >= count or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert len(runs) == count, f"{len(runs)} deliveries to {sink}, expected {count}"
-    return [
-        json.loads(sfn.describe_execution(executionArn=r["executionArn"])["input"])["detail"] for r in runs
-    ]
+def details(sfn: Any, sink: str, count: int) -> list[dict[str, Any]]:
+    return [event["detail"] for event in sink_inputs(sfn, sink, count)]
 
 
 def test_executions_failed_by_a_restart_send_failed_once_localcloud_is_back(tmp_path: Path) -> None:
