@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from meterpipe.aws import error_code
 from meterpipe.ops.dates import iso_utc
+from meterpipe.ops.executions import FAILED_CHILD_STATUSES, ChildExecution, execution_detail
 from meterpipe.ops.pipeline import Pipeline
 
 _MAX_LINES = 1000
@@ -77,3 +78,44 @@ def request_log_lines(
         raise
     lines.sort(key=lambda line: line.timestamp)
     return lines[:_MAX_LINES]
+
+
+@dataclass(frozen=True)
+class BatchLog:
+    """A failed batch of a map run (a child execution) and its function's log lines."""
+
+    execution_arn: str  # the execution whose map run it belongs to
+    map_run_arn: str
+    state: str | None
+    child: ChildExecution
+    function: str
+    lines: list[LogLine]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "executionArn": self.execution_arn,
+            "mapRunArn": self.map_run_arn,
+            "state": self.state,
+            "child": self.child.to_json(),
+            "function": self.function,
+            "logGroup": log_group(self.function),
+            "lines": [line.to_json() for line in self.lines],
+        }
+
+
+def failed_batch_logs(pipeline: Pipeline, execution_arn: str) -> list[BatchLog]:
+    """The log lines of every failed batch an execution's map runs name (the first 20 of each map
+    run); for a backfill, those of its failed days' executions."""
+    detail = execution_detail(pipeline, execution_arn)
+    found: list[BatchLog] = []
+    for run in detail.map_runs:
+        for child in run.failed_children:
+            if child.request_id is None:
+                continue
+            for function in run.functions:
+                lines = request_log_lines(pipeline, function, child.request_id, start=run.start)
+                found.append(BatchLog(detail.arn, run.arn, run.state, child, function, lines))
+    for day in detail.children:
+        if day.status in FAILED_CHILD_STATUSES:
+            found += failed_batch_logs(pipeline, day.arn)
+    return found

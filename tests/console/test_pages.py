@@ -257,3 +257,27 @@ def test_stop_ends_a_running_execution(app: ConsoleApp, world: World) -> None:
     assert answer.status == 303 and answer.headers["location"].startswith(url(arn))
     assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
     assert page_json(app, url(arn))["execution"]["status"] == "ABORTED"
+
+
+def test_the_failed_batches_of_a_day_or_of_its_backfill_come_with_their_log_lines(
+    failed_run: dict[str, Any], world: World
+) -> None:
+    from meterpipe.ops.logs import failed_batch_logs
+
+    pipeline = world.pipeline()
+    found = failed_batch_logs(pipeline, failed_run["executionArn"])
+    sfn = world.cli.client("stepfunctions")
+    hourly = [b for b in found if b.state == "WriteHourlyRollups"]
+    failed_children = sfn.list_executions(mapRunArn=hourly[0].map_run_arn, statusFilter="FAILED")[
+        "executions"
+    ]
+    assert {b.child.arn for b in hourly} == {c["executionArn"] for c in failed_children}
+    for batch in hourly:
+        messages = [line.message for line in batch.lines]
+        assert messages[0] == f"START RequestId: {batch.child.request_id} Version: $LATEST"
+        assert messages[-1].startswith(f"REPORT RequestId: {batch.child.request_id}")
+        assert batch.function == "meterpipe-write-batch"
+    [backfill] = [e for e in world.executions("backfill") if e["name"].startswith("bf_20240101-20240104_")]
+    assert {b.child.arn for b in failed_batch_logs(pipeline, backfill["executionArn"])} >= {
+        b.child.arn for b in hourly
+    }
