@@ -24,6 +24,7 @@ from meterpipe.ops.executions import (
     execution_detail,
     history_document,
     jsonable,
+    lambda_request_id,
     list_executions,
     state_machines,
 )
@@ -161,6 +162,7 @@ def execution_page(pipeline: Pipeline, arn: str, query: dict[str, str]) -> Page:
         "start": start,
         "duration": format_duration(((described.get("stopDate") or now) - start).total_seconds()),
         "selected_visits": [v for v in detail.visits.visits if v.state == selected] if selected else [],
+        "log_links": _log_links(detail, selected),
         "payload": _payload,
         "count_parts": COUNT_PARTS,
         "event_rows": [(e, _event_summary(e), (e["timestamp"] - start).total_seconds()) for e in events],
@@ -169,6 +171,20 @@ def execution_page(pipeline: Pipeline, arn: str, query: dict[str, str]) -> Page:
         "refresh_seconds": REFRESH_SECONDS if detail.status == "RUNNING" else None,
     }
     return Page("execution.html", data, str(described.get("name")), extra)
+
+
+def _log_links(detail: ExecutionDetail, selected: str | None) -> dict[int, list[str]]:
+    """For each visit of the selected Lambda task that failed with a request id in its cause, the
+    links to that request's log lines (entered event id -> links)."""
+    node = detail.graph.find(selected) if detail.graph and selected else None
+    if node is None or not node.functions:
+        return {}
+    links: dict[int, list[str]] = {}
+    for visit in detail.visits.of(node.name):
+        request = lambda_request_id(visit.cause)
+        if request:
+            links[visit.entered_id] = [f"/logs/{function}/{request}" for function in node.functions]
+    return links
 
 
 def _event_summary(event: dict[str, Any]) -> str:

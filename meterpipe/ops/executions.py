@@ -214,10 +214,11 @@ class ExecutionDetail:
 
     def state_status(self, name: str) -> str:
         """What a state did: its last visit's end, or ``not entered``; a visit left open by an
-        execution that ended (a stop AWS records alone) counts as aborted."""
+        execution that ended counts as failed when it has an error of its own, else aborted."""
         status = self.visits.status(name)
         if status == "running" and self.status not in ("RUNNING", "PENDING_REDRIVE"):
-            return "aborted"
+            # Still open when the execution ended: failed with its own error, else cut short.
+            return "failed" if self.visits.of(name)[-1].error else "aborted"
         return status
 
 

@@ -161,6 +161,13 @@ def test_map_runs_are_listed_once_with_counts_that_add_up_and_failed_batches_wit
     page = get(app, url(failed_run["executionArn"])).shown
     assert f'href="/logs/meterpipe-write-batch/{child["lambdaRequestId"]}"' in page
 
+    # The batch's own page: its parent, its failed task, and the same log lines from there.
+    batch = page_json(app, url(child["executionArn"]))
+    assert batch["parent"]["executionArn"] == failed_run["executionArn"]
+    assert batch["states"]["WriteHourlyBatch"] == "failed"
+    detail = get(app, f"{url(child['executionArn'])}?state=WriteHourlyBatch").shown
+    assert f'href="/logs/meterpipe-write-batch/{child["lambdaRequestId"]}"' in detail
+
 
 def test_a_day_links_to_the_backfill_that_ran_it_and_the_backfill_to_its_days(
     app: ConsoleApp, failed_run: dict[str, Any], world: World
