@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from meterpipe.console.app import ConsoleApp
-from tests.console.conftest import CONSOLE_PORT, DAYS, FAILED_DAY, World
+from tests.e2e.console.conftest import CONSOLE_PORT, DAYS, FAILED_DAY, World
 from tests.unit.console.asgi import Answer, call
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.console.conftest import DAYS, FAILED_DAY, World, corrupt
+from tests.e2e.console.conftest import DAYS, FAILED_DAY, World, corrupt
 from tests.e2e.conftest import METERPIPE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
