@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.console.conftest import DAYS, FAILED_DAY, World, corrupt
 from tests.e2e.conftest import METERPIPE
+from tests.e2e.console.conftest import DAYS, FAILED_DAY, World, corrupt
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
