@@ -151,8 +151,8 @@ def test_dynamodb_rejects_a_26_item_batch_as_aws_does(client) -> None:
 
 
 SERVED = (
-    "athena, cloudformation, dynamodb, ecr, glue, iam, kms, lambda, logs, monitoring, s3, scheduler, sns, "
-    "ssm, states, sts"
+    "athena, cloudformation, dynamodb, ecr, events, glue, iam, kms, lambda, logs, monitoring, s3, scheduler, "
+    "sns, ssm, states, sts"
 )
 
 
@@ -166,7 +166,6 @@ SERVED = (
         ("sesv2", "list_contact_lists", "SES", "ses"),  # rest-json, signed as SES (a query model)
         ("route53", "list_hosted_zones", "Route 53", "route53"),  # rest-xml
         ("ec2", "describe_regions", "EC2", "ec2"),  # ec2
-        ("eventbridgev2", "list_event_buses", "EventBridge", "events"),  # smithy-rpc-v2-cbor
     ],
 )
 def test_services_localcloud_does_not_serve_are_refused_in_their_own_protocol(
@@ -183,11 +182,26 @@ def test_services_localcloud_does_not_serve_are_refused_in_their_own_protocol(
     )
 
 
+def test_eventbridgev2_signs_as_events_and_is_refused_in_cbor_by_localclouds_eventbridge(client) -> None:
+    with pytest.raises(ClientError) as error:
+        client("eventbridgev2").list_event_buses()
+    response = error.value.response
+    assert (response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"]) == (
+        501,
+        "NotImplemented",
+    )
+    assert response["Error"]["Message"] == (
+        "localcloud's EventBridge serves the EventBridge API (X-Amz-Target AWSEvents.*) only, not "
+        "EventBridgeV2. See docs/localcloud.md."
+    )
+
+
 def test_health_lists_who_serves_each_service(server: RunningServer) -> None:
     with urllib.request.urlopen(f"{server.endpoint}/_localcloud/health") as response:
         health = json.load(response)
     assert health["services"]["lambda"] == "served"
     assert health["services"]["scheduler"] == "served"
+    assert health["services"]["events"] == "served"
     assert health["services"]["states"] == "served"
     assert health["services"]["athena"] == "served"
     assert health["services"]["dynamodb"] == "served (MiniStack)"
