@@ -7,6 +7,7 @@ from __future__ import annotations
 from localcloud.cloudformation.providers.athena_workgroup import AthenaWorkGroupProvider
 from localcloud.cloudformation.providers.base import Provider, ProviderError
 from localcloud.cloudformation.providers.cloudwatch_alarm import CloudWatchAlarmProvider
+from localcloud.cloudformation.providers.events_rule import EventsRuleProvider
 from localcloud.cloudformation.providers.lambda_function import LambdaFunctionProvider
 from localcloud.cloudformation.providers.schedule import ScheduleProvider
 from localcloud.cloudformation.providers.state_machine import StateMachineProvider
@@ -16,6 +17,7 @@ PROVIDERS: tuple[type[Provider], ...] = (
     LambdaFunctionProvider,
     AthenaWorkGroupProvider,
     ScheduleProvider,
+    EventsRuleProvider,
     CloudWatchAlarmProvider,
 )
 

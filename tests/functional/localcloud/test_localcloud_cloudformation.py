@@ -151,6 +151,13 @@ def pipeline_template(
                     },
                 },
             },
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "EventPattern": {"source": [f"{prefix}.orders"], "detail-type": ["Order placed"]},
+                    "Targets": [{"Id": "invoke", "Arn": {"Ref": "Invoker"}, "RoleArn": ROLE_ARN}],
+                },
+            },
             "Schedule": {
                 "Type": "AWS::Scheduler::Schedule",
                 "Properties": {
@@ -165,6 +172,7 @@ def pipeline_template(
             },
         },
         "Outputs": {
+            "RuleName": {"Value": {"Ref": "Rule"}},
             "FunctionName": {"Value": {"Ref": "Function"}},
             "FunctionArn": {"Value": {"Fn::GetAtt": ["Function", "Arn"]}},
             "InvokerArn": {"Value": {"Ref": "Invoker"}},
@@ -223,6 +231,12 @@ def test_a_stack_makes_localclouds_own_types_through_its_services(client, pipeli
     assert schedule["Arn"] == out["ScheduleArn"]
     assert schedule["Target"]["Arn"] == out["InvokerArn"]
     assert schedule["ScheduleExpression"] == "cron(30 3 * * ? *)"
+    events = client("events")
+    rule = events.describe_rule(Name=out["RuleName"])
+    assert json.loads(rule["EventPattern"]) == {"source": ["cfn.orders"], "detail-type": ["Order placed"]}
+    assert [t["Arn"] for t in events.list_targets_by_rule(Rule=out["RuleName"])["Targets"]] == [
+        out["InvokerArn"]
+    ]
 
 
 def test_every_resource_reports_its_progress_and_physical_id_in_the_stack_events(client, pipeline) -> None:
@@ -304,7 +318,7 @@ def test_a_resource_the_service_refuses_rolls_the_new_stack_back_with_the_servic
     template["Resources"]["Invoker"]["Properties"]["DefinitionString"] = json.dumps(
         {"StartAt": "Missing", "States": {"Done": {"Type": "Succeed"}}}
     )
-    for name in ("Greeter", "Passer", "WorkGroup", "Schedule"):
+    for name in ("Greeter", "Passer", "WorkGroup", "Schedule", "Rule"):
         del template["Resources"][name]
     template["Outputs"] = {}
 
@@ -379,6 +393,8 @@ def test_deleting_a_stack_removes_what_it_made_and_keeps_what_it_retains(client,
     assert made["WorkGroup"] not in groups
     schedules = {s["Name"] for s in client("scheduler").list_schedules()["Schedules"]}
     assert made["ScheduleName"] not in schedules
+    rules = {r["Name"] for r in client("events").list_rules()["Rules"]}
+    assert made["RuleName"] not in rules
 
 
 def test_a_stack_survives_a_restart_and_can_then_be_deleted(tmp_path) -> None:
