@@ -10,13 +10,16 @@ providers there for the types whose service localcloud serves itself, and a refu
 type for that service's other types (MiniStack's own handlers would reach MiniStack's Lambda or
 Step Functions, which localcloud replaces).
 
-Two seams of the pinned MiniStack are used, and ``install`` checks both exist, so an upgrade
+Three seams of the pinned MiniStack are used, and ``install`` checks they exist, so an upgrade
 that moves them stops localcloud at start instead of provisioning through the wrong service:
 
 - ``provisioners._RESOURCE_HANDLERS``: the registry above;
 - ``stacks._runs_on_worker_thread(resource_type)``: the engine runs a handler on the event loop
   unless this says it blocks. localcloud's providers call the endpoint over HTTP (the event loop
-  answers them), so their types are added to it.
+  answers them), so their types are added to it;
+- ``custom_resource.invoke_custom_resource``: how every custom resource (``Custom::*``,
+  ``AWS::CloudFormation::CustomResource``) is run. MiniStack's runs the ServiceToken on its own
+  Lambda; localcloud does not run custom resources, and says so naming the resource.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class EngineMismatch(RuntimeError):
 def install(context: ServiceContext) -> dict[str, str]:
     """Install the providers, bound to ``context``; returns what provisions each type localcloud
     took over (``"localcloud"`` or ``"refused"``)."""
-    provisioners, stacks = _engine()
+    provisioners, stacks, custom_resources = _engine()
     handlers: dict[str, dict[str, Any]] = provisioners._RESOURCE_HANDLERS
     providers = [provider_class(context) for provider_class in PROVIDERS]
     provided = {provider.resource_type for provider in providers}
@@ -64,21 +67,40 @@ def install(context: ServiceContext) -> dict[str, str]:
             handlers[resource_type] = _refusal(resource_type, service, provided)
             installed[resource_type] = "refused"
     _run_on_worker_threads(stacks, provided)
+    setattr(custom_resources, "invoke_custom_resource", _refuse_custom_resource)  # noqa: B010
     return installed
 
 
-def _engine() -> tuple[ModuleType, ModuleType]:
-    from ministack.services.cloudformation import provisioners, stacks  # noqa: PLC0415 - after configure()
+def _engine() -> tuple[ModuleType, ModuleType, ModuleType]:
+    from ministack.services.cloudformation import (  # noqa: PLC0415 - after configure()
+        custom_resource,
+        provisioners,
+        stacks,
+    )
 
-    if not isinstance(getattr(provisioners, "_RESOURCE_HANDLERS", None), dict) or not callable(
-        getattr(stacks, "_runs_on_worker_thread", None)
-    ):
+    seams = (
+        isinstance(getattr(provisioners, "_RESOURCE_HANDLERS", None), dict),
+        callable(getattr(stacks, "_runs_on_worker_thread", None)),
+        callable(getattr(custom_resource, "invoke_custom_resource", None)),
+    )
+    if not all(seams):
         raise EngineMismatch(
-            "MiniStack's CloudFormation engine has no _RESOURCE_HANDLERS registry or "
-            "_runs_on_worker_thread: localcloud's resource providers cannot be installed (see "
+            "MiniStack's CloudFormation engine lacks _RESOURCE_HANDLERS, _runs_on_worker_thread or "
+            "invoke_custom_resource: localcloud's resource providers cannot be installed (see "
             "localcloud/cloudformation/engine.py)"
         )
-    return provisioners, stacks
+    return provisioners, stacks, custom_resource
+
+
+def _refuse_custom_resource(
+    request_type: str, logical_id: str, props: dict[str, Any], *_args: Any, **_kwargs: Any
+) -> tuple[str, dict[str, Any]]:
+    if request_type == "Delete":
+        return "", {}  # a refused custom resource was never created: nothing to delete
+    raise ProviderError(
+        f"localcloud does not run custom resources ({logical_id}, ServiceToken "
+        f"{props.get('ServiceToken')!r}): nothing was sent to it (docs/localcloud.md, CloudFormation)"
+    )
 
 
 def _entry(provider: Provider) -> dict[str, Any]:

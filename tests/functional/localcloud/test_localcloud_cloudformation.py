@@ -374,6 +374,20 @@ def test_types_of_localclouds_services_without_a_provider_are_refused_by_name(cl
     ]
 
 
+def test_a_custom_resource_is_refused_naming_it_and_its_service_token(client) -> None:
+    token = "arn:aws:lambda:us-east-1:000000000000:function:provider"
+    template = {"Resources": {"Thing": {"Type": "Custom::Thing", "Properties": {"ServiceToken": token}}}}
+
+    stack = deploy(client, "custom", template)
+
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = [e for e in events(client("cloudformation"), "custom") if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert [e["ResourceStatusReason"] for e in failed] == [
+        f"localcloud does not run custom resources (Thing, ServiceToken '{token}'): nothing was sent to it "
+        "(docs/localcloud.md, CloudFormation)"
+    ]
+
+
 def test_deleting_a_stack_removes_what_it_made_and_keeps_what_it_retains(client, assets) -> None:
     stack = deploy(client, "short-lived", pipeline_template("short"))
     made = outputs(stack)
