@@ -9,9 +9,9 @@ import json
 import time
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
+from endpoint_support import clients
 
 from localcloud import launcher
 
@@ -426,10 +426,10 @@ def test_a_stack_survives_a_restart_and_can_then_be_deleted(tmp_path) -> None:
     }
     server = launcher.start(home, port=0)
     try:
-        made = outputs(deploy(endpoint_client(server.endpoint), "kept", template))
+        made = outputs(deploy(clients(server.endpoint), "kept", template))
         launcher.stop(home)
         server = launcher.start(home, port=0)
-        client = endpoint_client(server.endpoint)
+        client = clients(server.endpoint)
 
         stack = client("cloudformation").describe_stacks(StackName="kept")["Stacks"][0]
         assert (stack["StackStatus"], outputs(stack)) == ("CREATE_COMPLETE", made)
@@ -440,16 +440,3 @@ def test_a_stack_survives_a_restart_and_can_then_be_deleted(tmp_path) -> None:
         assert client("stepfunctions").list_state_machines()["stateMachines"] == []
     finally:
         launcher.stop(home)
-
-
-def endpoint_client(endpoint: str):
-    def make(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    return make
