@@ -9,6 +9,7 @@ from meterpipe.cli import (
     history,  # noqa: F401
     ingest,  # noqa: F401
     local,  # noqa: F401
+    logs,  # noqa: F401
     query,  # noqa: F401
     runs,  # noqa: F401
     schedule,  # noqa: F401
