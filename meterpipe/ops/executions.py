@@ -18,8 +18,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from meterpipe.aws import error_code
 from meterpipe.errors import MeterpipeError
-from meterpipe.ops.dates import iso_utc
-from meterpipe.ops.history import backfill_child_name, backfill_days, readable_cause
+from meterpipe.ops.dates import DateRange, iso_utc
+from meterpipe.ops.history import backfill_child_name, readable_cause
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.runs import UnknownExecution, run_from_description
 from meterpipe.ops.statemachine import Flow, StateNode, parse_definition
@@ -244,14 +244,50 @@ def execution_detail(pipeline: Pipeline, arn: str) -> ExecutionDetail:
     detail.map_runs = [_map_run(pipeline, run_arn, graph) for run_arn in visits.map_runs()]
     detail.parent = _parent(pipeline, described, machine)
     if machine == "backfill":
-        run = run_from_description(described, pipeline.timezone)
-        detail.children = [
-            ChildExecution(
-                day.arn, day.name, day.status, day.error, readable_cause(day.cause), label=str(day.date)
-            )
-            for day in backfill_days(pipeline, run)
-        ]
+        detail.children = _backfill_children(pipeline, described)
     return detail
+
+
+def _backfill_children(pipeline: Pipeline, described: dict[str, Any]) -> list[ChildExecution]:
+    """The daily_rollup executions a backfill started, the latest attempt of each day: found by
+    the names backfill.asl.json gives them, among the executions started since the backfill."""
+    backfill = run_from_description(described, pipeline.timezone)
+    given = backfill.input if isinstance(backfill.input, dict) else {}
+    try:
+        days = DateRange.parse(str(given.get("from")), str(given.get("to")))
+    except MeterpipeError:
+        return []
+    wanted = {
+        backfill_child_name(day, backfill.name, attempt): (day, attempt)
+        for day in days.days
+        for attempt in range(backfill.redrive_count + 1)
+    }
+    latest: dict[dt.date, tuple[int, dict[str, Any]]] = {}
+    paginator = pipeline.sfn.get_paginator("list_executions")
+    for page in paginator.paginate(stateMachineArn=pipeline.deployment.daily_rollup_arn):
+        items = page["executions"]
+        for item in items:
+            if item["name"] in wanted:
+                day, attempt = wanted[item["name"]]
+                if day not in latest or latest[day][0] < attempt:
+                    latest[day] = (attempt, item)
+        if items and items[-1]["startDate"] < backfill.start:
+            break  # newest first: the rest started before the backfill
+    children = []
+    for day in sorted(latest):
+        item = latest[day][1]
+        child = _child(pipeline, item) if item["status"] in FAILED_CHILD_STATUSES else None
+        children.append(
+            ChildExecution(
+                str(item["executionArn"]),
+                str(item["name"]),
+                str(item["status"]),
+                child.error if child else None,
+                child.cause if child else None,
+                label=day.isoformat(),
+            )
+        )
+    return children
 
 
 def _events(pipeline: Pipeline, arn: str) -> tuple[list[dict[str, Any]], str | None]:
