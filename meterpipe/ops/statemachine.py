@@ -9,7 +9,7 @@ the deployment holds, not a copy of ``state_machines/``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,3 +137,38 @@ def function_name(reference: str) -> str:
     if ":function:" in reference:
         return reference.split(":function:", 1)[1].split(":", 1)[0]
     return reference.split(":", 1)[0]
+
+
+def group_by_branch(flow: Flow, names: Sequence[str]) -> list[tuple[int, tuple[str, ...]]]:
+    """The entries of a timeline (the state name of each, in order of entry) reordered so that each
+    Parallel's branches follow it one branch after another, and a Map's processor follows the Map:
+    ``(index into names, path of the branch)`` pairs, the path as :meth:`Flow.walk` gives it.
+
+    The nested entries of a container that ran more than once (a loop, a redrive) go with the
+    visit they follow; a state the definition does not know stays at the top level."""
+    paths = {state.name: path for state, path in flow.walk()}
+    nodes = {state.name: state for state, _ in flow.walk()}
+
+    def level(indexes: list[int], prefix: tuple[str, ...]) -> list[tuple[int, tuple[str, ...]]]:
+        members = [i for i in indexes if paths.get(names[i], ()) == prefix]
+        ordered: list[tuple[int, tuple[str, ...]]] = []
+        for number, index in enumerate(members):
+            ordered.append((index, prefix))
+            node = nodes.get(names[index])
+            if node is None or not node.children:
+                continue
+            # Its nested entries: after this visit, before the next visit of the same state.
+            following = [i for i in members[number + 1 :] if names[i] == names[index]]
+            until = following[0] if following else len(names)
+            inside = [i for i in indexes if index < i < until and i not in members]
+            labels = [f"branch {n}" for n in range(1, len(node.branches) + 1)]
+            labels += ["processor"] if node.processor is not None else []
+            for label in labels:
+                sub = (*prefix, node.name, label)
+                ordered += level([i for i in inside if paths.get(names[i], ())[: len(sub)] == sub], sub)
+        return ordered
+
+    everything = list(range(len(names)))
+    placed = level(everything, ())
+    seen = {index for index, _ in placed}
+    return placed + [(i, paths.get(names[i], ())) for i in everything if i not in seen]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from meterpipe.ops.statemachine import function_name, parse_definition
+from meterpipe.ops.statemachine import function_name, group_by_branch, parse_definition
 
 DAILY_ROLLUP = Path(__file__).parents[3] / "state_machines" / "daily_rollup.asl.json"
 
@@ -81,3 +81,66 @@ def test_a_lambda_task_names_the_function_it_invokes() -> None:
     )
     assert [s.functions for s in graph.states] == [["meterpipe-write-batch"], ["direct"], []]
     assert function_name("plain-name") == "plain-name"
+
+
+def test_a_timeline_groups_each_parallels_branches_after_it_one_branch_at_a_time() -> None:
+    graph = parse_definition(json.loads(DAILY_ROLLUP.read_text()))
+    # Entries in order of entry: the branches interleave, as they ran.
+    names = [
+        "ResolveDate",
+        "CheckInput",
+        "RollUp",
+        "RunHourlyQuery",
+        "RunDailyQuery",
+        "RunMonthlyQuery",
+        "WriteDailyRollups",
+        "WriteHourlyRollups",
+        "DescribeDailyMapRun",
+        "WriteMonthlyRollups",
+        "DescribeHourlyMapRun",
+        "Reconcile",
+        "Done",
+    ]
+    grouped = [(names[i], path) for i, path in group_by_branch(graph, names)]
+    assert grouped == [
+        ("ResolveDate", ()),
+        ("CheckInput", ()),
+        ("RollUp", ()),
+        ("RunHourlyQuery", ("RollUp", "branch 1")),
+        ("WriteHourlyRollups", ("RollUp", "branch 1")),
+        ("DescribeHourlyMapRun", ("RollUp", "branch 1")),
+        ("RunDailyQuery", ("RollUp", "branch 2")),
+        ("WriteDailyRollups", ("RollUp", "branch 2")),
+        ("DescribeDailyMapRun", ("RollUp", "branch 2")),
+        ("RunMonthlyQuery", ("RollUp", "branch 3")),
+        ("WriteMonthlyRollups", ("RollUp", "branch 3")),
+        ("Reconcile", ()),
+        ("Done", ()),
+    ]
+
+
+def test_a_redriven_parallel_keeps_each_attempts_branches_with_it() -> None:
+    graph = parse_definition(
+        {
+            "StartAt": "P",
+            "States": {
+                "P": {
+                    "Type": "Parallel",
+                    "Branches": [
+                        {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+                        {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}},
+                    ],
+                    "End": True,
+                }
+            },
+        }
+    )
+    names = ["P", "B", "A", "P", "B", "Unknown"]
+    assert group_by_branch(graph, names) == [
+        (0, ()),
+        (2, ("P", "branch 1")),
+        (1, ("P", "branch 2")),
+        (3, ()),
+        (4, ("P", "branch 2")),
+        (5, ()),
+    ]
