@@ -40,6 +40,20 @@ def state_machines(pipeline: Pipeline) -> dict[str, str]:
     }
 
 
+_PART_NAMES = {"timedOut": "timed out"}
+
+
+def describe_counts(counts: dict[str, int], noun: str = "items") -> str:
+    """``1,602 items: 1,000 failed, 602 aborted``: the total and every part that is not zero, so
+    the figures add up; any shortfall is named (``3 unaccounted``)."""
+    total = int(counts.get("total", 0))
+    parts = [f"{int(counts[p]):,} {_PART_NAMES.get(p, p)}" for p in COUNT_PARTS if counts.get(p)]
+    missing = total - sum(int(counts.get(p, 0)) for p in COUNT_PARTS)
+    if missing:
+        parts.append(f"{missing:,} unaccounted")
+    return f"{total:,} {noun}: " + (", ".join(parts) if parts else "none")
+
+
 @dataclass(frozen=True)
 class ExecutionRow:
     arn: str

@@ -109,3 +109,23 @@ def test_a_stop_ends_the_states_still_running_as_aborted_and_a_redrive_starts_a_
     assert visits.status("Write") == "aborted"
     assert visits.map_runs() == ["arn:run"]
     assert len(visits.redrives) == 1
+
+
+def test_map_run_counts_are_described_so_that_they_add_up() -> None:
+    from meterpipe.ops.executions import describe_counts
+
+    counts = {
+        "pending": 0,
+        "running": 0,
+        "succeeded": 0,
+        "failed": 1000,
+        "timedOut": 0,
+        "aborted": 602,
+        "total": 1602,
+    }
+    assert describe_counts(counts) == "1,602 items: 1,000 failed, 602 aborted"
+    assert (
+        describe_counts({"succeeded": 3, "timedOut": 1, "total": 5}, "days")
+        == "5 days: 3 succeeded, 1 timed out, 1 unaccounted"
+    )
+    assert describe_counts({"total": 0}) == "0 items: none"
