@@ -1,8 +1,9 @@
 """A fault: what a matching call gets instead of (or besides) its answer.
 
 ``service`` is the endpoint prefix AWS signs requests with (``dynamodb``, ``lambda``, ``athena``,
-``s3``, ``states``, ``glue``, and ``logs``, ``iam``, ``sts``, ``scheduler``), ``operation`` the API
-operation's name in botocore's model (``BatchWriteItem``). Effects, any of them together:
+``s3``, ``states``, ``glue``, and ``events``, ``logs``, ``iam``, ``sts``, ``scheduler``),
+``operation`` the API operation's name in botocore's model (``BatchWriteItem``). Effects, any of
+them together:
 
 - ``error``: answer with that error code, with the HTTP status AWS uses for it in that service
   (from botocore's model where it says, else AWS's usual: 5xx for internal and unavailable
@@ -30,7 +31,19 @@ from botocore.model import ServiceModel
 
 from localcloud.server.protocols import service_model
 
-SERVICES = ("athena", "dynamodb", "glue", "iam", "lambda", "logs", "s3", "scheduler", "states", "sts")
+SERVICES = (
+    "athena",
+    "dynamodb",
+    "events",
+    "glue",
+    "iam",
+    "lambda",
+    "logs",
+    "s3",
+    "scheduler",
+    "states",
+    "sts",
+)
 _MODEL_NAMES = {"states": "stepfunctions"}
 MAX_DELAY_SECONDS = 900.0
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9.]{0,127}$")

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from botocore.exceptions import UnknownServiceError
 from botocore.model import ServiceModel
 
 from localcloud.clock import Clock, ClockState
@@ -549,8 +550,9 @@ def _is_sha256(value: str) -> bool:
 
 def _json_version(name: str | None) -> str:
     model: ServiceModel | None = None
-    if name in MINISTACK_SERVICES or name in ("lambda", "scheduler", "states", "athena"):
-        model = service_model(model_name(str(name)))
-    elif name:
-        model = signing_model(name)
+    if name:
+        try:
+            model = service_model(model_name(name))
+        except UnknownServiceError:
+            model = signing_model(name)
     return str(model.metadata.get("jsonVersion", "1.0")) if model is not None else "1.0"
