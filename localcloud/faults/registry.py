@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,3 +106,12 @@ class Faults:
                 while len(self._sticky) > _STICKY_CALLS:
                     self._sticky.popitem(last=False)
             return decision
+
+    def in_process(self, service: str, operation: str) -> Fault | None:
+        """For a call that never crosses the endpoint (Step Functions starting a child execution
+        for a ``states:startExecution`` task): wait out the faults' delay, then return the fault
+        whose error answers the call, if any (the caller raises it as its service would)."""
+        decision = self.decide(service, operation)
+        if decision.delay:
+            time.sleep(decision.delay)
+        return decision.error

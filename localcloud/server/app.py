@@ -27,6 +27,7 @@ import os
 import tempfile
 import time
 import uuid
+import zlib
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,7 @@ class LocalcloudApp:
             previous_shutdown=previous,
             flush_storage=self.ministack.save if self.ministack.persist else None,
             credentials=dict(self._own_credentials),
+            faults=self.faults,
         )
         await self.ministack.start()
         await self.registry.start(self.context)
@@ -501,8 +503,12 @@ class _Captured:
             self.body += message.get("body", b"")
 
     async def forward(self, send: Send) -> None:
-        headers = [(k, v) for k, v in self.headers if k.lower() != b"content-length"]
+        """Send the (changed) response, its length and DynamoDB's CRC32 of the body made anew."""
+        checksum = any(k.lower() == b"x-amz-crc32" for k, _ in self.headers)
+        headers = [(k, v) for k, v in self.headers if k.lower() not in (b"content-length", b"x-amz-crc32")]
         headers.append((b"content-length", str(len(self.body)).encode()))
+        if checksum:
+            headers.append((b"x-amz-crc32", str(zlib.crc32(self.body)).encode()))
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
 

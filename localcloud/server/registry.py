@@ -28,6 +28,7 @@ import boto3
 from botocore.config import Config
 
 from localcloud.clock import Clock
+from localcloud.faults import Faults
 from localcloud.server.errors import AwsError, NotImplementedByLocalcloud
 from localcloud.server.http import Request, Response
 from localcloud.server.protocols import JsonProtocol, RestJsonProtocol, snake_case
@@ -66,6 +67,8 @@ class ServiceContext:
     before it saves execution progress, so saved progress never runs ahead of the data."""
     credentials: dict[str, str] = field(default_factory=lambda: dict(FAKE_CREDENTIALS), repr=False)
     """What localcloud's own callers sign with: its clients here and Lambda functions' environment."""
+    faults: Faults | None = field(default=None, repr=False)
+    """The faults set on the endpoint, for calls a service makes in-process (``localcloud.faults``)."""
     _clients: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
