@@ -17,18 +17,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from bench.bench_endpoint import ATTRIBUTES, ITEMS, KEY_SCHEMA, _warm_up, _write, _write_process
 from localcloud import launcher
 
 BODY_MB = 200
-ITEMS = 20_000
-KEY_SCHEMA = [
-    {"AttributeName": "CustomerID", "KeyType": "HASH"},
-    {"AttributeName": "SensorID-Period", "KeyType": "RANGE"},
-]
-ATTRIBUTES = [
-    {"AttributeName": "CustomerID", "AttributeType": "N"},
-    {"AttributeName": "SensorID-Period", "AttributeType": "S"},
-]
 
 
 def _client(endpoint: str, service: str, **config: Any) -> Any:
@@ -120,30 +112,6 @@ def _memory_figures(home: Path) -> dict[str, Any]:
         figures[f"{name}_{BODY_MB}MB_peak_rss_mb"] = round(peak / 1024)
         figures[f"{name}_{BODY_MB}MB_rss_after_mb"] = round(after / 1024)
     return figures
-
-
-def _item(i: int) -> dict[str, Any]:
-    return {
-        "CustomerID": {"N": str(i % 500)},
-        "SensorID-Period": {"S": f"{i}#2022-01-05T18"},
-        "kWh-Amount": {"N": "1.25"},
-    }
-
-
-def _write(ddb: Any, start: int, count: int) -> None:
-    for offset in range(start, start + count, 25):
-        batch = [{"PutRequest": {"Item": _item(i)}} for i in range(offset, min(offset + 25, start + count))]
-        pending: dict[str, Any] = {"bench": batch}
-        while pending:
-            pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-
-
-def _write_process(endpoint: str, start: int, count: int) -> None:
-    _write(_client(endpoint, "dynamodb"), start, count)
-
-
-def _warm_up() -> None:
-    import botocore.session  # noqa: F401 - import cost paid before the clock starts
 
 
 def _throughput_figures(home: Path) -> dict[str, Any]:

@@ -34,66 +34,51 @@ class Limit:
         return error_class(self.code, self.status)(self.message.format(size=size, limit=self.max_bytes))
 
 
-def _lambda(operation: str, limit: int) -> Limit:
+_TOO_BIG = "The request is {size} bytes, more than {limit} allowed"
+
+# Per service: the limit and AWS's error for a body over it; Lambda and Step Functions depend on
+# the operation (below).
+_BY_SERVICE = {
+    "s3": Limit(S3_OBJECT, "EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size"),
+    "dynamodb": Limit(
+        DYNAMODB_REQUEST,
+        "ValidationException",
+        400,
+        "The request is {size} bytes: a DynamoDB request may not exceed 16 MB ({limit} bytes)",
+    ),
+    "states": Limit(STATES_REQUEST, "ValidationException", 400, _TOO_BIG),
+    "logs": Limit(
+        DEFAULT_REQUEST,
+        "InvalidParameterException",
+        400,
+        "Upload too large: {size} bytes exceeds limit of {limit}",
+    ),
+    "athena": Limit(MIB, "InvalidRequestException", 400, _TOO_BIG),
+    "glue": Limit(DEFAULT_REQUEST, "InvalidInputException", 400, _TOO_BIG),
+    "iam": Limit(MIB, "ValidationError", 400, _TOO_BIG),
+    "sts": Limit(MIB, "ValidationError", 400, _TOO_BIG),
+}
+_DEFAULT = Limit(MIB, "ValidationException", 400, _TOO_BIG)
+_EXECUTION_INPUT = Limit(
+    STATES_REQUEST,
+    "InvalidExecutionInput",
+    400,
+    "Invalid State Machine Execution Input: 'the request is {size} bytes, more than the 262144 bytes an "
+    "input may hold'",
+)
+
+
+def _lambda(operation: str) -> Limit:
+    limit = LAMBDA_INVOKE_REQUEST if operation == "Invoke" else LAMBDA_ZIP_REQUEST
     aws_name = "InvokeFunction" if operation == "Invoke" else operation
-    return Limit(
-        limit,
-        "RequestEntityTooLargeException",
-        413,
-        f"Request must be smaller than {{limit}} bytes for the {aws_name} operation",
-    )
+    message = f"Request must be smaller than {{limit}} bytes for the {aws_name} operation"
+    return Limit(limit, "RequestEntityTooLargeException", 413, message)
 
 
 def body_limit(signing_name: str | None, operation: str | None) -> Limit:
     """The limit for a request to ``signing_name``'s ``operation`` (None: not known yet)."""
     if signing_name == "lambda":
-        if operation == "Invoke":
-            return _lambda("Invoke", LAMBDA_INVOKE_REQUEST)
-        return _lambda(operation or "CreateFunction", LAMBDA_ZIP_REQUEST)
-    if signing_name == "s3":
-        return Limit(
-            S3_OBJECT, "EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size"
-        )
-    if signing_name == "dynamodb":
-        return Limit(
-            DYNAMODB_REQUEST,
-            "ValidationException",
-            400,
-            "The request is {size} bytes: a DynamoDB request may not exceed 16 MB ({limit} bytes)",
-        )
-    if signing_name == "states":
-        if operation in ("StartExecution", "StartSyncExecution"):
-            return Limit(
-                STATES_REQUEST,
-                "InvalidExecutionInput",
-                400,
-                "Invalid State Machine Execution Input: 'the request is {size} bytes, more than the "
-                "262144 bytes an input may hold'",
-            )
-        return Limit(
-            STATES_REQUEST,
-            "ValidationException",
-            400,
-            "The request is {size} bytes, more than {limit} allowed",
-        )
-    if signing_name == "logs":
-        return Limit(
-            DEFAULT_REQUEST,
-            "InvalidParameterException",
-            400,
-            "Upload too large: {size} bytes exceeds limit of {limit}",
-        )
-    if signing_name == "athena":
-        return Limit(
-            MIB, "InvalidRequestException", 400, "The request is {size} bytes, more than {limit} allowed"
-        )
-    if signing_name == "glue":
-        return Limit(
-            DEFAULT_REQUEST,
-            "InvalidInputException",
-            400,
-            "The request is {size} bytes, more than {limit} allowed",
-        )
-    if signing_name in ("iam", "sts"):
-        return Limit(MIB, "ValidationError", 400, "The request is {size} bytes, more than {limit} allowed")
-    return Limit(MIB, "ValidationException", 400, "The request is {size} bytes, more than {limit} allowed")
+        return _lambda(operation or "CreateFunction")
+    if signing_name == "states" and operation in ("StartExecution", "StartSyncExecution"):
+        return _EXECUTION_INPUT
+    return _BY_SERVICE.get(signing_name or "", _DEFAULT)

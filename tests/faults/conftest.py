@@ -22,7 +22,7 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
     home = tmp_path_factory.mktemp("rehearsal-home")
     launcher.start(home, port=0, verify_signatures=True)
     try:
-        rehearsal = Rehearsal(home=home, lake=lake)
+        rehearsal = Rehearsal.on(home, lake)
         rehearsal.up()  # deploys the project, signing with the keys file's key
         assert rehearsal.cli("schedule", "disable").exit_code == 0  # the clock never fires a run here
         upload_lake(lake, rehearsal.client("s3"), SPEC.lake_bucket)

@@ -1,39 +1,32 @@
-"""The fault suite's stage: one localcloud with signatures checked (every caller signs with a key
-of the home's keys file or of the run), the project deployed by ``meterpipe local up``, its
-schedule off, a generated month in the lake; the CLI driven as an operator would; the table read
-whole and compared with totals computed here from the lake's CSV text."""
+"""The fault suite's stage: the pipeline tests' ``Pipeline`` (the rollup table read whole, compared
+with totals computed from the lake's CSV text) on a localcloud that checks signatures (every
+caller signs with a key of the home's keys file or of the run), with the CLI driven as an operator
+would and faults set through it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import time
-from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
 
 from localcloud import control, launcher
-from meterpipe.aws import Clients, Target, clients_for
+from meterpipe.aws import Target, clients_for
 from meterpipe.cli import app
-from tests.functional.pipeline.pipeline_support import MONTH, SPEC, Items, expected_items
+from tests.functional.pipeline.pipeline_support import MONTH, SPEC, Items, Pipeline, expected_items
 
-__all__ = ["MONTH", "SPEC", "Items", "Rehearsal", "expected_items"]
-
-ACCOUNT = "arn:aws:states:us-east-1:000000000000"
+__all__ = ["MONTH", "SPEC", "Items", "Rehearsal"]
 
 
-@dataclass
-class Rehearsal:
-    home: Path
-    lake: Path
-    clients: Clients = field(init=False)
-    endpoint: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.connect()
+class Rehearsal(Pipeline):
+    @classmethod
+    def on(cls, home: Path, lake: Path) -> Rehearsal:
+        """The stage of the localcloud running for ``home``."""
+        rehearsal = cls(home=home, lake=lake, clients=clients_for(Target.local(home)), endpoint="")
+        rehearsal.connect()
+        return rehearsal
 
     # -- localcloud ---------------------------------------------------------------------------------
     def up(self) -> None:
@@ -53,9 +46,6 @@ class Rehearsal:
         self.up()
         self.cli("schedule", "disable")
 
-    def client(self, service: str) -> Any:
-        return self.clients.client(service)
-
     # -- the operator's commands ----------------------------------------------------------------------
     def cli(self, *args: str) -> Result:
         return CliRunner().invoke(app, [*args, "--home", str(self.home)], catch_exceptions=False)
@@ -67,24 +57,8 @@ class Rehearsal:
         return {fault["id"]: fault["hits"] for fault in control.list_faults(self.endpoint)}
 
     # -- Step Functions -------------------------------------------------------------------------------
-    def machine_arn(self, name: str) -> str:
-        return f"{ACCOUNT}:stateMachine:{name}"
-
-    def start(self, machine: str, payload: dict[str, Any], name: str | None = None) -> str:
-        extra = {"name": name} if name else {}
-        started = self.client("stepfunctions").start_execution(
-            stateMachineArn=self.machine_arn(machine), input=json.dumps(payload), **extra
-        )
-        return str(started["executionArn"])
-
-    def wait(self, execution_arn: str, timeout: float = 300) -> dict[str, Any]:
-        sfn = self.client("stepfunctions")
-        deadline = time.monotonic() + timeout
-        while True:
-            described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-            if described["status"] != "RUNNING" or time.monotonic() > deadline:
-                return described
-            time.sleep(0.1)
+    def start_with(self, machine: str, payload: Any, name: str | None = None) -> str:
+        return self.start(machine, json.dumps(payload), name)
 
     def executions(self, machine: str) -> list[dict[str, Any]]:
         pages = self.client("stepfunctions").get_paginator("list_executions")
@@ -94,24 +68,15 @@ class Rehearsal:
             for e in page["executions"]
         ]
 
-    # -- the table ------------------------------------------------------------------------------------
-    def table(self) -> Items:
-        """Every item of the rollup table: key -> (kWh-Amount, ReadingCount)."""
-        items: Items = {}
-        for page in self.client("dynamodb").get_paginator("scan").paginate(TableName=SPEC.rollups.name):
-            for item in page["Items"]:
-                key = (int(item["CustomerID"]["N"]), item["SensorID-Period"]["S"])
-                items[key] = (Decimal(item["kWh-Amount"]["N"]), int(item["ReadingCount"]["N"]))
-        return items
+    def latest(self, machine: str) -> str:
+        return str(max(self.executions(machine), key=lambda e: e["startDate"])["executionArn"])
 
+    # -- the table ------------------------------------------------------------------------------------
     def reset(self) -> None:
         """No fault set, an empty table: each scenario starts from here."""
         control.clear_faults(self.endpoint)
+        keys = [{"CustomerID": {"N": str(c)}, "SensorID-Period": {"S": p}} for c, p in self.table()]
         ddb = self.client("dynamodb")
-        keys = [
-            {"CustomerID": {"N": str(customer)}, "SensorID-Period": {"S": period}}
-            for customer, period in self.table()
-        ]
         for start in range(0, len(keys), 25):
             pending: dict[str, Any] = {
                 SPEC.rollups.name: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]

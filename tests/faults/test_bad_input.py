@@ -45,7 +45,7 @@ def test_bad_input_fails_with_a_clear_error_and_changes_nothing(rehearsal: Rehea
     before = rehearsal.table()
     days_before = len(rehearsal.executions(SPEC.daily_rollup))
     for machine, payload, message in CASES:
-        described = rehearsal.wait(rehearsal.start(machine, payload))
+        described = rehearsal.wait(rehearsal.start_with(machine, payload))
         assert (described["status"], described["error"]) == ("FAILED", "MeterPipe.InvalidInput"), payload
         assert message in described["cause"], (payload, described["cause"])
     assert rehearsal.table() == before == rehearsal.expected([MONTH[3]])

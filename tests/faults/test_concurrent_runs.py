@@ -16,8 +16,8 @@ LATE_DAY = MONTH[-1]  # runs last in the backfill: its readings grow while the b
 
 
 def test_the_same_day_run_twice_at_once_gives_the_sequential_table(rehearsal: Rehearsal) -> None:
-    first = rehearsal.start(SPEC.daily_rollup, {"date": str(DAY)}, name="twice-a")
-    second = rehearsal.start(SPEC.daily_rollup, {"date": str(DAY)}, name="twice-b")
+    first = rehearsal.start_with(SPEC.daily_rollup, {"date": str(DAY)}, name="twice-a")
+    second = rehearsal.start_with(SPEC.daily_rollup, {"date": str(DAY)}, name="twice-b")
     assert [rehearsal.wait(arn)["status"] for arn in (first, second)] == ["SUCCEEDED", "SUCCEEDED"]
     concurrent = rehearsal.table()
     assert concurrent == rehearsal.expected([DAY])
@@ -77,7 +77,7 @@ def test_a_month_backfill_at_concurrency_8_equals_the_sequential_table_and_month
     watch.start()
     late_key = ""
     try:
-        arn = rehearsal.start(
+        arn = rehearsal.start_with(
             SPEC.backfill,
             {"from": str(MONTH[0]), "to": str(MONTH[-1]), "max_concurrency": 8},
             name="concurrent-8",

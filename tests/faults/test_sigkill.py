@@ -16,7 +16,7 @@ from tests.faults.rehearsal import MONTH, SPEC, Rehearsal
 def test_after_a_sigkill_mid_backfill_the_operators_recovery_completes_the_month(
     rehearsal: Rehearsal,
 ) -> None:
-    arn = rehearsal.start(
+    arn = rehearsal.start_with(
         SPEC.backfill, {"from": str(MONTH[0]), "to": str(MONTH[-1]), "max_concurrency": 8}, name="killed"
     )
     deadline = time.monotonic() + 300

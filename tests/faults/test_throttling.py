@@ -66,8 +66,7 @@ def test_throttled_and_unprocessed_writes_are_retried_until_every_item_is_writte
     assert _metric_sum(rehearsal, "UnprocessedItemRetries") - retries_before >= 12
     # History: the batch Lambda throttled shows the failed attempt, then the Retry's success.
     sfn = rehearsal.client("stepfunctions")
-    runs = rehearsal.executions(SPEC.daily_rollup)
-    latest = max(runs, key=lambda e: e["startDate"])["executionArn"]
+    latest = rehearsal.latest(SPEC.daily_rollup)
     events = sfn.get_execution_history(executionArn=latest, maxResults=1000)["events"]
     map_runs = [e["mapRunStartedEventDetails"]["mapRunArn"] for e in events if e["type"] == "MapRunStarted"]
     task_events = [

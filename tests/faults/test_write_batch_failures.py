@@ -44,7 +44,7 @@ def test_lambda_failing_for_a_while_is_retried_per_the_retry_and_the_day_complet
     # Each failure is a TaskFailed of the batch's task, followed by the Retry's next attempt.
     failed_attempts = [
         e["taskFailedEventDetails"]["error"]
-        for events in _child_histories(rehearsal, _latest_run(rehearsal))
+        for events in _child_histories(rehearsal, rehearsal.latest(SPEC.daily_rollup))
         for e in events
         if e["type"] == "TaskFailed"
     ]
@@ -74,8 +74,3 @@ def test_when_the_retries_run_out_the_day_fails_naming_the_batch_then_a_redrive_
     redriven = rehearsal.cli("redrive", "--failed", "--wait")
     assert redriven.exit_code == 0, redriven.output
     assert rehearsal.table() == rehearsal.expected([DAY])
-
-
-def _latest_run(rehearsal: Rehearsal) -> str:
-    runs = rehearsal.executions(SPEC.daily_rollup)
-    return str(max(runs, key=lambda e: e["startDate"])["executionArn"])

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from endpoint_support import ROLE, create_function
 
 from localcloud import control
 from localcloud.launcher import RunningServer
 
-ROLE = "arn:aws:iam::000000000000:role/localcloud-tests"
 ONCE = Config(retries={"mode": "standard", "total_max_attempts": 1})  # no retry: see each answer
 
 
@@ -134,13 +134,7 @@ def test_a_lambda_functions_own_sdk_calls_meet_the_fault(server: RunningServer, 
         "    return ddb.list_tables()['TableNames']\n"
     )
     lam = client("lambda")
-    lam.create_function(
-        FunctionName="lists-tables",
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.handler",
-        Code={"ZipFile": zip_package({"app.py": code})},
-    )
+    create_function(lam, "lists-tables", zip_package({"app.py": code}))
     control.add_fault(server.endpoint, "dynamodb", "ListTables", error="InternalServerError")
     answer = lam.invoke(FunctionName="lists-tables")
     error = json.loads(answer["Payload"].read())

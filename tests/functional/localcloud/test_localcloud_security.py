@@ -17,16 +17,21 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from endpoint_support import ROLE, create_function
 from raw_http import Answer, send
 
 from localcloud import launcher
 from localcloud.launcher import RunningServer
 
-ROLE = "arn:aws:iam::000000000000:role/localcloud-tests"
 DDB_LIST_TABLES = {
     "X-Amz-Target": "DynamoDB_20120810.ListTables",
     "Content-Type": "application/x-amz-json-1.0",
 }
+
+
+def _list_tables(endpoint: str, *, headers: dict[str, str] | None = None, **options: Any) -> Answer:
+    """DynamoDB ListTables as raw HTTP (``sign_as``, ``host``, ``key``... as ``send`` takes them)."""
+    return send(endpoint, "POST", "/", body=b"{}", headers={**DDB_LIST_TABLES, **(headers or {})}, **options)
 
 
 def _create_function_body(name: str, zip_bytes: bytes = b"") -> bytes:
@@ -77,14 +82,7 @@ def test_a_web_page_posting_text_plain_cannot_create_a_function(
 
 
 def test_a_signed_request_from_a_web_page_is_refused_too(server: RunningServer) -> None:
-    answer = send(
-        server.endpoint,
-        "POST",
-        "/",
-        body=b"{}",
-        headers={**DDB_LIST_TABLES, "Origin": "http://evil.example"},
-        sign_as="dynamodb",
-    )
+    answer = _list_tables(server.endpoint, headers={"Origin": "http://evil.example"}, sign_as="dynamodb")
     assert answer.status == 403
     assert answer.json()["__type"] == "AccessDeniedException"
 
@@ -102,17 +100,15 @@ def test_a_cross_site_request_without_origin_is_refused(server: RunningServer) -
     assert b"a web page on another site sent this request" in answer.body
 
 
-def test_a_cors_preflight_from_any_origin_is_refused_and_no_wildcard_is_sent(server: RunningServer) -> None:
-    answer = send(
-        server.endpoint,
-        "OPTIONS",
-        "/",
-        headers={
-            "Origin": "http://evil.example",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "x-amz-target,content-type",
-        },
+def _preflight(endpoint: str, origin: str, headers: str = "") -> Answer:
+    asked = {"Access-Control-Request-Headers": headers} if headers else {}
+    return send(
+        endpoint, "OPTIONS", "/", headers={"Origin": origin, "Access-Control-Request-Method": "POST", **asked}
     )
+
+
+def test_a_cors_preflight_from_any_origin_is_refused_and_no_wildcard_is_sent(server: RunningServer) -> None:
+    answer = _preflight(server.endpoint, "http://evil.example", "x-amz-target,content-type")
     assert answer.status == 403
     assert not [name for name in answer.headers if name.startswith("access-control-")]
 
@@ -137,15 +133,7 @@ def test_answers_carry_no_wildcard_cors_header(server: RunningServer) -> None:
 
 
 def test_a_rebound_host_name_is_refused(server: RunningServer) -> None:
-    answer = send(
-        server.endpoint,
-        "POST",
-        "/",
-        body=b"{}",
-        headers=DDB_LIST_TABLES,
-        sign_as="dynamodb",
-        host="evil.example",
-    )
+    answer = _list_tables(server.endpoint, sign_as="dynamodb", host="evil.example")
     assert answer.status == 403
     body = answer.json()
     assert body["__type"] == "AccessDeniedException"
@@ -157,15 +145,7 @@ def test_a_rebound_host_name_is_refused(server: RunningServer) -> None:
 
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}"])
 def test_the_loopback_names_with_the_port_are_served(server: RunningServer, host: str) -> None:
-    answer = send(
-        server.endpoint,
-        "POST",
-        "/",
-        body=b"{}",
-        headers=DDB_LIST_TABLES,
-        sign_as="dynamodb",
-        host=host.format(port=server.port),
-    )
+    answer = _list_tables(server.endpoint, sign_as="dynamodb", host=host.format(port=server.port))
     assert answer.status == 200
 
 
@@ -181,7 +161,7 @@ def test_the_right_name_on_another_port_is_refused(server: RunningServer) -> Non
 
 
 def test_an_unsigned_request_is_refused_in_its_own_protocol(server: RunningServer) -> None:
-    dynamodb = send(server.endpoint, "POST", "/", body=b"{}", headers=DDB_LIST_TABLES)
+    dynamodb = _list_tables(server.endpoint)
     assert dynamodb.status == 403
     assert dynamodb.json()["__type"] == "MissingAuthenticationTokenException"
     s3 = send(server.endpoint, "GET", "/")
@@ -194,25 +174,14 @@ def test_an_unsigned_request_is_refused_in_its_own_protocol(server: RunningServe
 
 
 def test_a_bogus_authorization_header_is_refused(server: RunningServer) -> None:
-    answer = send(
-        server.endpoint, "POST", "/", body=b"{}", headers={**DDB_LIST_TABLES, "Authorization": "Bearer x"}
-    )
+    answer = _list_tables(server.endpoint, headers={"Authorization": "Bearer x"})
     assert answer.status == 403
     assert answer.json()["__type"] == "IncompleteSignatureException"
     assert "not an AWS Signature Version 4 header" in answer.json()["message"]
 
 
 def test_any_key_is_accepted_by_default(server: RunningServer) -> None:
-    answer = send(
-        server.endpoint,
-        "POST",
-        "/",
-        body=b"{}",
-        headers=DDB_LIST_TABLES,
-        sign_as="dynamodb",
-        key="ANY",
-        secret="whatever",
-    )
+    answer = _list_tables(server.endpoint, sign_as="dynamodb", key="ANY", secret="whatever")
     assert answer.status == 200
 
 
@@ -240,20 +209,8 @@ def test_refusals_are_logged_once_each_without_query_or_credentials(
     server: RunningServer, home: Path
 ) -> None:
     for _ in range(3):
-        send(
-            server.endpoint,
-            "POST",
-            "/",
-            body=b"{}",
-            headers={**DDB_LIST_TABLES, "Origin": "http://once.example"},
-        )
-    send(
-        server.endpoint,
-        "POST",
-        "/",
-        body=b"{}",
-        headers={**DDB_LIST_TABLES, "Origin": "http://twice.example"},
-    )
+        _list_tables(server.endpoint, headers={"Origin": "http://once.example"})
+    _list_tables(server.endpoint, headers={"Origin": "http://twice.example"})
     send(server.endpoint, "GET", "/x?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=SECRETKEY")
     log = _log(home)
     assert log.count("came from 'http://once.example'") == 1
@@ -324,13 +281,7 @@ def test_a_zip_reaching_outside_the_package_is_refused_before_anything_is_writte
     lam = client("lambda")
     name = f"hostile-{kind.replace(' ', '-')}"
     with pytest.raises(ClientError) as error:
-        lam.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="ok.h",
-            Code={"ZipFile": _zip(entries)},
-        )
+        create_function(lam, name, _zip(entries))
     response = error.value.response
     assert response["Error"]["Code"] == "InvalidParameterValueException"
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
@@ -352,13 +303,7 @@ def test_a_zip_whose_symlinks_stay_inside_is_extracted_with_them(
         ("helper.py", "lib/helper_impl.py", stat.S_IFLNK | 0o777),
     ]
     lam = client("lambda")
-    lam.create_function(
-        FunctionName="inside-links",
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.handler",
-        Code={"ZipFile": _zip(entries)},
-    )
+    create_function(lam, "inside-links", _zip(entries))
     assert json.loads(lam.invoke(FunctionName="inside-links")["Payload"].read()) == 42
 
 
@@ -428,13 +373,7 @@ def test_a_lambda_zip_over_50_mb_is_refused_with_lambdas_error_without_holding_i
     before = _peak_rss_mb(server.pid)
     lam = client("lambda", Config(retries={"max_attempts": 1}, read_timeout=300))
     with pytest.raises(ClientError) as error:
-        lam.create_function(
-            FunctionName="too-big",
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="a.h",
-            Code={"ZipFile": b"\0" * (51 * 1024 * 1024)},
-        )
+        create_function(lam, "too-big", b"\0" * (51 * 1024 * 1024))
     response = error.value.response
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 413
     assert response["Error"]["Code"] == "RequestEntityTooLargeException"
@@ -450,13 +389,7 @@ def test_an_invoke_payload_over_6_mb_is_refused_with_lambdas_error(
     server: RunningServer, client, zip_package
 ) -> None:
     lam = client("lambda")
-    lam.create_function(
-        FunctionName="echo-limit",
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.handler",
-        Code={"ZipFile": zip_package({"app.py": "def handler(e, c):\n    return 1\n"})},
-    )
+    create_function(lam, "echo-limit", zip_package({"app.py": "def handler(e, c):\n    return 1\n"}))
     with pytest.raises(ClientError) as error:
         lam.invoke(FunctionName="echo-limit", Payload=b'"' + b"x" * (6 * 1024 * 1024) + b'"')
     assert error.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
@@ -554,39 +487,22 @@ def _strict_client(server: RunningServer, service: str, **keys: Any) -> Any:
 
 
 def test_an_allowed_origin_gets_its_own_cors_answer(strict: RunningServer) -> None:
-    preflight = send(
-        strict.endpoint,
-        "OPTIONS",
-        "/",
-        headers={
-            "Origin": "http://localhost:3000",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization,x-amz-target,x-amz-date",
-        },
-    )
+    preflight = _preflight(strict.endpoint, "http://localhost:3000", "authorization,x-amz-target,x-amz-date")
     assert preflight.status == 200
     assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
     assert preflight.headers["access-control-allow-headers"] == "authorization, x-amz-target, x-amz-date"
     assert "*" not in "".join(v for k, v in preflight.headers.items() if k.startswith("access-control-"))
     keys = _keys(strict)
-    answer = send(
+    answer = _list_tables(
         strict.endpoint,
-        "POST",
-        "/",
-        body=b"{}",
-        headers={**DDB_LIST_TABLES, "Origin": "http://localhost:3000"},
+        headers={"Origin": "http://localhost:3000"},
         sign_as="dynamodb",
         key=keys["aws_access_key_id"],
         secret=keys["aws_secret_access_key"],
     )
     assert answer.status == 200
     assert answer.headers["access-control-allow-origin"] == "http://localhost:3000"
-    other = send(
-        strict.endpoint,
-        "OPTIONS",
-        "/",
-        headers={"Origin": "http://localhost:3001", "Access-Control-Request-Method": "POST"},
-    )
+    other = _preflight(strict.endpoint, "http://localhost:3001")
     assert other.status == 403
 
 
@@ -672,13 +588,7 @@ def test_with_verify_signatures_a_function_calls_back_with_its_environments_cred
         "def handler(event, context):\n"
         "    return boto3.client('sts').get_caller_identity()['Account']\n"
     )
-    lam.create_function(
-        FunctionName="calls-back",
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.handler",
-        Code={"ZipFile": zip_package({"app.py": code})},
-    )
+    create_function(lam, "calls-back", zip_package({"app.py": code}))
     answer = lam.invoke(FunctionName="calls-back")
     assert "FunctionError" not in answer, answer["Payload"].read()
     assert json.loads(answer["Payload"].read()) == "000000000000"
