@@ -38,6 +38,7 @@ from botocore.exceptions import UnknownServiceError
 from botocore.model import ServiceModel
 
 from localcloud.clock import Clock, ClockState
+from localcloud.cloudformation import install as install_cloudformation_providers
 from localcloud.faults import Decision, Fault, Faults
 from localcloud.faults.registry import NOTHING
 from localcloud.faults.respond import fault_error, merge_unprocessed, split_batch, throughput_exceeded
@@ -51,7 +52,6 @@ from localcloud.server.keys import KeyPair, KeyStore, random_pair
 from localcloud.server.limits import body_limit
 from localcloud.server.ministack import MINISTACK_SERVICES, MiniStack, Receive, Scope, Send, own_machinery
 from localcloud.server.operations import model_name, operation_name
-from localcloud.server.operations import protocol as protocol_of
 from localcloud.server.protocols import error_response, service_model
 from localcloud.server.registry import (
     FAKE_CREDENTIALS,
@@ -147,6 +147,7 @@ class LocalcloudApp:
         )
         await self.ministack.start()
         await self.registry.start(self.context)
+        install_cloudformation_providers(self.context)
         for service in (self.registry.get(name) for name in ("scheduler",)):
             hook = getattr(service, "run_due", None)
             if hook is not None:
@@ -425,9 +426,9 @@ class LocalcloudApp:
         )
 
     def _protocol(self, call: _Call, name: str | None) -> str:
-        if name in self._known:
-            return protocol_of(name)  # the service's own (S3's REST-XML, Lambda's REST-JSON ...)
-        return wire_protocol(call.request(b""), signing_model(name) if name else None)
+        """botocore's name of the protocol to answer in: the one the request spoke (CloudWatch's
+        CBOR, Query's form), else the service's own (S3's REST-XML, Lambda's REST-JSON ...)."""
+        return wire_protocol(call.request(b""), _model(name))
 
 
 async def _send(send: Send, response: Response, *, head: bool = False) -> None:
@@ -554,11 +555,16 @@ def _is_sha256(value: str) -> bool:
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
+def _model(name: str | None) -> ServiceModel | None:
+    """botocore's model of the service a signing name names, if any."""
+    if not name:
+        return None
+    try:
+        return service_model(model_name(name))
+    except UnknownServiceError:
+        return signing_model(name)
+
+
 def _json_version(name: str | None) -> str:
-    model: ServiceModel | None = None
-    if name:
-        try:
-            model = service_model(model_name(name))
-        except UnknownServiceError:
-            model = signing_model(name)
+    model = _model(name)
     return str(model.metadata.get("jsonVersion", "1.0")) if model is not None else "1.0"

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from localcloud.server.protocols import Route, compile_route, service_model
 
 # SigV4 signing name -> botocore's model name, where they differ.
-MODEL_NAMES = {"states": "stepfunctions", "logs": "logs"}
+MODEL_NAMES = {"states": "stepfunctions", "monitoring": "cloudwatch"}
 _VHOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.-]*)\.localhost(:\d+)?$")
 
 
