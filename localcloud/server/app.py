@@ -313,7 +313,8 @@ class LocalcloudApp:
         if decision.delay:
             await asyncio.sleep(decision.delay)
         if decision.error is not None:
-            await _send(send, self._fault_error(call, name, decision.error), head=call.method == "HEAD")
+            response = self._fault_error(call, name, decision.error, data)
+            await _send(send, response, head=call.method == "HEAD")
             return
         service = self.registry.get(name)
         if service is None:
@@ -414,10 +415,10 @@ class LocalcloudApp:
         response = self._error(call, name, refusal.error(self._protocol(call, name)))
         await _send(send, response, head=call.method == "HEAD")
 
-    def _fault_error(self, call: _Call, name: str, fault: Fault) -> Response:
-        json_version = _json_version(name)
+    def _fault_error(self, call: _Call, name: str, fault: Fault, body: bytes) -> Response:
+        protocol = self._protocol(call, name, body)
         return fault_error(
-            fault, protocol=self._protocol(call, name), json_version=json_version, request_id=call.request_id
+            fault, protocol=protocol, json_version=_json_version(name), request_id=call.request_id
         )
 
     def _error(self, call: _Call, name: str | None, error: AwsError) -> Response:
@@ -425,10 +426,18 @@ class LocalcloudApp:
             self._protocol(call, name), error, request_id=call.request_id, json_version=_json_version(name)
         )
 
-    def _protocol(self, call: _Call, name: str | None) -> str:
+    def _protocol(self, call: _Call, name: str | None, body: bytes = b"") -> str:
         """botocore's name of the protocol to answer in: the one the request spoke (CloudWatch's
-        CBOR, Query's form), else the service's own (S3's REST-XML, Lambda's REST-JSON ...)."""
-        return wire_protocol(call.request(b""), _model(name))
+        CBOR, a JSON target, Query's form), else the service's own (S3's REST-XML, STS's Query ...)."""
+        model = _model(name)
+        spoken = wire_protocol(call.request(body), model)
+        if (
+            spoken.startswith("rest-")
+            and model is not None
+            and not model.resolved_protocol.startswith("rest-")
+        ):
+            return str(model.resolved_protocol)  # nothing on the wire said (a body not read yet)
+        return spoken
 
 
 async def _send(send: Send, response: Response, *, head: bool = False) -> None:
