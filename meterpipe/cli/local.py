@@ -73,6 +73,14 @@ def up(
             f"removed a stale pid file: localcloud (pid {result.stale_pid}) had stopped without cleaning up"
         )
     console.print(f"localcloud {verb} at [bold]{running.endpoint}[/bold] (pid {running.pid}, home {folder})")
+    if not result.started and (
+        running.verify_signatures != verify_signatures or set(running.allowed_origins) != set(allowed_origins)
+    ):
+        console.print(
+            "note: it runs with its own settings (signatures "
+            f"{'checked' if running.verify_signatures else 'not checked'}, web origins allowed: "
+            f"{', '.join(running.allowed_origins) or 'none'}); `meterpipe local down` first to change them"
+        )
     if no_deploy:
         return
     steps = local_deploy.deploy(clients_for(Target.local(folder)), home=folder)

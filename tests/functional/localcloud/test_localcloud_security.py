@@ -592,3 +592,18 @@ def test_with_verify_signatures_a_function_calls_back_with_its_environments_cred
     answer = lam.invoke(FunctionName="calls-back")
     assert "FunctionError" not in answer, answer["Payload"].read()
     assert json.loads(answer["Payload"].read()) == "000000000000"
+
+
+def test_local_up_on_a_running_localcloud_says_when_its_settings_differ(strict: RunningServer) -> None:
+    from click.testing import CliRunner
+
+    from meterpipe.cli import app
+
+    result = CliRunner().invoke(app, ["local", "up", "--no-deploy", "--home", str(strict.home)])
+    assert result.exit_code == 0, result.output
+    assert "already running" in result.output
+    note = " ".join(result.output.split())
+    assert (
+        "note: it runs with its own settings (signatures checked, web origins allowed: http://localhost:3000)"
+        in note
+    )
