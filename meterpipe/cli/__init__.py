@@ -5,6 +5,7 @@ from __future__ import annotations
 # Command modules register themselves on `app` when imported; add one import per module here.
 from meterpipe.cli import (
     console,  # noqa: F401
+    faults,  # noqa: F401
     generate,  # noqa: F401
     history,  # noqa: F401
     ingest,  # noqa: F401

@@ -24,12 +24,29 @@ class UpResult:
     stale_pid: int | None = None  # a pid file left by a localcloud that died was removed
 
 
-def up(home: Path, *, port: int = DEFAULT_PORT) -> UpResult:
+def up(
+    home: Path,
+    *,
+    port: int = DEFAULT_PORT,
+    allowed_origins: tuple[str, ...] = (),
+    verify_signatures: bool = False,
+) -> UpResult:
     stale = launcher.status(home).stale_pid
     try:
-        return UpResult(launcher.start(home, port=port), started=True, stale_pid=stale)
+        server = launcher.start(
+            home, port=port, allowed_origins=allowed_origins, verify_signatures=verify_signatures
+        )
+        return UpResult(server, started=True, stale_pid=stale)
     except launcher.AlreadyRunning as running:
         return UpResult(running.server, started=False)
+    except launcher.LauncherError as exc:
+        raise LocalServerError(str(exc)) from exc
+
+
+def credentials(server: launcher.RunningServer) -> dict[str, str] | None:
+    """The key meterpipe signs with when the server checks signatures (None: it accepts any key)."""
+    try:
+        return server.signing_key()
     except launcher.LauncherError as exc:
         raise LocalServerError(str(exc)) from exc
 
@@ -56,4 +73,6 @@ def status(home: Path) -> dict[str, Any]:
         "answering": bool(health),
         "services": health.get("services", {}),
         "clock": health.get("clock"),
+        "security": health.get("security", {}),
+        "faults": health.get("faults", []),
     }
