@@ -18,7 +18,7 @@ def test_console_without_a_running_localcloud_is_one_error_line(tmp_path: Path) 
     assert result.exit_code == 1
     assert (
         result.stderr.strip()
-        == f"error: localcloud is not running for {tmp_path}: start it with `meterpipe local up`"
+        == f"error: localcloud is not running for {tmp_path}: start it with `meterpipe local up --home {tmp_path}`"
     )
 
 
