@@ -16,10 +16,8 @@ from meterpipe.console import server
 def test_console_without_a_running_localcloud_is_one_error_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["console", "--home", str(tmp_path), "--port", "0"])
     assert result.exit_code == 1
-    assert (
-        result.stderr.strip()
-        == f"error: localcloud is not running for {tmp_path}: start it with `meterpipe local up --home {tmp_path}`"
-    )
+    hint = f"start it with `meterpipe local up --home {tmp_path}`"
+    assert result.stderr.strip() == f"error: localcloud is not running for {tmp_path}: {hint}"
 
 
 def test_console_on_a_port_in_use_says_so() -> None:
