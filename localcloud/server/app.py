@@ -16,6 +16,7 @@ persistence loop and the services, and on shutdown stops them in reverse and sav
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import tempfile
@@ -33,6 +34,7 @@ from localcloud.server.http import Request, Response
 from localcloud.server.ministack import MINISTACK_SERVICES, MiniStack, Receive, Scope, Send, own_machinery
 from localcloud.server.registry import PreviousShutdown, ServiceContext, ServiceRegistry
 from localcloud.server.routing import signing_name
+from localcloud.server.stalls import StallWatch
 from localcloud.server.unsupported import unsupported_service
 from localcloud.state import Store
 
@@ -69,11 +71,17 @@ class LocalcloudApp:
         self._meta = self.store.collection(META)
         saved_clock = self._meta.get(CLOCK_KEY)
         self.clock = Clock(ClockState.from_json(saved_clock) if saved_clock else None)
-        self.control = Control(clock=self.clock, store=self.store, health=self.health)
+        self.control = Control(
+            clock=self.clock,
+            store=self.store,
+            health=self.health,
+            flush=self.ministack.save if self.ministack.persist else None,
+        )
         self.context: ServiceContext | None = None
         self.started_at: float | None = None
         self.on_started: list[Callable[[], None]] = []
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self.stalls = StallWatch()
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def startup(self) -> None:
@@ -96,6 +104,8 @@ class LocalcloudApp:
         )
         await self.ministack.start()
         await self.registry.start(self.context)
+        gc.collect()  # what was loaded: collected once now, before the first request waits on it
+        self.stalls.start()
         for service in (self.registry.get(name) for name in ("scheduler",)):
             hook = getattr(service, "run_due", None)
             if hook is not None:
@@ -112,6 +122,7 @@ class LocalcloudApp:
 
     async def shutdown(self) -> None:
         log.info("localcloud shutting down")
+        self.stalls.stop()
         await self.registry.stop()
         await self.ministack.stop()
         self._meta.put(_RUN_KEY, {"running": False, "pid": os.getpid(), "stopped_at": time.time()})
@@ -137,6 +148,8 @@ class LocalcloudApp:
             "previous_run": self.context.previous_shutdown if self.context else None,
             "services": dict(sorted(services.items())),
             "ministack_last_save_seconds": round(self.ministack.last_save_seconds, 4),
+            "ministack_storage": self.ministack.storage(),
+            "event_loop": self.stalls.report(),
             "ministack_replaced": own_machinery(),
         }
 

@@ -7,12 +7,16 @@
   ``{"advance": <seconds>}``, ``{"freeze": true}``, ``{"freeze": false}`` or ``{"reset": true}``.
   It answers once everything the new time made due has fired (schedules), with what fired, so a
   caller can advance the clock and then look at the effect, deterministically.
+- ``POST /_localcloud/storage/flush``: make MiniStack's data durable now (what a Step Functions
+  checkpoint does first); answers ``{"seconds": ...}`` once it is. For benchmarks and tests that
+  must know a checkpoint ran (or is running) instead of waiting for the periodic one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +26,7 @@ from localcloud.state import Store
 
 # Called after every clock change; returns what fired (the scheduler registers one).
 ClockHook = Callable[[], Awaitable[list[dict[str, Any]]]]
+Flush = Callable[[], Awaitable[None]]
 
 CLOCK_KEY = "clock"
 META = "localcloud.meta"
@@ -38,10 +43,13 @@ def clock_json(clock: Clock) -> dict[str, Any]:
 
 
 class Control:
-    def __init__(self, *, clock: Clock, store: Store, health: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self, *, clock: Clock, store: Store, health: Callable[[], dict[str, Any]], flush: Flush | None = None
+    ) -> None:
         self.clock = clock
         self._meta = store.collection(META)
         self._health = health
+        self._flush = flush
         self.clock_hooks: list[ClockHook] = []
 
     async def handle(self, request: Request) -> Response:
@@ -57,6 +65,13 @@ class Control:
                 return Response.json({"error": str(exc)}, status=400)
             fired = await self.after_clock_change()
             return Response.json({**clock_json(self.clock), "fired": fired})
+        if route == "/storage/flush" and request.method == "POST":
+            began = time.perf_counter()
+            if self._flush is not None:
+                await self._flush()
+            return Response.json(
+                {"seconds": round(time.perf_counter() - began, 4), "persisted": self._flush is not None}
+            )
         return Response.json({"error": f"no localcloud route {request.method} {request.path}"}, status=404)
 
     def change_clock(self, command: Any) -> None:
