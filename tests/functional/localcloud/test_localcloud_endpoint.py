@@ -150,20 +150,22 @@ def test_dynamodb_rejects_a_26_item_batch_as_aws_does(client) -> None:
     assert error.value.response["Error"]["Code"] == "ValidationException"
 
 
-SERVED = "athena, dynamodb, glue, iam, lambda, logs, s3, scheduler, states, sts"
+SERVED = (
+    "athena, cloudformation, dynamodb, ecr, events, glue, iam, kms, lambda, logs, monitoring, s3, scheduler, "
+    "sns, ssm, states, sts"
+)
 
 
 @pytest.mark.parametrize(
     ("service", "operation", "title", "signed_as"),
     [
-        ("cloudformation", "describe_stacks", "CloudFormation", "cloudformation"),  # query
+        ("elasticbeanstalk", "describe_applications", "Elastic Beanstalk", "elasticbeanstalk"),  # query
         ("sqs", "list_queues", "SQS", "sqs"),  # json (query-compatible)
-        ("cloudwatch", "list_dashboards", "'monitoring'", "monitoring"),  # json, signed as no model's name
+        ("mturk", "get_account_balance", "'mturk-requester'", "mturk-requester"),  # json, no model's name
         ("eks", "list_clusters", "EKS", "eks"),  # rest-json
         ("sesv2", "list_contact_lists", "SES", "ses"),  # rest-json, signed as SES (a query model)
         ("route53", "list_hosted_zones", "Route 53", "route53"),  # rest-xml
         ("ec2", "describe_regions", "EC2", "ec2"),  # ec2
-        ("eventbridgev2", "list_event_buses", "EventBridge", "events"),  # smithy-rpc-v2-cbor
     ],
 )
 def test_services_localcloud_does_not_serve_are_refused_in_their_own_protocol(
@@ -180,11 +182,26 @@ def test_services_localcloud_does_not_serve_are_refused_in_their_own_protocol(
     )
 
 
+def test_eventbridgev2_signs_as_events_and_is_refused_in_cbor_by_localclouds_eventbridge(client) -> None:
+    with pytest.raises(ClientError) as error:
+        client("eventbridgev2").list_event_buses()
+    response = error.value.response
+    assert (response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"]) == (
+        501,
+        "NotImplemented",
+    )
+    assert response["Error"]["Message"] == (
+        "localcloud's EventBridge serves the EventBridge API (X-Amz-Target AWSEvents.*) only, not "
+        "EventBridgeV2. See docs/localcloud.md."
+    )
+
+
 def test_health_lists_who_serves_each_service(server: RunningServer) -> None:
     with urllib.request.urlopen(f"{server.endpoint}/_localcloud/health") as response:
         health = json.load(response)
     assert health["services"]["lambda"] == "served"
     assert health["services"]["scheduler"] == "served"
+    assert health["services"]["events"] == "served"
     assert health["services"]["states"] == "served"
     assert health["services"]["athena"] == "served"
     assert health["services"]["dynamodb"] == "served (MiniStack)"
