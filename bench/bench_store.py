@@ -145,12 +145,12 @@ def snapshot(endpoint: str, ddb: Any) -> dict[str, Any]:
 
 def longest_stall(endpoint: str, since: float) -> float:
     """The server's longest event-loop stall that ended after ``since`` (its own measure)."""
-    stalls = control.health(endpoint)["event_loop"]["stalls"]
+    stalls = control.health(endpoint).get("event_loop", {}).get("stalls", [])
     return max((stall["seconds"] for stall in stalls if stall["ended"] >= since), default=0.0)
 
 
 def stall_counts(endpoint: str) -> str:
-    loop = control.health(endpoint)["event_loop"]
+    loop = control.health(endpoint).get("event_loop", {"stalls": [], "gc_collections": []})
     return f"{len(loop['stalls'])} / {len(loop['gc_collections'])}"
 
 
