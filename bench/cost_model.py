@@ -123,7 +123,7 @@ class Counts:
     @classmethod
     def from_run(cls, path: Path) -> Counts:
         document = json.loads(path.read_text())
-        measured: dict[str, Any] = document.get("counts_per_meter_day", {})
+        measured: dict[str, Any] = document.get("figures", document).get("counts_per_meter_day", {})
         return replace(cls(), **{k: v for k, v in measured.items() if k in cls.__dataclass_fields__})
 
 
