@@ -208,7 +208,7 @@ def run() -> Result:
             held, window = writers.next, time.time()
             latencies, flushed = probe_during(endpoint, "growing", lambda: snapshot(endpoint, ddb))
             figures[f"checkpoint_seconds with {held:,} items (a full DynamoDB snapshot)"] = flushed["seconds"]
-            storage = control.health(endpoint)["ministack_storage"]
+            storage = control.health(endpoint).get("ministack_storage", {"last_snapshot_pause_seconds": -1})
             figures["event loop paused for the snapshot's fork_s"] = round(
                 storage["last_snapshot_pause_seconds"], 3
             )
