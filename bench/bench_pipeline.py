@@ -19,12 +19,11 @@ separated meters, ``m15`` for 15-minute readings: default ``1000,10000,100000,10
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 from typing import Any
 
-from bench.localrun import Local, Run, load_day, local_pipeline, raw_ceiling, run_day
+from bench.localrun import Lake, Local, Run, load_day, local_pipeline, raw_ceiling, run_day
 from bench.report import Ratio, Result
 
 DAY = dt.date(2024, 1, 5)
@@ -93,17 +92,42 @@ def phases(run: Run, runs: list[dict[str, Any]]) -> dict[str, float]:
     return {k: round(v, 2) for k, v in found.items()}
 
 
-def scanned(local: Local, run: Run) -> dict[str, int]:
-    """Bytes each Athena query of the run scanned, by its query execution id."""
+def queries(local: Local) -> list[dict[str, Any]]:
+    """Every Athena query the run made (this localcloud ran no others): parameters, bytes scanned."""
     athena = local.client("athena")
-    ids = set(
-        re.findall(r'"query_?[eE]xecution_?[iI]d"\s*:\s*"([0-9a-f-]{36})"', json.dumps(run.output or ""))
-    )
+    ids: list[str] = []
+    for page in athena.get_paginator("list_query_executions").paginate(WorkGroup=local.spec.workgroup):
+        ids += page["QueryExecutionIds"]
+    found = []
+    for start in range(0, len(ids), 50):
+        for execution in athena.batch_get_query_execution(QueryExecutionIds=ids[start : start + 50])[
+            "QueryExecutions"
+        ]:
+            found.append(
+                {
+                    "parameters": execution.get("ExecutionParameters", []),
+                    "bytes": execution.get("Statistics", {}).get("DataScannedInBytes", 0),
+                }
+            )
+    return found
+
+
+def meter_day_counts(
+    lake: Lake, day: Run, runs: list[dict[str, Any]], made: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What bench/cost_model.py prices, per meter-day (the lake holds this one day)."""
+    items = sum(r["items"] for r in runs)
+    month = [q for q in made if len(q["parameters"]) == 2]  # (year, month): the month so far
     return {
-        i: athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Statistics"].get(
-            "DataScannedInBytes", 0
-        )
-        for i in ids
+        "meters": lake.meters,
+        "readings": lake.readings / lake.meters,
+        "lake_bytes": lake.bytes / lake.meters,
+        "items": items / lake.meters,
+        "day_queries_scan_bytes": sum(q["bytes"] for q in made if q not in month) / lake.meters,
+        "month_query_scan_bytes": sum(q["bytes"] for q in month) / lake.meters,
+        "queries": len(made),
+        "transitions_fixed": sum(1 for e in day.events if e["type"].endswith("StateEntered")),
+        "children_per_item": sum(r["children"] for r in runs) / items,
     }
 
 
@@ -119,6 +143,7 @@ def run() -> Result:
             runs = map_runs(local, day)
             items = sum(r["items"] for r in runs)
             phase = phases(day, runs)
+            made = queries(local)
             reference = raw_ceiling(local, min(REFERENCE_ITEMS, max(items, 5_000)))
         write_rate = items / phase["write"] if phase["write"] else 0.0
         figures[f"{label}: status, seconds"] = f"{day.status}, {day.seconds:.1f}"
@@ -131,12 +156,6 @@ def run() -> Result:
         ratios.append(
             Ratio(f"{label}: write phase items/s", write_rate, reference, "raw BatchWriteItem, 4 threads")
         )
-        if interval == 60 and not counts:
-            counts = {
-                "meters": lake.meters,
-                "readings": lake.readings / lake.meters,
-                "lake_bytes": lake.bytes / lake.meters,
-                "items": items / lake.meters,
-                "batches_per_item": sum(r["children"] for r in runs) / items,
-            }
+        if interval == 60:  # the largest hourly size's counts
+            counts = meter_day_counts(lake, day, runs, made)
     return Result(figures={**figures, "counts_per_meter_day": counts}, ratios=ratios)

@@ -112,7 +112,7 @@ class Counts:
     items: float = 26.0  # 24 hour items, 1 day, 1 month
     item_wru: float = 1.0  # items under 1 KB
     day_queries_scan_bytes: float = 3 * 650.0  # queries reading one day (validation, hourly, daily)
-    month_query_days: float = 1.0  # the month query reads the month so far: scaled below
+    month_query_scan_bytes: float = 650.0  # the month query's, per day of readings it reads
     queries: int = 4  # Athena queries a day (fixed, whatever the size)
     objects_per_day: float = 1 / 1000  # lake files a meter's day adds (1,000 sensors a file)
     transitions_fixed: int = 60  # daily_rollup's own transitions
@@ -146,7 +146,11 @@ def estimate(meters: int, counts: Counts, settings: Settings) -> dict[str, Any]:
         calls_per_batch * BATCH_WRITE_CALL_SECONDS + settings.batch * counts.handler_seconds_per_item
     )
     month_days = (MONTH_DAYS + 1) / 2
-    scanned = meters * settings.compression * (counts.day_queries_scan_bytes + month_days * counts.lake_bytes)
+    scanned = (
+        meters
+        * settings.compression
+        * (counts.day_queries_scan_bytes + month_days * counts.month_query_scan_bytes)
+    )
     per_query_floor = counts.queries * 10 * 1024**2
     express_gb_s = batches * math.ceil((lambda_seconds + EXPRESS_OVERHEAD_SECONDS) * 10) / 10 * 0.0625
     objects = meters * counts.objects_per_day
