@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import Result, save, stamp
+
+# tests/e2e/conftest.py imports its neighbours (cdk_support) as pytest's rootdir puts tests/ on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from tests.e2e.conftest import Cli, expected_items, lake_readings
 
 
