@@ -203,7 +203,7 @@ def render(rows: list[dict[str, Any]]) -> str:
     lines.append("| **total a day** | " + " | ".join(f"**${r['total']:,.2f}**" for r in rows) + " |")
     lines.append("| per meter-day | " + " | ".join(f"${r['total'] / r['meters']:.6f}" for r in rows) + " |")
     lines.append("| items written | " + " | ".join(f"{r['items written']:,.0f}" for r in rows) + " |")
-    lines.append("| Athena GB scanned | " + " | ".join(f"{r['scanned GB']:,.1f}" for r in rows) + " |")
+    lines.append("| Athena GiB scanned | " + " | ".join(f"{r['scanned GB']:,.1f}" for r in rows) + " |")
     lines.append(
         "| writes' wall time | " + " | ".join(f"{r['write seconds'] / 60:,.1f} min" for r in rows) + " |"
     )
