@@ -149,61 +149,80 @@ def spans(events: list[dict[str, Any]]) -> list[StateSpan]:
     return found
 
 
-def rollup_item(n: int) -> dict[str, Any]:
-    """An item shaped like daily_rollup's hour items (key, kWh, granularity, count, computed at)."""
-    return {
-        "CustomerID": {"N": str(10_000_000 + n % 50_000)},
-        "SensorID-Period": {"S": f"{60_000_000 + n // 24}#2024-01-05T{n % 24:02d}"},
-        "kWh-Amount": {"N": f"{n % 9973 / 100:.2f}"},
-        "Granularity": {"S": "hour"},
-        "ReadingCount": {"N": "1"},
-        "ComputedAt": {"S": "2024-01-06T03:30:00.000Z"},
-    }
-
-
-def _dynamodb(endpoint: str) -> Any:
+def client(endpoint: str) -> Any:
     return boto3.client(
         "dynamodb",
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="bench",
         aws_secret_access_key="bench",
-        config=Config(max_pool_connections=THREADS * 2, retries={"mode": "standard"}),
+        config=Config(max_pool_connections=THREADS * 2, retries={"mode": "standard"}, read_timeout=300),
     )
 
 
-def raw_ceiling(local: Local, items: int, *, table: str = "bench-raw") -> float:
-    """items/s: raw BatchWriteItem of 25 from THREADS threads into a new table on the same localcloud."""
-    ddb = _dynamodb(local.endpoint)
-    ddb.create_table(**ROLLUPS.create_table_params(table))
-    share = -(-items // THREADS)
+def item(n: int) -> dict[str, Any]:
+    """An item shaped like daily_rollup's hour items (key, kWh, granularity, count, computed at)."""
+    customer, sensor = 10_000 + n % 1_000, 50_000_000 + n // 24
+    return {
+        "CustomerID": {"N": str(customer)},
+        "SensorID-Period": {"S": f"{sensor}#2024-01-{1 + n // 24 // 50_000 % 28:02d}T{n % 24:02d}"},
+        "kWh-Amount": {"N": f"{n % 9973 / 100:.2f}"},
+        "Granularity": {"S": "hour"},
+        "ReadingCount": {"N": "4"},
+        "ComputedAt": {"S": "2024-02-01T03:30:00.000Z"},
+    }
 
-    def work(index: int) -> None:
-        client = _dynamodb(local.endpoint)
-        first, last = index * share, min((index + 1) * share, items)
-        for offset in range(first, last, 25):
-            pending: dict[str, Any] = {
-                table: [
-                    {"PutRequest": {"Item": rollup_item(n)}} for n in range(offset, min(offset + 25, last))
+
+class Writers:
+    """Raw BatchWriteItem: THREADS threads, each with its own client, writing consecutive disjoint
+    ranges of items into one table, 25 a call."""
+
+    def __init__(self, endpoint: str, table: str) -> None:
+        self.table = table
+        self.clients = [client(endpoint) for _ in range(THREADS)]
+        self.next = 0
+        self.slowest = 0.0
+
+    def write(self, count: int) -> float:
+        """Write ``count`` new items; returns items/s."""
+        start, self.next = self.next, self.next + count
+        share = -(-count // THREADS)
+        slowest = [0.0] * THREADS
+
+        def work(index: int) -> None:
+            ddb, first = self.clients[index], start + index * share
+            for offset in range(first, min(first + share, start + count), 25):
+                requests = [
+                    {"PutRequest": {"Item": item(n)}} for n in range(offset, min(offset + 25, first + share))
                 ]
-            }
-            while pending:
-                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                pending: dict[str, Any] = {self.table: requests}
+                while pending:
+                    began = time.perf_counter()
+                    pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                    slowest[index] = max(slowest[index], time.perf_counter() - began)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    rate = items / (time.perf_counter() - began)
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.slowest = max(slowest)
+        return count / (time.perf_counter() - began)
+
+
+def raw_ceiling(local: Local, items: int, *, table: str = "bench-raw") -> float:
+    """items/s: raw BatchWriteItem from THREADS threads into a new table on the same localcloud."""
+    ddb = client(local.endpoint)
+    ddb.create_table(**ROLLUPS.create_table_params(table))
+    rate = Writers(local.endpoint, table).write(items)
     ddb.delete_table(TableName=table)
     return rate
 
 
 def batch_writer_rate(local: Local, items: int, *, table: str = "bench-batch-writer") -> float:
     """items/s: the upstream sample's way, one process putting items through ``Table.batch_writer()``."""
-    ddb = _dynamodb(local.endpoint)
+    ddb = client(local.endpoint)
     ddb.create_table(**ROLLUPS.create_table_params(table))
     resource = boto3.resource(
         "dynamodb",
@@ -213,7 +232,7 @@ def batch_writer_rate(local: Local, items: int, *, table: str = "bench-batch-wri
         aws_secret_access_key="bench",
     )
     plain = TypeDeserializer()
-    rows = [{k: plain.deserialize(v) for k, v in rollup_item(n).items()} for n in range(items)]
+    rows = [{k: plain.deserialize(v) for k, v in item(n).items()} for n in range(items)]
     began = time.perf_counter()
     with resource.Table(table).batch_writer() as writer:
         for row in rows:
