@@ -95,9 +95,11 @@ QUOTAS = {
 }
 
 # AWS-side assumptions (not measurable here; stated so they can be changed): a BatchWriteItem of 25
-# small items answers in about 15 ms from a Lambda in the same Region; write_batch sends its calls
-# one after another; an Express child lives as long as its Lambda plus 100 ms.
+# small items answers in about 15 ms from a Lambda in the same Region; write_batch keeps
+# WRITE_CONCURRENCY calls in flight (handlers/rollup_writer.py); an Express child lives as long as its
+# Lambda plus 100 ms.
 BATCH_WRITE_CALL_SECONDS = 0.015
+WRITE_CONCURRENCY = 8
 EXPRESS_OVERHEAD_SECONDS = 0.1
 LAMBDA_MEMORY_GB = 0.5  # DEFAULT_LAMBDA_MEMORY_MB
 MONTH_DAYS = 31
@@ -132,6 +134,7 @@ class Settings:
     batch: int = 1000  # MaxItemsPerBatch
     concurrency: int = 20  # MaxConcurrency of each of the three Distributed Maps
     table_wru_per_s: int = 40_000
+    write_concurrency: int = WRITE_CONCURRENCY  # DynamoDB calls a Lambda keeps in flight
     skip_unchanged: float = 0.0  # share of items whose value did not change since the last run (not written)
     compression: float = (
         1.0  # lake bytes scanned / CSV bytes (gzip about 0.3; Parquet, reading 3 of 6 columns, about 0.15)
@@ -143,7 +146,8 @@ def estimate(meters: int, counts: Counts, settings: Settings) -> dict[str, Any]:
     batches = math.ceil(meters * counts.items / settings.batch)
     calls_per_batch = math.ceil(settings.batch * (1 - settings.skip_unchanged) / 25)
     lambda_seconds = (
-        calls_per_batch * BATCH_WRITE_CALL_SECONDS + settings.batch * counts.handler_seconds_per_item
+        math.ceil(calls_per_batch / settings.write_concurrency) * BATCH_WRITE_CALL_SECONDS
+        + settings.batch * counts.handler_seconds_per_item
     )
     month_days = (MONTH_DAYS + 1) / 2
     scanned = (
@@ -169,8 +173,9 @@ def estimate(meters: int, counts: Counts, settings: Settings) -> dict[str, Any]:
         "CloudWatch Logs": batches * counts.log_bytes_per_batch / 1024**3 * PRICES["logs_gb"].usd,
     }
     # Wall time of the writes: the hour items dominate (24 of 26); their Map runs `concurrency`
-    # Lambdas at once, each writing 25 items a call; the day and month Maps run beside it.
-    per_lambda = 25 / BATCH_WRITE_CALL_SECONDS
+    # Lambdas at once, each with write_concurrency calls of 25 items in flight; the day and month
+    # Maps run beside it.
+    per_lambda = settings.write_concurrency * 25 / BATCH_WRITE_CALL_SECONDS
     limits = {
         "Distributed Map MaxConcurrency": settings.concurrency * per_lambda,
         "DynamoDB table write quota": settings.table_wru_per_s / counts.item_wru,
