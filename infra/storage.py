@@ -9,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from meterpipe.definitions import ATHENA_RESULTS_PREFIX, MAP_RESULTS_PREFIX
-from meterpipe.tables import LAKE_TABLES, KeyValueTable
+from meterpipe.tables import LAKE_PREFIXES, KeyValueTable
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -91,7 +91,7 @@ class Storage(Construct):
 
     def grant_lake_read(self, grantee: iam.IGrantable) -> None:
         """Read the lake tables' objects (Athena reads them with the caller's credentials)."""
-        prefixes = [self.lake_bucket.arn_for_objects(f"{table.prefix}*") for table in LAKE_TABLES]
+        prefixes = [self.lake_bucket.arn_for_objects(f"{prefix}*") for prefix in LAKE_PREFIXES]
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=prefixes)
         )

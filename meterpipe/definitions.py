@@ -27,6 +27,7 @@ from typing import Any, Final, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers import settings
+from meterpipe.checks import VALID_READINGS_FILE, VALIDATION_FILE, fill, markers
 from meterpipe.errors import MeterpipeError
 from meterpipe.tables import GLUE_DATABASE
 
@@ -40,6 +41,14 @@ STATE_MACHINE_NAMES: Final = (DAILY_ROLLUP, BACKFILL)
 
 # The three granularities: query file stem -> placeholder holding its SQL.
 QUERY_PLACEHOLDERS: Final = {"hourly": "HourlyQuery", "daily": "DailyQuery", "monthly": "MonthlyQuery"}
+VALIDATION_PLACEHOLDER: Final = "ValidationQuery"
+# The rollup queries read readings through queries/valid_readings.sql, of one day or one month: the
+# partition filter goes inside, where Athena (and localcloud) prune partitions by it.
+VALID_READINGS_MARKERS: Final = {
+    "valid_readings_of_day": "l.year = ? AND l.month = ? AND l.day = ?",
+    "valid_readings_of_month": "l.year = ? AND l.month = ?",
+}
+DEFAULT_MAX_KWH_PER_READING: Final = 1000
 
 # Step Functions caps a state's input at 256 KiB; a batch must leave room for BatchInput and framing.
 PAYLOAD_LIMIT_BYTES: Final = 262_144
@@ -161,6 +170,8 @@ class DeploymentValues:
     timezone: str = DEFAULT_TIMEZONE
     timezone_first_year: int = 2000
     timezone_last_year: int = 2099
+    # Validation: a reading of this many kWh or more is bad (meterpipe.checks).
+    max_kwh_per_reading: int = DEFAULT_MAX_KWH_PER_READING
     queries_dir: Path = field(default=QUERIES_DIR)
 
     def validate(self) -> None:
@@ -236,9 +247,7 @@ def build_substitutions(values: DeploymentValues) -> dict[str, dict[str, Substit
         "TimeZoneCoverageEnd": end,
     }
     for stem, placeholder in QUERY_PLACEHOLDERS.items():
-        daily[placeholder] = sql_for_definition(
-            (values.queries_dir / f"{stem}.sql").read_text(encoding="utf-8")
-        )
+        daily[placeholder] = rollup_query(stem, values.max_kwh_per_reading, values.queries_dir)
     backfill: dict[str, Substitution] = {
         "DailyRollupStateMachineArn": values.daily_rollup_state_machine_arn,
         "BackfillMaxConcurrency": values.backfill_max_concurrency,
@@ -254,6 +263,25 @@ def render_state_machines(values: DeploymentValues, directory: Path = STATE_MACH
         name: render_definition(definition_path(name, directory), substitutions[name])
         for name in substitutions
     }
+
+
+def rollup_query(stem: str, max_kwh_per_reading: int, queries_dir: Path = QUERIES_DIR) -> str:
+    """The rollup query ``queries/<stem>.sql`` as it runs: one line, its readings read through
+    ``queries/valid_readings.sql`` with the partition filter and the per-reading ceiling filled in."""
+    valid = sql_for_definition((queries_dir / VALID_READINGS_FILE).read_text(encoding="utf-8"))
+    sql = sql_for_definition((queries_dir / f"{stem}.sql").read_text(encoding="utf-8"))
+    fragments = {
+        marker: fill(valid, {"partitions": partitions, "max_kwh_per_reading": str(max_kwh_per_reading)})
+        for marker, partitions in VALID_READINGS_MARKERS.items()
+        if marker in markers(sql)
+    }
+    return fill(sql, fragments)
+
+
+def validation_query(max_kwh_per_reading: int, queries_dir: Path = QUERIES_DIR) -> str:
+    """``queries/validation.sql`` as it runs: one line, the per-reading ceiling filled in."""
+    sql = sql_for_definition((queries_dir / VALIDATION_FILE).read_text(encoding="utf-8"))
+    return fill(sql, {"max_kwh_per_reading": str(max_kwh_per_reading)})
 
 
 def sql_for_definition(sql: str) -> str:

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from handlers.write_batch import write_batch
 from localcloud.asl import ExecutionHost
-from meterpipe.definitions import QUERIES_DIR, QUERY_PLACEHOLDERS, sql_for_definition
+from meterpipe.definitions import DEFAULT_MAX_KWH_PER_READING, QUERY_PLACEHOLDERS, rollup_query
 
 COLUMNS = ("customerid", "sensorid_period", "total_kwh", "reading_count")
 
@@ -95,8 +95,7 @@ class RollupAthena:
 
     def __post_init__(self) -> None:
         self._granularity_of_sql = {
-            sql_for_definition((QUERIES_DIR / f"{stem}.sql").read_text(encoding="utf-8")): stem
-            for stem in QUERY_PLACEHOLDERS
+            rollup_query(stem, DEFAULT_MAX_KWH_PER_READING): stem for stem in QUERY_PLACEHOLDERS
         }
 
     def start_query_execution(self, **kwargs: Any) -> dict[str, Any]:

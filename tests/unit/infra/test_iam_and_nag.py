@@ -154,6 +154,8 @@ def test_daily_rollup_reads_only_its_glue_database_and_tables(synthesis: Synthes
         f"{prefix}:database/iotanalyticsdb",
         f"{prefix}:table/iotanalyticsdb/iot_electricity_metering",
         f"{prefix}:table/iotanalyticsdb/customer_meter_sensor",
+        f"{prefix}:table/iotanalyticsdb/iot_electricity_metering_lines",
+        f"{prefix}:table/iotanalyticsdb/customer_meter_sensor_lines",
     }
 
 

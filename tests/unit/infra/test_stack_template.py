@@ -12,7 +12,7 @@ from aws_cdk.assertions import Match
 from cdk_support import Synthesis, all_states, deployed_definition, render_intrinsics
 
 from meterpipe.definitions import REPO_ROOT
-from meterpipe.tables import CUSTOMERS, READINGS, ROLLUPS
+from meterpipe.tables import CUSTOMERS, CUSTOMERS_LINES, READINGS, READINGS_LINES, ROLLUPS
 
 
 def test_the_parallel_runs_three_athena_sync_queries_in_the_projects_workgroup(synthesis: Synthesis) -> None:
@@ -99,7 +99,7 @@ def test_the_readings_table_projects_its_partitions_onto_the_lake_layout(synthes
 
     readings = tables[READINGS.name]
 
-    assert set(tables) == {READINGS.name, CUSTOMERS.name}
+    assert set(tables) == {READINGS.name, CUSTOMERS.name, READINGS_LINES.name, CUSTOMERS_LINES.name}
     assert readings["Parameters"] | {"storage.location.template": None} == {
         **READINGS.table_parameters("x"),
         "storage.location.template": None,
@@ -111,6 +111,20 @@ def test_the_readings_table_projects_its_partitions_onto_the_lake_layout(synthes
     )
     assert [c["Name"] for c in readings["StorageDescriptor"]["Columns"]] == [c.name for c in READINGS.columns]
     assert "projection.enabled" not in tables[CUSTOMERS.name]["Parameters"]
+    # The lines tables read the same objects whole: one string column, the same partitions and
+    # projection, no field delimiter (LazySimpleSerDe's Ctrl-A).
+    lines = tables[READINGS_LINES.name]
+    assert [(c["Name"], c["Type"]) for c in lines["StorageDescriptor"]["Columns"]] == [("line", "string")]
+    assert lines["StorageDescriptor"]["Location"] == readings["StorageDescriptor"]["Location"]
+    assert (
+        lines["Parameters"]["storage.location.template"]
+        == readings["Parameters"]["storage.location.template"]
+    )
+    assert lines["StorageDescriptor"]["SerdeInfo"]["Parameters"] == {"serialization.format": "1"}
+    assert (
+        tables[CUSTOMERS_LINES.name]["StorageDescriptor"]["Location"]
+        == (tables[CUSTOMERS.name]["StorageDescriptor"]["Location"])
+    )
 
 
 def test_the_catalog_is_a_glue_database_with_projected_tables_and_no_crawler(synthesis: Synthesis) -> None:

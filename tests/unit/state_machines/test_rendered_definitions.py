@@ -63,8 +63,8 @@ def test_the_parallel_runs_three_athena_sync_queries_on_the_workgroup() -> None:
     assert {s["Arguments"]["WorkGroup"] for s in first_states} == {"meterpipe"}
     assert {s["Arguments"]["QueryExecutionContext"]["Database"] for s in first_states} == {"iotanalyticsdb"}
     queries = [s["Arguments"]["QueryString"] for s in first_states]
-    assert ["T', r.hourcollected" in queries[0], "r.day) AS sensorid_period" in queries[1]] == [True, True]
-    assert "concat(cast(r.sensorid AS varchar), '#', r.year, '-', r.month)" in queries[2]
+    assert ["T', v.hourcollected" in queries[0], "v.day) AS sensorid_period" in queries[1]] == [True, True]
+    assert "concat(cast(v.sensorid AS varchar), '#', v.year, '-', v.month)" in queries[2]
 
 
 def test_each_distributed_map_reads_the_query_csv_in_batches_into_express_children(
