@@ -16,9 +16,12 @@ from typing import Any
 from handlers import ledger_format as ledger
 from handlers.ledger_format import LEDGER_TABLE_NAME
 from handlers.rollup_format import (
+    COMPUTED_AT,
     CUSTOMER_ID,
+    EXECUTION,
     GRANULARITY,
     KWH_AMOUNT,
+    QUERY_EXECUTION_ID,
     READING_COUNT,
     SENSOR_PERIOD,
     TABLE_NAME,
@@ -214,8 +217,11 @@ ROLLUPS = KeyValueTable(
     attributes={
         KWH_AMOUNT: "N",  # total kWh of the period, 2 decimals
         GRANULARITY: "S",  # hour | day | month
-        READING_COUNT: "N",  # readings summed into the item; month items never go backwards on it
-        # No run-dependent attributes (updated-at, execution): re-running a day must give the same table.
+        READING_COUNT: "N",  # readings summed into the item
+        # The computation the item came from: a later one replaces it, up or down (docs/ledger.md).
+        COMPUTED_AT: "S",
+        QUERY_EXECUTION_ID: "S",
+        EXECUTION: "S",
     },
 )
 

@@ -7,7 +7,7 @@ One function per resource, each returning a ``Step``:
 
 - ``ensure_buckets``: the lake and results buckets;
 - ``ensure_glue_catalog``: the Glue database and both lake tables;
-- ``ensure_rollup_table``: the DynamoDB rollup table;
+- ``ensure_tables``: the DynamoDB rollup table and the per-day ledger;
 - ``ensure_role``: the IAM role the function and state machines name;
 - ``ensure_write_batch``: the ``write_batch`` Lambda, pointed at the ``handlers/`` source folder
   (localcloud's ``hot-reload`` code location), so edits apply to the next invocation;
@@ -35,8 +35,12 @@ from meterpipe.definitions import (
     DEFAULT_LAMBDA_MEMORY_MB,
     DEFAULT_LAMBDA_TIMEOUT_SECONDS,
     DEFAULT_MAP_MAX_CONCURRENCY,
+    DEFAULT_MAX_BAD_READINGS,
     DEFAULT_MAX_ITEMS_PER_BATCH,
+    DEFAULT_MAX_KWH_PER_READING,
+    DEFAULT_MIN_COMPLETENESS_PERCENT,
     DEFAULT_NAME_PREFIX,
+    DEFAULT_READINGS_PER_SENSOR_PER_DAY,
     DEFAULT_SCHEDULE,
     DEFAULT_TIMEZONE,
     REPO_ROOT,
@@ -47,7 +51,7 @@ from meterpipe.definitions import (
     write_batch_environment,
 )
 from meterpipe.errors import MeterpipeError
-from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, ROLLUPS, KeyValueTable
+from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, LEDGER, ROLLUPS, KeyValueTable
 
 Action = Literal["created", "updated", "unchanged", "skipped"]
 _T = TypeVar("_T")
@@ -88,6 +92,7 @@ class LocalDeployment:
     results_bucket: str = "meterpipe-results"
     database: str = GLUE_DATABASE
     rollups: KeyValueTable = ROLLUPS
+    ledger: KeyValueTable = LEDGER
     role_name: str = "meterpipe-local"
     function_name: str = "meterpipe-write-batch"
     handler: str = WRITE_BATCH_HANDLER
@@ -100,6 +105,10 @@ class LocalDeployment:
     max_items_per_batch: int = DEFAULT_MAX_ITEMS_PER_BATCH
     max_concurrency: int = DEFAULT_MAP_MAX_CONCURRENCY
     backfill_max_concurrency: int = DEFAULT_BACKFILL_MAX_CONCURRENCY
+    max_bad_readings: int = DEFAULT_MAX_BAD_READINGS
+    max_kwh_per_reading: int = DEFAULT_MAX_KWH_PER_READING
+    readings_per_sensor_per_day: int = DEFAULT_READINGS_PER_SENSOR_PER_DAY
+    min_completeness_percent: int | float = DEFAULT_MIN_COMPLETENESS_PERCENT
     extra_environment: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -120,7 +129,7 @@ class LocalDeployment:
 
     def function_environment(self) -> dict[str, str]:
         return {
-            **write_batch_environment(self.rollups.name),
+            **write_batch_environment(self.rollups.name, self.ledger.name),
             # No X-Ray daemon offline: Powertools' Tracer stays quiet instead of failing to send.
             "POWERTOOLS_TRACE_DISABLED": "true",
             **self.extra_environment,
@@ -176,22 +185,29 @@ def _table_differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
     return any(have.get(key) != value for key, value in want.items())
 
 
-def ensure_rollup_table(clients: Clients, spec: LocalDeployment) -> Step:
+def ensure_tables(clients: Clients, spec: LocalDeployment) -> Step:
+    """The rollup table and the ledger, as CDK makes them (on-demand, the specs' keys)."""
     ddb = clients.client("dynamodb")
-    try:
-        described = ddb.describe_table(TableName=spec.rollups.name)["Table"]
-    except ddb.exceptions.ResourceNotFoundException:
-        ddb.create_table(**spec.rollups.create_table_params())
-        ddb.get_waiter("table_exists").wait(TableName=spec.rollups.name, WaiterConfig={"Delay": 1})
-        return Step("DynamoDB table", "created", spec.rollups.name)
-    if described["KeySchema"] != spec.rollups.key_schema():
-        return Step(
-            "DynamoDB table",
-            "skipped",
-            f"{spec.rollups.name} exists with another key schema; "
-            "delete it to recreate (its items would be lost)",
-        )
-    return Step("DynamoDB table", "unchanged", spec.rollups.name)
+    created, kept, skipped = [], [], []
+    for table in (spec.rollups, spec.ledger):
+        try:
+            described = ddb.describe_table(TableName=table.name)["Table"]
+        except ddb.exceptions.ResourceNotFoundException:
+            ddb.create_table(**table.create_table_params())
+            ddb.get_waiter("table_exists").wait(TableName=table.name, WaiterConfig={"Delay": 1})
+            created.append(table.name)
+            continue
+        if described["KeySchema"] != table.key_schema():
+            skipped.append(
+                f"{table.name} exists with another key schema; "
+                "delete it to recreate (its items would be lost)"
+            )
+        else:
+            kept.append(table.name)
+    if skipped:
+        return Step("DynamoDB tables", "skipped", "; ".join(skipped))
+    names = ", ".join(t.name for t in (spec.rollups, spec.ledger))
+    return Step("DynamoDB tables", "created" if created else "unchanged", names)
 
 
 def ensure_role(clients: Clients, spec: LocalDeployment) -> tuple[Step, str]:
@@ -290,12 +306,19 @@ def ensure_state_machines(
         write_batch_function_arn=function_arn,
         daily_rollup_state_machine_arn=arn_prefix + spec.daily_rollup,
         results_bucket=spec.results_bucket,
+        lake_bucket=spec.lake_bucket,
+        ledger_table=spec.ledger.name,
         athena_workgroup=spec.workgroup,
         glue_database=spec.database,
         max_items_per_batch=spec.max_items_per_batch,
         max_concurrency=spec.max_concurrency,
         backfill_max_concurrency=spec.backfill_max_concurrency,
         timezone=spec.timezone,
+        max_kwh_per_reading=spec.max_kwh_per_reading,
+        max_bad_readings=spec.max_bad_readings,
+        readings_per_sensor_per_day=spec.readings_per_sensor_per_day,
+        min_completeness_percent=spec.min_completeness_percent,
+        write_batch_timeout_seconds=spec.function_timeout,
     )
     rendered = render_state_machines(values)
     done: list[str] = []
@@ -379,7 +402,7 @@ def deploy(clients: Clients, *, home: Path, spec: LocalDeployment | None = None)
     steps = [
         _guarded("S3 buckets", lambda: ensure_buckets(clients, spec)),
         _guarded("Glue catalog", lambda: ensure_glue_catalog(clients, spec)),
-        _guarded("DynamoDB table", lambda: ensure_rollup_table(clients, spec)),
+        _guarded("DynamoDB tables", lambda: ensure_tables(clients, spec)),
     ]
     role_step, role_arn = _guarded("IAM role", lambda: ensure_role(clients, spec))
     steps.append(role_step)

@@ -38,7 +38,7 @@ def test_up_starts_localcloud_and_deploys_the_project(local_home: Path) -> None:
     running = launcher.status(local_home).server
     assert running is not None
     assert f"localcloud started at {running.endpoint}" in output
-    assert "created   DynamoDB table: ElectricityMeteredByPeriod" in output
+    assert "created   DynamoDB tables: ElectricityMeteredByPeriod, MeterPipeLedger" in output
     assert "created   Athena workgroup: meterpipe -> s3://meterpipe-results/athena-results/" in output
     assert "created   State machines: meterpipe-daily-rollup created; meterpipe-backfill created" in output
     assert "created   Schedule: meterpipe-daily-rollup: cron(30 3 * * ? *) UTC" in output

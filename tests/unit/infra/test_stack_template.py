@@ -17,7 +17,7 @@ from meterpipe.tables import CUSTOMERS, CUSTOMERS_LINES, READINGS, READINGS_LINE
 
 def test_the_parallel_runs_three_athena_sync_queries_in_the_projects_workgroup(synthesis: Synthesis) -> None:
     definition = deployed_definition(synthesis, "DailyRollup")
-    rollup = definition["States"]["RollUp"]
+    rollup = definition["States"]["RunRollupQueries"]
 
     first = [branch["States"][branch["StartAt"]] for branch in rollup["Branches"]]
 
@@ -176,6 +176,7 @@ def test_write_batch_is_python_312_on_arm64_with_powertools_and_its_table(synthe
     assert function["TracingConfig"] == {"Mode": "Active"}
     assert function["Environment"]["Variables"] == {
         "ROLLUP_TABLE_NAME": {"Ref": table_id},
+        "LEDGER_TABLE_NAME": {"Ref": synthesis.logical_id("AWS::DynamoDB::Table", "Ledger")},
         "POWERTOOLS_SERVICE_NAME": "meterpipe",
         "POWERTOOLS_METRICS_NAMESPACE": "MeterPipe",
     }
@@ -256,6 +257,39 @@ def test_the_stack_outputs_what_operators_and_the_cli_need(synthesis: Synthesis)
         "ResultsBucketName",
         "AthenaWorkGroupName",
     } <= set(outputs)
+    # The ledger, and the validation settings a run applies unless its input says otherwise.
+    ledger = synthesis.logical_id("AWS::DynamoDB::Table", "Ledger")
+    assert outputs["LedgerTableName"]["Value"] == {"Ref": ledger}
+    assert {
+        name: outputs[name]["Value"]
+        for name in (
+            "MaxBadReadings",
+            "MaxKwhPerReading",
+            "ReadingsPerSensorPerDay",
+            "MinCompletenessPercent",
+        )
+    } == {
+        "MaxBadReadings": "0",
+        "MaxKwhPerReading": "1000",
+        "ReadingsPerSensorPerDay": "24",
+        "MinCompletenessPercent": "0",
+    }
+
+
+def test_the_ledger_is_kept_like_the_rollups_on_demand_with_point_in_time_recovery(
+    synthesis: Synthesis,
+) -> None:
+    ledger = synthesis.raw["Resources"][synthesis.logical_id("AWS::DynamoDB::Table", "Ledger")]
+    properties = ledger["Properties"]
+    assert properties["TableName"] == "MeterPipeLedger"
+    assert properties["KeySchema"] == [
+        {"AttributeName": "Pipeline", "KeyType": "HASH"},
+        {"AttributeName": "Key", "KeyType": "RANGE"},
+    ]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["DeletionProtectionEnabled"] is True
+    assert ledger["DeletionPolicy"] == "Retain"
 
 
 def test_the_definitions_as_deployed_pass_asl_validator(synthesis: Synthesis, tmp_path: Path) -> None:
