@@ -31,6 +31,7 @@ from meterpipe.definitions import (
     DEFAULT_SCHEDULE,
     DEFAULT_STACK_NAME,
     DEFAULT_TIMEZONE,
+    LEDGER_SYNC,
     MAX_INPUT_BYTES_PER_BATCH_LIMIT,
     state_machine_name,
 )
@@ -148,6 +149,10 @@ class DeploymentConfig:
     @property
     def backfill_name(self) -> str:
         return state_machine_name(BACKFILL, self.name_prefix)
+
+    @property
+    def ledger_sync_name(self) -> str:
+        return state_machine_name(LEDGER_SYNC, self.name_prefix)
 
     @property
     def workgroup_name(self) -> str:

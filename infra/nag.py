@@ -59,7 +59,11 @@ def suppress_findings(
     daily_name = orchestration.daily_rollup_name
     backfill_name = orchestration.backfill_name
 
-    for role in (orchestration.daily_rollup_role, orchestration.backfill_role):
+    for role in (
+        orchestration.daily_rollup_role,
+        orchestration.backfill_role,
+        orchestration.ledger_sync_role,
+    ):
         _acknowledge(role, "AwsSolutions-IAM5[Resource::*]", TRACING_AND_LOGGING)
 
     for pattern in (

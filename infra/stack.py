@@ -96,6 +96,7 @@ class MeterPipeStack(Stack):
             ),
             daily_rollup_name=config.daily_rollup_name,
             backfill_name=config.backfill_name,
+            ledger_sync_name=config.ledger_sync_name,
             log_retention_days=config.log_retention_days,
             remove_logs_on_destroy=config.remove_data_on_destroy,
         )
@@ -112,6 +113,7 @@ class MeterPipeStack(Stack):
         storage.grant_rollup_writes(compute.role)
         # The ledger: daily_rollup claims and records its day; write_batch only reads the owner.
         storage.grant_ledger_writes(orchestration.daily_rollup_role)
+        storage.grant_ledger_writes(orchestration.ledger_sync_role)
         storage.grant_ledger_read(compute.role)
 
         Schedule(
@@ -125,13 +127,19 @@ class MeterPipeStack(Stack):
         monitoring = Monitoring(
             self,
             "Monitoring",
-            state_machines={"DailyRollup": orchestration.daily_rollup, "Backfill": orchestration.backfill},
+            state_machines={
+                "DailyRollup": orchestration.daily_rollup,
+                "Backfill": orchestration.backfill,
+                # A failing ledger_sync leaves days RUNNING in the ledger: worth an alarm too.
+                "LedgerSync": orchestration.ledger_sync,
+            },
             alarm_email=config.alarm_email,
         )
 
         outputs = {
             "DailyRollupStateMachineArn": orchestration.daily_rollup.state_machine_arn,
             "BackfillStateMachineArn": orchestration.backfill.state_machine_arn,
+            "LedgerSyncStateMachineArn": orchestration.ledger_sync.state_machine_arn,
             "RollupTableName": storage.table.table_name,
             "LedgerTableName": storage.ledger.table_name,
             # Deploy-time validation settings, for the CLI to report what a run applies.

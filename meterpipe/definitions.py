@@ -37,7 +37,10 @@ QUERIES_DIR: Final = REPO_ROOT / "queries"
 
 DAILY_ROLLUP: Final = "daily_rollup"
 BACKFILL: Final = "backfill"
-STATE_MACHINE_NAMES: Final = (DAILY_ROLLUP, BACKFILL)
+LEDGER_SYNC: Final = "ledger_sync"
+STATE_MACHINE_NAMES: Final = (DAILY_ROLLUP, BACKFILL, LEDGER_SYNC)
+# ledger_sync runs for a moment per event and needs no history: EXPRESS. The others are STANDARD.
+EXPRESS_STATE_MACHINES: Final = frozenset({LEDGER_SYNC})
 
 # The three granularities: query file stem -> placeholder holding its SQL.
 QUERY_PLACEHOLDERS: Final = {"hourly": "HourlyQuery", "daily": "DailyQuery", "monthly": "MonthlyQuery"}
@@ -100,7 +103,8 @@ def definition_path(name: str, directory: Path = STATE_MACHINES_DIR) -> Path:
 
 
 def state_machine_name(name: str, prefix: str = DEFAULT_NAME_PREFIX) -> str:
-    """The deployed name of a state machine: ``meterpipe-daily-rollup``, ``meterpipe-backfill``."""
+    """The deployed name of a state machine: ``meterpipe-daily-rollup``, ``meterpipe-backfill``,
+    ``meterpipe-ledger-sync``."""
     if name not in STATE_MACHINE_NAMES:
         raise DefinitionError(
             f"unknown state machine {name!r}; expected one of {', '.join(STATE_MACHINE_NAMES)}"
@@ -284,7 +288,28 @@ def build_substitutions(values: DeploymentValues) -> dict[str, dict[str, Substit
         "BackfillMaxConcurrency": values.backfill_max_concurrency,
         "BackfillMaxConcurrencyLimit": values.backfill_max_concurrency_limit,
     }
-    return {DAILY_ROLLUP: daily, BACKFILL: backfill}
+    ledger_sync: dict[str, Substitution] = {
+        "LedgerTable": values.ledger_table,
+        "LedgerCauseLimit": ledger_format.CAUSE_LIMIT,
+    }
+    return {DAILY_ROLLUP: daily, BACKFILL: backfill, LEDGER_SYNC: ledger_sync}
+
+
+def ledger_sync_event_pattern(daily_rollup_state_machine_arn: str) -> dict[str, Any]:
+    """The EventBridge pattern that starts ledger_sync: daily_rollup's "Step Functions Execution
+    Status Change" events that it must record (docs/ledger.md): an end daily_rollup could not
+    record itself, or a redrive (RUNNING again, with a redrive count above 0)."""
+    return {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "stateMachineArn": [daily_rollup_state_machine_arn],
+            "$or": [
+                {"status": ["FAILED", "TIMED_OUT", "ABORTED"]},
+                {"status": ["RUNNING"], "redriveCount": [{"numeric": [">", 0]}]},
+            ],
+        },
+    }
 
 
 def render_state_machines(values: DeploymentValues, directory: Path = STATE_MACHINES_DIR) -> dict[str, str]:

@@ -12,7 +12,8 @@ One function per resource, each returning a ``Step``:
 - ``ensure_write_batch``: the ``write_batch`` Lambda, pointed at the ``handlers/`` source folder
   (localcloud's ``hot-reload`` code location), so edits apply to the next invocation;
 - ``ensure_workgroup``: the Athena workgroup with its enforced result location;
-- ``ensure_state_machines``: daily_rollup and backfill, rendered by ``render_state_machines``;
+- ``ensure_state_machines``: daily_rollup, backfill and ledger_sync, rendered by ``render_state_machines``;
+- ``ensure_ledger_sync_rule``: the EventBridge rule starting ledger_sync on daily_rollup's status changes;
 - ``ensure_schedule``: the daily schedule starting daily_rollup with the scheduled time.
 """
 
@@ -43,9 +44,12 @@ from meterpipe.definitions import (
     DEFAULT_READINGS_PER_SENSOR_PER_DAY,
     DEFAULT_SCHEDULE,
     DEFAULT_TIMEZONE,
+    EXPRESS_STATE_MACHINES,
+    LEDGER_SYNC,
     REPO_ROOT,
     WRITE_BATCH_HANDLER,
     DeploymentValues,
+    ledger_sync_event_pattern,
     render_state_machines,
     state_machine_name,
     write_batch_environment,
@@ -63,7 +67,12 @@ _ASSUME_ROLE = {
         {
             "Effect": "Allow",
             "Principal": {
-                "Service": ["lambda.amazonaws.com", "states.amazonaws.com", "scheduler.amazonaws.com"]
+                "Service": [
+                    "lambda.amazonaws.com",
+                    "states.amazonaws.com",
+                    "scheduler.amazonaws.com",
+                    "events.amazonaws.com",
+                ]
             },
             "Action": "sts:AssumeRole",
         }
@@ -124,8 +133,16 @@ class LocalDeployment:
         return state_machine_name(BACKFILL, self.name_prefix)
 
     @property
+    def ledger_sync(self) -> str:
+        return state_machine_name(LEDGER_SYNC, self.name_prefix)
+
+    @property
     def schedule_name(self) -> str:
         return self.daily_rollup
+
+    @property
+    def ledger_sync_rule(self) -> str:
+        return self.ledger_sync
 
     def function_environment(self) -> dict[str, str]:
         return {
@@ -327,7 +344,8 @@ def ensure_state_machines(
         try:
             current = sfn.describe_state_machine(stateMachineArn=arn_prefix + name)
         except sfn.exceptions.StateMachineDoesNotExist:
-            sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn, type="STANDARD")
+            kind = "EXPRESS" if template in EXPRESS_STATE_MACHINES else "STANDARD"
+            sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn, type=kind)
             done.append(f"{name} created")
             continue
         if json.loads(current["definition"]) != json.loads(definition) or current["roleArn"] != role_arn:
@@ -335,12 +353,36 @@ def ensure_state_machines(
                 stateMachineArn=arn_prefix + name, definition=definition, roleArn=role_arn
             )
             done.append(f"{name} updated")
-    names = f"{spec.daily_rollup}, {spec.backfill}"
+    names = f"{spec.daily_rollup}, {spec.backfill}, {spec.ledger_sync}"
     if not done:
         return Step("State machines", "unchanged", names)
     return Step(
         "State machines", "created" if all("created" in d for d in done) else "updated", "; ".join(done)
     )
+
+
+def ensure_ledger_sync_rule(clients: Clients, spec: LocalDeployment, *, role_arn: str) -> Step:
+    """The EventBridge rule (as CDK makes it) that starts ledger_sync on daily_rollup's status changes."""
+    events = clients.client("events")
+    arn_prefix = f"arn:aws:states:{clients.region}:{_account(clients)}:stateMachine:"
+    pattern = json.dumps(ledger_sync_event_pattern(arn_prefix + spec.daily_rollup))
+    target = {"Id": "ledger-sync", "Arn": arn_prefix + spec.ledger_sync, "RoleArn": role_arn}
+    description = "Starts meterpipe ledger_sync on daily_rollup's failures, stops and redrives"
+    try:
+        current = events.describe_rule(Name=spec.ledger_sync_rule)
+    except events.exceptions.ResourceNotFoundException:
+        current = None
+    targets = events.list_targets_by_rule(Rule=spec.ledger_sync_rule)["Targets"] if current else []
+    same_rule = current is not None and json.loads(current.get("EventPattern", "{}")) == json.loads(pattern)
+    same_targets = [{k: t.get(k) for k in target} for t in targets] == [target]
+    if same_rule and same_targets and current is not None and current.get("State") == "ENABLED":
+        return Step("EventBridge rule", "unchanged", spec.ledger_sync_rule)
+    events.put_rule(
+        Name=spec.ledger_sync_rule, EventPattern=pattern, State="ENABLED", Description=description
+    )
+    events.put_targets(Rule=spec.ledger_sync_rule, Targets=[target])
+    action: Action = "created" if current is None else "updated"
+    return Step("EventBridge rule", action, f"{spec.ledger_sync_rule} -> {spec.ledger_sync}")
 
 
 def ensure_schedule(clients: Clients, spec: LocalDeployment, *, role_arn: str) -> Step:
@@ -418,6 +460,9 @@ def deploy(clients: Clients, *, home: Path, spec: LocalDeployment | None = None)
             "State machines",
             lambda: ensure_state_machines(clients, spec, role_arn=role_arn, function_arn=function_arn),
         )
+    )
+    steps.append(
+        _guarded("EventBridge rule", lambda: ensure_ledger_sync_rule(clients, spec, role_arn=role_arn))
     )
     steps.append(_guarded("Schedule", lambda: ensure_schedule(clients, spec, role_arn=role_arn)))
     return steps

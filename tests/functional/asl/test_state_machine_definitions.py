@@ -532,3 +532,156 @@ def test_backfill_with_a_failing_day_fails_naming_it(aws: None) -> None:
     assert record.error == "MeterPipe.DaysFailed"
     assert (record.cause or "").startswith("1 of 2 days failed: 2024-01-04.")
     assert (failed_day.status, failed_day.error) == ("FAILED", "MeterPipe.BadReadings")
+
+
+# -- ledger_sync ------------------------------------------------------------------------------------
+
+LEDGER_SYNC_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:meterpipe-ledger-sync"
+
+
+def status_event(record: ExecutionRecord, status: str | None = None) -> dict[str, Any]:
+    """The "Step Functions Execution Status Change" event of ``record`` (its detail is
+    DescribeExecution's answer, dates in epoch milliseconds), as EventBridge delivers it."""
+
+    def millis(moment: dt.datetime | None) -> int | None:
+        return None if moment is None else int(moment.timestamp() * 1000)
+
+    detail: dict[str, Any] = {
+        "executionArn": record.execution_arn,
+        "stateMachineArn": record.state_machine_arn,
+        "name": record.name,
+        "status": status or record.status,
+        "startDate": millis(record.start_date),
+        "stopDate": None if (status or record.status) == "RUNNING" else millis(record.stop_date),
+        "redriveCount": record.redrive_count,
+    }
+    if record.redrive_count:
+        detail["redriveDate"] = millis(record.redrive_date)
+    if record.error is not None and (status or record.status) != "RUNNING":
+        detail |= {"error": record.error, "cause": record.cause}
+    return {
+        "version": "0",
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "resources": [record.execution_arn],
+        "detail": detail,
+    }
+
+
+def sync(pipeline: Pipeline, event: dict[str, Any]) -> ExecutionRecord:
+    record = pipeline.host.start_execution(
+        pipeline.definitions["ledger_sync"],
+        state_machine_arn=LEDGER_SYNC_ARN,
+        input=event,
+        execution_type="EXPRESS",
+        sync=True,
+    )
+    assert record.status == "SUCCEEDED", (record.error, record.cause)
+    return record
+
+
+def test_ledger_sync_records_a_failure_after_the_writes_began_as_incomplete(pipeline: Pipeline) -> None:
+    pipeline.lambda_client.broken = lambda _event: RuntimeError("the Lambda is broken")
+    failed = pipeline.run("daily_rollup", {"date": "2024-01-05"})
+    assert (failed.status, pipeline.day("2024-01-05")["Status"]) == ("FAILED", "RUNNING")
+    sync(pipeline, status_event(failed))
+    day = pipeline.day("2024-01-05")
+    assert (day["Status"], day["Error"], day["Attempts"], day["WritesStarted"]) == (
+        "INCOMPLETE",
+        "States.ExceedToleratedFailureThreshold",
+        1,
+        True,
+    )
+    assert failed.stop_date is not None
+    assert day["EndedAt"] == failed.stop_date.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000001")["Status"] == "INCOMPLETE"
+
+
+def test_ledger_sync_records_a_failure_before_any_write_as_failed_and_a_stop_as_aborted(aws: None) -> None:
+    pipeline = Pipeline(
+        fail_when=lambda sql, _params: "HIVE_CANNOT_OPEN_SPLIT: gone" if "v.hourcollected" in sql else None
+    )
+    failed = pipeline.run("daily_rollup", {"date": "2024-01-05"})
+    sync(pipeline, status_event(failed))
+    day = pipeline.day("2024-01-05")
+    assert (day["Status"], day["Error"], day["WritesStarted"]) == ("FAILED", "States.TaskFailed", False)
+    assert "HIVE_CANNOT_OPEN_SPLIT" in day["Cause"]
+    assert pipeline.table() == {}
+    # The same attempt stopped instead (the event a StopExecution sends): ABORTED.
+    pipeline.dynamodb.update_item(
+        TableName=LEDGER_TABLE,
+        Key={"Pipeline": {"S": "daily_rollup"}, "Key": {"S": "2024-01-05"}},
+        UpdateExpression="SET #s = :r",
+        ExpressionAttributeNames={"#s": "Status"},
+        ExpressionAttributeValues={":r": {"S": "RUNNING"}},
+    )
+    sync(
+        pipeline,
+        status_event(failed, "ABORTED")
+        | {"detail": {**status_event(failed)["detail"], "status": "ABORTED", "error": None, "cause": None}},
+    )
+    assert (pipeline.day("2024-01-05")["Status"], pipeline.day("2024-01-05")["Cause"]) == (
+        "ABORTED",
+        "the execution was stopped",
+    )
+
+
+def test_a_redrive_is_a_new_attempt_and_events_processed_late_change_nothing(pipeline: Pipeline) -> None:
+    pipeline.lambda_client.broken = lambda _event: RuntimeError("the Lambda is broken")
+    failed = pipeline.run("daily_rollup", {"date": "2024-01-05"})
+    failure = status_event(failed)
+    sync(pipeline, failure)
+    pipeline.lambda_client.broken = lambda _event: None
+    redriven = pipeline.host.redrive(failed.execution_arn, sync=True)
+    assert redriven.status == "SUCCEEDED", (redriven.error, redriven.cause)
+    # daily_rollup recorded the second attempt itself; the RUNNING event and the first failure,
+    # processed only now, find the record moved on.
+    sync(pipeline, status_event(redriven, "RUNNING"))
+    sync(pipeline, failure)
+    day = pipeline.day("2024-01-05")
+    assert (day["Status"], day["Attempts"], day["RedriveCount"]) == ("SUCCEEDED", 2, 1)
+    first = pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000001")
+    second = pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000002")
+    assert (first["Status"], second["Status"], second["Origin"], second["RedriveCount"]) == (
+        "INCOMPLETE",
+        "SUCCEEDED",
+        "redrive",
+        1,
+    )
+    assert pipeline.record(ledger.EXECUTION_PIPELINE, failed.execution_arn)["Attempt"] == 2
+    assert pipeline.table() == expected(READINGS, [D5])
+
+
+def test_a_redrive_event_before_the_redriven_run_writes_makes_the_day_running_again(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.lambda_client.broken = lambda _event: RuntimeError("the Lambda is broken")
+    failed = pipeline.run("daily_rollup", {"date": "2024-01-05"})
+    sync(pipeline, status_event(failed))
+    # The redrive's RUNNING event, as if it arrived before the redriven execution wrote anything.
+    event = status_event(failed, "RUNNING")
+    event["detail"] |= {"redriveCount": 1, "redriveDate": event["detail"]["startDate"] + 60_000}
+    sync(pipeline, event)
+    day = pipeline.day("2024-01-05")
+    assert (day["Status"], day["Attempts"], day["RedriveCount"]) == ("RUNNING", 2, 1)
+    assert "EndedAt" not in day and "Error" not in day
+    attempt = pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000002")
+    assert (attempt["Status"], attempt["Origin"], attempt["WritesStarted"]) == ("RUNNING", "redrive", True)
+
+
+def test_ledger_sync_leaves_alone_a_day_another_run_owns_and_runs_that_claimed_no_day(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.lambda_client.broken = lambda event: (
+        RuntimeError("broken") if event["BatchInput"]["execution"] == "first" else None
+    )
+    failed = pipeline.run("daily_rollup", {"date": "2024-01-05"}, execution="first")
+    later = pipeline.run("daily_rollup", {"date": "2024-01-05"}, execution="second")
+    sync(pipeline, status_event(failed))
+    assert (pipeline.day("2024-01-05")["Status"], pipeline.day("2024-01-05")["Execution"]) == (
+        "SUCCEEDED",
+        later.execution_arn,
+    )
+    invalid = pipeline.run("daily_rollup", {"date": "2023-02-30"}, execution="invalid")
+    sync(pipeline, status_event(invalid))
+    assert pipeline.day("2023-02-30") == {}

@@ -98,6 +98,7 @@ def test_the_state_machines_write_the_ledger_and_write_batch_only_reads_it(synth
 
     assert on_ledger("ComputeRole") == {"dynamodb:GetItem"}
     assert on_ledger("DailyRollupRole") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert on_ledger("LedgerSyncRole") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
     assert on_ledger("BackfillRole") == set()
 
 

@@ -59,16 +59,19 @@ def test_backfill_starts_daily_rollup_synchronously_by_its_arn(synthesis: Synthe
     assert states["RunDays"]["ToleratedFailurePercentage"] == 100
 
 
-def test_both_state_machines_are_standard_logged_in_full_and_traced(synthesis: Synthesis) -> None:
+def test_the_state_machines_are_logged_in_full_and_traced_ledger_sync_express(synthesis: Synthesis) -> None:
     machines = synthesis.resources("AWS::StepFunctions::StateMachine")
 
-    assert sorted(m["Properties"]["StateMachineName"] for m in machines.values()) == [
-        "meterpipe-backfill",
-        "meterpipe-daily-rollup",
-    ]
+    kinds = {
+        m["Properties"]["StateMachineName"]: m["Properties"]["StateMachineType"] for m in machines.values()
+    }
+    assert kinds == {
+        "meterpipe-backfill": "STANDARD",
+        "meterpipe-daily-rollup": "STANDARD",
+        "meterpipe-ledger-sync": "EXPRESS",
+    }
     for machine in machines.values():
         properties = machine["Properties"]
-        assert properties["StateMachineType"] == "STANDARD"
         assert properties["LoggingConfiguration"]["Level"] == "ALL"
         assert properties["TracingConfiguration"] == {"Enabled": True}
 
@@ -229,7 +232,7 @@ def test_query_results_expire_after_the_configured_days(synthesis: Synthesis) ->
     assert (rule["ExpirationInDays"], rule["Status"]) == (30, "Enabled")
 
 
-def test_failed_executions_of_either_machine_alarm_to_an_encrypted_topic(synthesis: Synthesis) -> None:
+def test_failed_executions_of_every_machine_alarm_to_an_encrypted_topic(synthesis: Synthesis) -> None:
     topic_id = synthesis.logical_id("AWS::SNS::Topic", "Alarms")
     alarms = synthesis.resources("AWS::CloudWatch::Alarm")
 
@@ -241,8 +244,8 @@ def test_failed_executions_of_either_machine_alarm_to_an_encrypted_topic(synthes
         names = {m["MetricStat"]["Metric"]["MetricName"] for m in metrics}
         assert names == {"ExecutionsFailed", "ExecutionsTimedOut"}
         watched |= {json.dumps(d["Value"]) for m in metrics for d in m["MetricStat"]["Metric"]["Dimensions"]}
-    assert len(alarms) == 2
-    assert len(watched) == 2
+    assert len(alarms) == 3
+    assert len(watched) == 3
     synthesis.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
 
 
@@ -307,3 +310,36 @@ def test_the_definitions_as_deployed_pass_asl_validator(synthesis: Synthesis, tm
     )
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_an_eventbridge_rule_starts_ledger_sync_on_daily_rollups_ends_and_redrives(
+    synthesis: Synthesis,
+) -> None:
+    (rule,) = synthesis.resources("AWS::Events::Rule").values()
+    daily = synthesis.logical_id("AWS::StepFunctions::StateMachine", "DailyRollup")
+    sync = synthesis.logical_id("AWS::StepFunctions::StateMachine", "LedgerSync")
+    properties = rule["Properties"]
+
+    assert properties["State"] == "ENABLED"
+    assert properties["EventPattern"] == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "stateMachineArn": [{"Ref": daily}],
+            "$or": [
+                {"status": ["FAILED", "TIMED_OUT", "ABORTED"]},
+                {"status": ["RUNNING"], "redriveCount": [{"numeric": [">", 0]}]},
+            ],
+        },
+    }
+    (target,) = properties["Targets"]
+    assert target["Arn"] == {"Ref": sync}
+    # The rule's role may start ledger_sync, and nothing else.
+    role_id = target["RoleArn"]["Fn::GetAtt"][0]
+    statements = [
+        s
+        for policy in synthesis.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert [(s["Action"], s["Resource"]) for s in statements] == [("states:StartExecution", {"Ref": sync})]

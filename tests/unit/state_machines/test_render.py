@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from meterpipe.definitions import (
     BACKFILL,
     DAILY_ROLLUP,
+    LEDGER_SYNC,
     QUERIES_DIR,
     DefinitionError,
     build_substitutions,
@@ -100,7 +101,7 @@ def test_a_template_that_is_not_json_is_reported_by_name(tmp_path: Path) -> None
 def test_the_builder_fills_exactly_the_placeholders_each_template_uses() -> None:
     substitutions = build_substitutions(sample_values())
 
-    for name in (DAILY_ROLLUP, BACKFILL):
+    for name in (DAILY_ROLLUP, BACKFILL, LEDGER_SYNC):
         assert set(substitutions[name]) == placeholders_in(definition_path(name))
 
 

@@ -30,7 +30,7 @@ def texts() -> dict[str, str]:
 
 
 def test_every_rendered_definition_is_json_with_no_placeholder_left(texts: dict[str, str]) -> None:
-    assert set(texts) == {"daily_rollup", "backfill"}
+    assert set(texts) == {"daily_rollup", "backfill", "ledger_sync"}
     for name, text in texts.items():
         document = json.loads(text)
         assert document["QueryLanguage"] == "JSONata", name
@@ -51,7 +51,7 @@ def test_every_rendered_definition_passes_asl_validator(texts: dict[str, str], t
     )
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert completed.stdout.count("is valid") == 2
+    assert completed.stdout.count("is valid") == 3
 
 
 def test_the_parallel_runs_three_athena_sync_queries_on_the_workgroup() -> None:
