@@ -685,3 +685,114 @@ def test_ledger_sync_leaves_alone_a_day_another_run_owns_and_runs_that_claimed_n
     invalid = pipeline.run("daily_rollup", {"date": "2023-02-30"}, execution="invalid")
     sync(pipeline, status_event(invalid))
     assert pipeline.day("2023-02-30") == {}
+
+
+# -- every kind of bad input, through the whole state machine ---------------------------------------
+
+D5_KEY = readings_day_prefix(D5) + "late.csv"
+GOOD_LINE = "51246501,240,10,60,0.5,05"
+BAD_INPUTS = [
+    pytest.param(
+        {D5_KEY: f"{READINGS_HEADER}51246501,240,10,60,abc,05\n"},
+        "BadReadings",
+        D5_KEY,
+        "51246501,240,10,60,abc,05",
+        "kWh 'abc'",
+        id="kwh abc",
+    ),
+    pytest.param(
+        {D5_KEY: f"{READINGS_HEADER}51246501,240,10,60,-5.000,05\n"},
+        "BadReadings",
+        D5_KEY,
+        "51246501,240,10,60,-5.000,05",
+        "kWh '-5.000'",
+        id="negative kwh",
+    ),
+    pytest.param(
+        {D5_KEY: f"{READINGS_HEADER}59999999,240,10,60,0.5,05\n"},
+        "BadReadings",
+        D5_KEY,
+        "59999999,240,10,60,0.5,05",
+        "SensorID 59999999 is not in",
+        id="unknown sensor",
+    ),
+    pytest.param(
+        {D5_KEY: f"{READINGS_HEADER}{GOOD_LINE}\n51246501,240,1"},
+        "BadReadings",
+        D5_KEY,
+        "51246501,240,1",
+        "the line has 3 fields, not 6",
+        id="truncated last line",
+    ),
+    pytest.param(
+        {D5_KEY: f"{READINGS_HEADER}51246501,240,10,60,0.5,24\n"},
+        "BadReadings",
+        D5_KEY,
+        "51246501,240,10,60,0.5,24",
+        "HourCollected '24'",
+        id="hour 24",
+    ),
+    pytest.param(
+        {D5_KEY: "SensorID,Voltage,Current,Frequency,HourCollected\n51246501,240,10,60,05\n"},
+        "BadReadings",
+        D5_KEY,
+        "51246501,240,10,60,05",
+        "the line has 5 fields, not 6",
+        id="no kwh column",
+    ),
+    pytest.param(
+        {D5_KEY: f"{READINGS_HEADER}51246501,240,10,60,1000.5,05\n"},
+        "BadReadings",
+        D5_KEY,
+        "51246501,240,10,60,1000.5,05",
+        "kWh 1000.5 is not below the ceiling of 1000",
+        id="over the ceiling",
+    ),
+    pytest.param(
+        {"customer_meter_sensor/more.csv": "CustomerID,SensorID,SensorGroup\nx14,51246509,a\n"},
+        "BadCustomers",
+        "customer_meter_sensor/more.csv",
+        "x14,51246509,a",
+        "CustomerID 'x14' is not an integer",
+        id="bad customers row",
+    ),
+    pytest.param(
+        {"customer_meter_sensor/more.csv": "CustomerID,SensorID,SensorGroup\n14,51246502,a\n"},
+        "BadCustomers",
+        "customer_meter_sensor/more.csv",
+        "14,51246502,a",
+        "SensorID 51246502 is listed more than once",
+        id="sensor listed twice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("texts", "error", "key", "line", "problem"), BAD_INPUTS)
+def test_each_kind_of_bad_input_fails_the_day_naming_key_line_and_value_and_writes_nothing(
+    aws: None, texts: dict[str, str], error: str, *, key: str, line: str, problem: str
+) -> None:
+    pipeline = Pipeline(texts=texts)
+    before = pipeline.table()
+    record = pipeline.run("daily_rollup", {"date": "2024-01-05"})
+    assert (record.status, record.error) == ("FAILED", f"MeterPipe.{error}")
+    assert f'{key}: "{line}": {problem}' in (record.cause or "")
+    assert pipeline.table() == before == {}
+    assert pipeline.day("2024-01-05")["Status"] == "FAILED"
+
+
+def test_a_duplicate_file_removed_brings_every_month_item_back_down(pipeline: Pipeline) -> None:
+    original = pipeline.s3.get_object(Bucket=LAKE, Key=readings_day_prefix(D5) + "readings.csv")[
+        "Body"
+    ].read()
+    duplicate = readings_day_prefix(D5) + "readings-copy.csv"
+    pipeline.s3.put_object(Bucket=LAKE, Key=duplicate, Body=original)
+    first = pipeline.run("daily_rollup", {"date": "2024-01-05"}, execution="with-duplicate")
+    assert first.status == "SUCCEEDED", (first.error, first.cause)
+    doubled = [r for r in READINGS if r.day == D5]
+    assert pipeline.table() == expected(READINGS + doubled, [D5])
+    pipeline.s3.delete_object(Bucket=LAKE, Key=duplicate)
+    pipeline.clock.advance(60)
+    second = pipeline.run("daily_rollup", {"date": "2024-01-05"}, execution="without")
+    assert second.status == "SUCCEEDED", (second.error, second.cause)
+    assert second.output["fingerprint"] != first.output["fingerprint"]
+    assert pipeline.table() == expected(READINGS, [D5])  # every month item came back down
