@@ -31,21 +31,18 @@ DEFAULT_TIME_RESERVE_MS: Final = 5_000
 
 def rollup_table_name(explicit: str | None = None) -> str:
     """The DynamoDB table the rollups are written to."""
-    if explicit:
-        return explicit
-    value = os.environ.get(ROLLUP_TABLE_NAME_ENV, "").strip()
-    if not value:
-        raise MissingSettingError(ROLLUP_TABLE_NAME_ENV, "the name of the rollup DynamoDB table")
-    return value
+    return explicit or _required(ROLLUP_TABLE_NAME_ENV, "the name of the rollup DynamoDB table")
 
 
 def ledger_table_name(explicit: str | None = None) -> str:
     """The DynamoDB table of the per-day ledger."""
-    if explicit:
-        return explicit
-    value = os.environ.get(LEDGER_TABLE_NAME_ENV, "").strip()
+    return explicit or _required(LEDGER_TABLE_NAME_ENV, "the name of the ledger DynamoDB table")
+
+
+def _required(variable: str, purpose: str) -> str:
+    value = os.environ.get(variable, "").strip()
     if not value:
-        raise MissingSettingError(LEDGER_TABLE_NAME_ENV, "the name of the ledger DynamoDB table")
+        raise MissingSettingError(variable, purpose)
     return value
 
 

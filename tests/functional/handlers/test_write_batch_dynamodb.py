@@ -522,26 +522,16 @@ def test_the_lambda_handler_logs_every_problem_of_a_rejected_batch(
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
-def test_the_lambda_handler_names_the_missing_table_variable(
-    dynamodb: DynamoDBClient,
-    context: Any,
-    load_event: Callable[[str], dict[str, Any]],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("ROLLUP_TABLE_NAME", raising=False)
-    with pytest.raises(MissingSettingError, match="ROLLUP_TABLE_NAME is not set"):
-        handler(load_event("write_batch_day"), context)
-
-
-@pytest.mark.filterwarnings("ignore:No application metrics to publish")
-def test_the_lambda_handler_names_the_missing_ledger_variable(
+@pytest.mark.parametrize("variable", ["ROLLUP_TABLE_NAME", "LEDGER_TABLE_NAME"])
+def test_the_lambda_handler_names_a_missing_table_variable(
     table_env: str,
     context: Any,
     load_event: Callable[[str], dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
+    variable: str,
 ) -> None:
-    monkeypatch.delenv("LEDGER_TABLE_NAME", raising=False)
-    with pytest.raises(MissingSettingError, match="LEDGER_TABLE_NAME is not set"):
+    monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(MissingSettingError, match=f"{variable} is not set"):
         handler(load_event("write_batch_day"), context)
 
 
