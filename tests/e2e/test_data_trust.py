@@ -158,13 +158,13 @@ def test_with_a_tolerance_exactly_the_bad_readings_are_skipped_and_counted(cli: 
 
 
 def test_a_duplicate_file_removed_brings_every_month_item_back_down(cli: Cli, march: Path) -> None:
+    lake = {day: [readings_file(march, day)] for day in MARCH}
     first = readings_file(march, MARCH[0])
     duplicate = first.with_name("readings-copy.csv")
     duplicate.write_bytes(first.read_bytes())
     assert cli("ingest", str(march)).returncode == 0
     done = cli("run", "--date", str(MARCH[0]), "--wait")
     assert done.returncode == 0, done.stdout + done.stderr
-    lake = {day: [readings_file(march, day)] for day in MARCH}
     doubled = {**lake, MARCH[0]: [first, duplicate]}
     assert march_items(cli) == expected(march, doubled, [MARCH[0], MARCH[1]])
 
