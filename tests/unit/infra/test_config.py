@@ -78,6 +78,20 @@ def test_values_given_with_dash_c_arrive_as_strings_and_are_parsed_by_type() -> 
             {"meterpipe:backfillMaxConcurrency": 50},
             "backfillMaxConcurrency exceeds meterpipe:backfillMaxConcurrencyLimit",
         ),
+        ({"meterpipe:maxBadReadings": -1}, "meterpipe:maxBadReadings must be within 0..1000000000, got -1"),
+        (
+            {"meterpipe:maxKwhPerReading": "0"},
+            "meterpipe:maxKwhPerReading must be within 1..1000000000, got 0",
+        ),
+        ({"meterpipe:minCompletenessPercent": 101}, "meterpipe:minCompletenessPercent must be within 0..100"),
+        (
+            {"meterpipe:readingsPerSensorPerDay": 0},
+            "meterpipe:readingsPerSensorPerDay must be within 1..86400",
+        ),
+        (
+            {"meterpipe:ledgerTableName": "ElectricityMeteredByPeriod"},
+            "meterpipe:ledgerTableName must differ from meterpipe:tableName",
+        ),
     ],
 )
 def test_a_value_that_cannot_work_fails_synthesis_naming_the_key(
