@@ -796,3 +796,18 @@ def test_a_duplicate_file_removed_brings_every_month_item_back_down(pipeline: Pi
     assert second.status == "SUCCEEDED", (second.error, second.cause)
     assert second.output["fingerprint"] != first.output["fingerprint"]
     assert pipeline.table() == expected(READINGS, [D5])  # every month item came back down
+
+
+def test_a_later_run_does_not_wait_for_an_owner_that_failed_before_writing(aws: None) -> None:
+    pipeline = Pipeline(
+        texts={readings_day_prefix(D5) + "bad.csv": READINGS_HEADER + "51246501,240,10,60,x,01\n"}
+    )
+    failed = pipeline.run("daily_rollup", {"date": "2024-01-05"}, execution="first")
+    assert (failed.status, failed.error) == ("FAILED", "MeterPipe.BadReadings")
+    pipeline.s3.delete_object(Bucket=LAKE, Key=readings_day_prefix(D5) + "bad.csv")
+    later = pipeline.run("daily_rollup", {"date": "2024-01-05"}, execution="second")
+    assert later.status == "SUCCEEDED", (later.error, later.cause)
+    # No write_batch of the first run can be in flight: the second validated at once.
+    assert later.stop_date is not None and failed.stop_date is not None
+    assert later.stop_date - failed.stop_date < dt.timedelta(seconds=10)
+    assert pipeline.day("2024-01-05")["Attempts"] == 2
