@@ -12,6 +12,7 @@ import json
 import re
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,21 @@ def ledger_day(cli: Cli, day: dt.date) -> dict[str, Any]:
         .get("Item", {})
     )
     return {name: next(iter(value.values())) for name, value in item.items()}
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """A localcloud of this module's own: the days it leaves failed (on purpose) must not reach the
+    other modules' `redrive --failed`."""
+    home = tmp_path_factory.mktemp("e2e-data-trust-home")
+    starting = Cli(home, "")
+    up = starting("local", "up", "--port", "0")
+    assert up.returncode == 0, up.stdout + up.stderr
+    status = json.loads(starting("local", "status", "--json").stdout)
+    try:
+        yield Cli(home, status["endpoint"])
+    finally:
+        starting("local", "down")
 
 
 @pytest.fixture(scope="module")
