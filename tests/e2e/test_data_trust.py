@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Cli, Items
+from tests.e2e.conftest import Cli, Items, local_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -85,15 +85,8 @@ def ledger_day(cli: Cli, day: dt.date) -> dict[str, Any]:
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     """A localcloud of this module's own: the days it leaves failed (on purpose) must not reach the
     other modules' `redrive --failed`."""
-    home = tmp_path_factory.mktemp("e2e-data-trust-home")
-    starting = Cli(home, "")
-    up = starting("local", "up", "--port", "0")
-    assert up.returncode == 0, up.stdout + up.stderr
-    status = json.loads(starting("local", "status", "--json").stdout)
-    try:
-        yield Cli(home, status["endpoint"])
-    finally:
-        starting("local", "down")
+    with local_cli(tmp_path_factory.mktemp("e2e-data-trust-home")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
