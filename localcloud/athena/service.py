@@ -75,6 +75,7 @@ class AthenaService(ProtocolService):
         self._queries: Collection | None = None
         self._workgroups: Collection | None = None
         self._records: dict[str, QueryRecord] = {}
+        self._latest_submitted: dt.datetime | None = None  # see _submission_time
         self._tokens: dict[str, str] = {}  # ClientRequestToken -> query execution id
         self._results: OrderedDict[str, tuple[list[dict[str, Any]], list[list[str | None]]]] = OrderedDict()
         self._lock = threading.RLock()
@@ -97,6 +98,8 @@ class AthenaService(ProtocolService):
             if not record.done:
                 self._finish(record, FAILED, now, reason=_RESTART_REASON, category=1, retryable=True)
             self._records[record.id] = record
+            if self._latest_submitted is None or record.submitted > self._latest_submitted:
+                self._latest_submitted = record.submitted
             if record.client_token:
                 self._tokens[record.client_token] = record.id
 
@@ -218,12 +221,13 @@ class AthenaService(ProtocolService):
                 )
             query_id = str(uuid.uuid4())
             context = params.get("QueryExecutionContext") or {}
+            submitted = self._submission_time()
             record = QueryRecord(
                 id=query_id,
                 query=params["QueryString"],
                 workgroup=group.name,
                 output_location=f"{location.rstrip('/')}/{query_id}.csv",
-                submitted=self.context.clock.now(),
+                submitted=submitted,
                 database=context.get("Database", ""),
                 catalog=context.get("Catalog") or "AwsDataCatalog",
                 parameters=list(params.get("ExecutionParameters") or []),
@@ -244,6 +248,21 @@ class AthenaService(ProtocolService):
         if record is None:
             raise InvalidRequestException(f"QueryExecution {query_id} was not found")
         return record
+
+    def _submission_time(self) -> dt.datetime:
+        """Now on localcloud's clock, but never before a submission already recorded.
+
+        Real time never goes backwards, so callers may order computations by SubmissionDateTime
+        (meterpipe records it in the items it writes: a later result replaces an earlier one).
+        localcloud's clock can be set back (a schedule fired at a past time); without this, a query
+        run after that would look older than one run before it. Call with the lock held.
+        """
+        now = self.context.clock.now()
+        latest = self._latest_submitted
+        if latest is not None and now <= latest:
+            now = latest + dt.timedelta(milliseconds=1)
+        self._latest_submitted = now
+        return now
 
     def _save(self, record: QueryRecord) -> None:
         with self._lock:

@@ -191,3 +191,23 @@ def test_every_athena_operation_accepts_the_aws_cli_request_shapes(client, lake)
     athena.delete_work_group(WorkGroup="shapes", RecursiveDeleteOption=True)
     with pytest.raises(ClientError, match="WorkGroup shapes is not found"):
         athena.get_work_group(WorkGroup="shapes")
+
+
+def test_a_query_submitted_after_the_clock_was_set_back_is_still_submitted_later(  # type: ignore[no-untyped-def]
+    client, lake, server
+) -> None:
+    """Real time never goes backwards, so callers order computations by SubmissionDateTime; a
+    clock set back to the past (a schedule fired at a past time) must not make a later query look
+    older than an earlier one."""
+    from localcloud.control import reset_clock, set_clock
+
+    athena = client("athena")
+    first = wait(athena, start(athena, "SELECT 1"))["Status"]["SubmissionDateTime"]
+    try:
+        set_clock(server.endpoint, dt.datetime(2024, 2, 1, 3, 30, tzinfo=dt.UTC), frozen=True)
+        second = wait(athena, start(athena, "SELECT 2"))["Status"]["SubmissionDateTime"]
+        third = wait(athena, start(athena, "SELECT 3"))["Status"]["SubmissionDateTime"]
+    finally:
+        reset_clock(server.endpoint)
+    assert first < second < third
+    assert (second - first).total_seconds() == pytest.approx(0.001)
