@@ -286,6 +286,7 @@ class FakeStepFunctions:
             {"date": day.isoformat()},
             self.tick(),
             outcome=self.day_outcome(day),
+            polls_left=self.polls_to_finish,
         )
         self.executions[child.arn] = child
         backfill.children.append(child.arn)
