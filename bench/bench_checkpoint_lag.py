@@ -18,9 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
+from bench.bench_endpoint import _client
 from localcloud import launcher
 
 TABLE = "lag"
@@ -28,17 +26,6 @@ ROUNDS = 5
 LARGE_ROUNDS = 3
 LARGE_ITEMS = 50_000
 WAITING = '{"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "End": true}}}'
-
-
-def _client(endpoint: str, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        config=Config(retries={"max_attempts": 1}, read_timeout=60),
-    )
 
 
 def _prepare(endpoint: str, items: int) -> str:
