@@ -33,7 +33,7 @@ from meterpipe.ops.dates import DateRange, optional_range, parse_date
 from meterpipe.ops.history import readable_cause, root_cause
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.redrive import redrive_days, redrive_execution
-from meterpipe.ops.runs import RunsFailed, start_run
+from meterpipe.ops.runs import Run, RunsFailed, start_run
 from meterpipe.ops.watch import Tracked, Work, before_work, watch
 
 concurrency_option = click.option(
@@ -95,27 +95,37 @@ def report(
                 console.print(day_line(day, progress.status(day), record, now))
                 if record is not None and day in progress.not_completed and record.cause:
                     console.print(f"  cause: {readable_cause(record.cause)}", style="red", soft_wrap=True)
-                if causes.get(day.isoformat()):
-                    console.print(
-                        f"  first failed batch: {causes[day.isoformat()]}", style="red", soft_wrap=True
-                    )
+                batch = causes.get(day.isoformat())
+                if batch:
+                    console.print(f"  first failed batch: {batch}", style="red", soft_wrap=True)
         else:
             console.print(
                 f"{progress.succeeded} of {len(progress.days)} days succeeded, "
                 f"{len(progress.not_completed)} failed; {progress.items_written:,} items written"
             )
+        if progress.not_completed:
+            for run in unaccounted_failures(progress):
+                why = f": {run.error}: {readable_cause(run.cause)}" if run.error else ""
+                console.print(f"{run.name} {run.status}{why}", style="red", soft_wrap=True)
         if progress.not_completed and not per_day:
-            for item in progress.tracked:
-                run = progress.executions.get(item.arn)
-                if run is not None and run.status != "SUCCEEDED" and item.name.startswith("bf_"):
-                    why = f": {run.error}: {readable_cause(run.cause)}" if run.error else ""
-                    console.print(f"backfill {run.name} {run.status}{why}", soft_wrap=True)
             console.print(failed_days_table(progress, causes))
             first, last = progress.not_completed[0], progress.not_completed[-1]
             command = f"meterpipe redrive --failed --from {first} --to {last} --wait{target_args}"
             console.print(f"complete them with: {command}", soft_wrap=True)
     if progress.not_completed:
         raise RunsFailed(f"{len(progress.not_completed)} day(s) not completed: {_named(progress)}")
+
+
+def unaccounted_failures(progress: Work) -> list[Run]:
+    """Executions of the work that ended without success and own no day in the ledger: a backfill
+    (its days say the rest), or a run that failed before it claimed its day."""
+    owners = {record.execution_arn for record in progress.records.values()}
+    ended = (progress.executions.get(item.arn) for item in progress.tracked)
+    return [
+        run
+        for run in ended
+        if run is not None and run.done and run.status != "SUCCEEDED" and run.arn not in owners
+    ]
 
 
 def _named(progress: Work) -> str:

@@ -94,6 +94,7 @@ def test_backfill_wait_exits_0_only_when_every_day_succeeded(
     bad = invoke("backfill", "--from", "2024-01-01", "--to", "2024-01-03", "--wait")
     assert bad.exit_code == 3
     assert "2 of 3 days succeeded, 1 failed" in bad.stdout
+    assert " FAILED: MeterPipe.DaysFailed: 1 of 3 days failed: 2024-01-02." in bad.stdout  # the backfill
     assert "States.ExceedToleratedFailureThreshold" in bad.stdout
     assert (
         "complete them with: meterpipe redrive --failed --from 2024-01-02 --to 2024-01-02 --wait"
