@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from meterpipe.aws import error_code
 from meterpipe.errors import MeterpipeError
-from meterpipe.ops.backfill import StartedBackfill, start_backfill
+from meterpipe.ops.backfill import MAX_DAYS, StartedBackfill, start_backfill
 from meterpipe.ops.dates import DateRange, contiguous
 from meterpipe.ops.history import (
     backfill_range,
@@ -240,9 +240,13 @@ def _start_fresh(
     fresh_days: dict[dt.date, tuple[str, DayRecord | None]],
     concurrency: int | None,
 ) -> None:
-    """Fresh runs: each stretch of two or more consecutive days as one backfill execution, a lone
-    day as one daily_rollup execution."""
-    stretches = contiguous(list(fresh_days))
+    """Fresh runs: each stretch of two or more consecutive days as one backfill execution (a
+    longer one than a backfill covers, as several), a lone day as one daily_rollup execution."""
+    stretches = [
+        DateRange(part[0], part[-1])
+        for stretch in contiguous(list(fresh_days))
+        for part in (stretch.days[n : n + MAX_DAYS] for n in range(0, len(stretch), MAX_DAYS))
+    ]
     lone = [stretch.start for stretch in stretches if len(stretch) == 1]
     longer = [stretch for stretch in stretches if len(stretch) > 1]
     for day in lone:

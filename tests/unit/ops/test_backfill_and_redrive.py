@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from meterpipe.ops.backfill import BackfillError, DayInput, plan_backfill, start_backfill
+from meterpipe.ops.backfill import BackfillError, DayInput, StartedBackfill, plan_backfill, start_backfill
 from meterpipe.ops.dates import DateRange
 from meterpipe.ops.ledger import day_records
 from meterpipe.ops.pipeline import Pipeline
@@ -343,3 +343,21 @@ def test_fresh_forces_a_fresh_run(pipeline: Pipeline, fake_sfn: FakeStepFunction
         "INCOMPLETE (States.ExceedToleratedFailureThreshold); asked for a fresh run (--fresh): "
         "a fresh run of the day",
     )
+
+
+def test_a_stretch_longer_than_a_backfill_covers_runs_as_several_backfills(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[list[DateRange]] = []
+
+    def start(_pipeline: Pipeline, ranges: list[DateRange], **_: object) -> list[StartedBackfill]:
+        asked.append(ranges)
+        return [StartedBackfill(f"arn:{r}", f"bf_{r}", r, dt.datetime.now(dt.UTC)) for r in ranges]
+
+    monkeypatch.setattr("meterpipe.ops.redrive.start_backfill", start)
+    two_years = DateRange(dt.date(2022, 1, 1), dt.date(2023, 12, 31))
+    done = redrive_days(pipeline, two_years)
+    assert [[str(r) for r in ranges] for ranges in asked] == [
+        ["2022-01-01..2023-01-01", "2023-01-02..2023-12-31"]  # 366 days at most each
+    ]
+    assert len(done.actions) == len(two_years) and {a.action for a in done.actions} == {"backfill"}
