@@ -195,6 +195,7 @@ class StepFunctionsService(ProtocolService):
             region=context.region,
             account=context.account_id,
         )
+        self._host.faults = context.faults
 
     def _checkpoint_loop(self) -> None:
         interval = CHECKPOINT_SECONDS

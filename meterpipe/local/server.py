@@ -82,7 +82,13 @@ def find(home: Path) -> Found:
     return Found(current.server, answer, health)
 
 
-def up(home: Path, *, port: int = DEFAULT_PORT) -> UpResult:
+def up(
+    home: Path,
+    *,
+    port: int = DEFAULT_PORT,
+    allowed_origins: tuple[str, ...] = (),
+    verify_signatures: bool = False,
+) -> UpResult:
     found = find(home)
     if found.server is not None:
         if found.answer == "silent":
@@ -93,9 +99,20 @@ def up(home: Path, *, port: int = DEFAULT_PORT) -> UpResult:
             )
         return UpResult(found.server, started=False)
     try:
-        return UpResult(launcher.start(home, port=port), started=True, stale_pid=found.stale_pid)
+        server = launcher.start(
+            home, port=port, allowed_origins=allowed_origins, verify_signatures=verify_signatures
+        )
+        return UpResult(server, started=True, stale_pid=found.stale_pid)
     except launcher.AlreadyRunning as running:
         return UpResult(running.server, started=False)
+    except launcher.LauncherError as exc:
+        raise LocalServerError(str(exc)) from exc
+
+
+def credentials(server: launcher.RunningServer) -> dict[str, str] | None:
+    """The key meterpipe signs with when the server checks signatures (None: it accepts any key)."""
+    try:
+        return server.signing_key()
     except launcher.LauncherError as exc:
         raise LocalServerError(str(exc)) from exc
 
@@ -131,4 +148,6 @@ def status(home: Path) -> dict[str, Any]:
         "answering": found.answer == "answering",
         "services": health.get("services", {}),
         "clock": health.get("clock"),
+        "security": health.get("security", {}),
+        "faults": health.get("faults", []),
     }
