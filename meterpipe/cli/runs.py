@@ -31,6 +31,7 @@ from meterpipe.errors import MeterpipeError
 from meterpipe.ops.backfill import Mode, plan_backfill, start_backfill
 from meterpipe.ops.dates import DateRange, optional_range, parse_date
 from meterpipe.ops.history import readable_cause, root_cause
+from meterpipe.ops.inputs import day_inputs
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.redrive import redrive_days, redrive_execution
 from meterpipe.ops.runs import Run, RunsFailed, start_run
@@ -167,6 +168,12 @@ def run_command(*, day: str, wait: bool, as_json: bool, target: TargetChoice) ->
 @from_to_options(required=True)
 @concurrency_option
 @click.option("--only-missing", is_flag=True, help="Skip days that succeeded (the ledger's status).")
+@click.option(
+    "--stale",
+    is_flag=True,
+    help="Run the days without a success, and those whose lake objects changed since their success "
+    "(their input fingerprint); --dry-run says which and why.",
+)
 @click.option("--dry-run", is_flag=True, help="Print which days would run and why; start nothing.")
 @wait_option
 @json_option
@@ -177,6 +184,7 @@ def backfill_command(
     end: str,
     concurrency: int | None,
     only_missing: bool,
+    stale: bool,
     dry_run: bool,
     wait: bool,
     as_json: bool,
@@ -184,16 +192,16 @@ def backfill_command(
 ) -> None:
     """Run daily_rollup for every date from --from to --to with the backfill state machine.
 
-    Each day runs as its own daily_rollup execution. With --only-missing, each stretch of
-    consecutive days still to do becomes its own backfill execution. With --wait, a live
+    Each day runs as its own daily_rollup execution. With --only-missing or --stale, each stretch
+    of consecutive days still to do becomes its own backfill execution. With --wait, a live
     display follows the days (done, running, failed; items written) and the exit code is 0 only
     if every day succeeded (3 otherwise); Ctrl-C then stops nothing and prints the `meterpipe
     stop` command that would.
     """
     days = DateRange.parse(start, end)
     pipeline = target.connect()
-    mode: Mode = "missing" if only_missing else "all"
-    plan = plan_backfill(pipeline, days, mode=mode)
+    mode: Mode = "stale" if stale else "missing" if only_missing else "all"
+    plan = plan_backfill(pipeline, days, mode=mode, inputs=day_inputs(pipeline, days) if stale else None)
     if dry_run:
         if as_json:
             print_json({"days": [d.to_json() for d in plan.days], "backfills": [str(r) for r in plan.ranges]})
@@ -206,7 +214,7 @@ def backfill_command(
         )
         return
     if not plan.to_run:
-        why = "every day succeeded"
+        why = "every day succeeded, its input unchanged since" if stale else "every day succeeded"
         if as_json:
             print_json({"started": [], "reason": why})
         else:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from meterpipe.definitions import DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT
 from meterpipe.errors import MeterpipeError
 from meterpipe.ops.dates import DateRange, contiguous
+from meterpipe.ops.fingerprint import Fingerprint
 from meterpipe.ops.ledger import DayRecord, day_records
 from meterpipe.ops.pipeline import Pipeline, cdk_context
 
@@ -29,15 +30,6 @@ Mode = Literal["all", "missing", "stale"]
 
 class BackfillError(MeterpipeError):
     """A backfill that cannot start as asked (range too long, concurrency out of bounds)."""
-
-
-@dataclass(frozen=True)
-class DayInput:
-    """A day's lake objects now: their input fingerprint (docs/ledger.md), count and bytes."""
-
-    fingerprint: str
-    objects: int
-    bytes: int
 
 
 @dataclass(frozen=True)
@@ -85,9 +77,9 @@ def _size(count: int) -> str:
     return f"{value:.1f} GB"
 
 
-def input_change(record: DayRecord, now: DayInput | None) -> str | None:
+def input_change(record: DayRecord, now: Fingerprint | None) -> str | None:
     """How a succeeded day's input changed since its success, or None if it did not."""
-    if now is None or record.fingerprint == now.fingerprint:
+    if now is None or record.fingerprint is None or record.fingerprint == now.value:
         return None
     then = (
         f"{record.input_objects} object(s), {_size(record.input_bytes)}"
@@ -104,7 +96,7 @@ def plan_backfill(
     days: DateRange,
     *,
     mode: Mode = "all",
-    inputs: Mapping[dt.date, DayInput] | None = None,
+    inputs: Mapping[dt.date, Fingerprint] | None = None,
 ) -> BackfillPlan:
     """Every day of ``days``: whether it runs, and why, from its ledger record (one Query).
     ``mode`` "missing" skips the days that succeeded; "stale" skips them too unless their input
@@ -118,7 +110,7 @@ def plan_backfill(
     return BackfillPlan(tuple(planned))
 
 
-def _plan_day(day: dt.date, record: DayRecord | None, mode: Mode, now: DayInput | None) -> PlannedDay:
+def _plan_day(day: dt.date, record: DayRecord | None, mode: Mode, now: Fingerprint | None) -> PlannedDay:
     if record is None:
         return PlannedDay(day, True, "never run")
     when = f"{record.started_at:%Y-%m-%d %H:%M} UTC, " if record.started_at else ""

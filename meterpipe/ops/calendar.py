@@ -1,5 +1,5 @@
-"""A month of processing dates, each by its ledger status: one Query of the month's day records
-(plus the listing of the month's lake objects that tells a stale success from a current one)."""
+"""A month of processing dates, each by its ledger status: one Query of the month's day records,
+and one listing of the month's lake objects that tells a stale success from a current one."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from meterpipe.ops.dates import DateRange, month_days
+from meterpipe.ops.fingerprint import Fingerprint
+from meterpipe.ops.inputs import day_inputs
 from meterpipe.ops.ledger import DayRecord, day_records
 from meterpipe.ops.pipeline import Pipeline
 
@@ -92,19 +94,19 @@ class MonthCalendar:
 
 
 def month_calendar(
-    pipeline: Pipeline, month: dt.date, *, fingerprints: Mapping[dt.date, str] | None = None
+    pipeline: Pipeline, month: dt.date, *, inputs: Mapping[dt.date, Fingerprint] | None = None
 ) -> MonthCalendar:
-    """The month's days by ledger status. ``fingerprints`` (the current input fingerprint of each
-    day) marks successes whose input changed since as stale."""
+    """The month's days by ledger status: one Query. A success whose input fingerprint differs
+    from the day's lake objects now (``inputs``; by default one listing of the month) is stale."""
     days = month_days(month)
-    records = day_records(pipeline, DateRange(days[0], days[-1]))
-    now = fingerprints or {}
+    span = DateRange(days[0], days[-1])
+    records = day_records(pipeline, span)
+    now = day_inputs(pipeline, span) if inputs is None else inputs
 
     def stale(record: DayRecord | None) -> bool:
-        if record is None or not record.succeeded or record.date not in now:
-            return False
-        return record.fingerprint != now[record.date]
+        if record is None or not record.succeeded or record.fingerprint is None or record.date not in now:
+            return False  # (a success recorded without a fingerprint cannot be judged)
+        return record.fingerprint != now[record.date].value
 
-    return MonthCalendar(
-        month, tuple(CalendarDay(day, records.get(day), stale(records.get(day))) for day in days)
-    )
+    cells = (CalendarDay(day, records.get(day), stale(records.get(day))) for day in days)
+    return MonthCalendar(month, tuple(cells))

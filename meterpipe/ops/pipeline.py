@@ -92,7 +92,7 @@ def local_deployment(clients: Clients) -> Deployment:
         lake_bucket=spec.lake_bucket,
         results_bucket=spec.results_bucket,
         rollup_table=spec.rollups.name,
-        ledger_table=LEDGER.name,
+        ledger_table=spec.ledger.name,
         daily_rollup_arn=prefix + spec.daily_rollup,
         backfill_arn=prefix + spec.backfill,
         schedule_name=spec.schedule_name,

@@ -62,22 +62,31 @@ def month_of_executions(pipeline: Pipeline, fake_sfn: FakeStepFunctions) -> coll
     return calls
 
 
+MONTH = ("--from", "2024-01-01", "--to", "2024-01-31")
+
+
 @pytest.mark.parametrize(
-    ("command", "queries"),
+    ("command", "queries", "listings"),
     [
-        (["calendar", "--month", "2024-01"], 1),
-        (["history", "--from", "2024-01-01", "--to", "2024-01-31"], 2),  # day and attempt records
-        (["backfill", "--from", "2024-01-01", "--to", "2024-01-31", "--only-missing", "--dry-run"], 1),
-        (["redrive", "--failed", "--from", "2024-01-01", "--to", "2024-01-31"], 1),
+        (["calendar", "--month", "2024-01"], 1, 1),  # and the month's lake objects, for stale days
+        (["history", *MONTH], 2, 0),  # day and attempt records
+        (["backfill", *MONTH, "--only-missing", "--dry-run"], 1, 0),
+        (["backfill", *MONTH, "--stale", "--dry-run"], 1, 1),
+        (["redrive", "--failed", *MONTH], 1, 0),
     ],
 )
 def test_reading_a_month_of_1000_executions_takes_a_handful_of_calls(
-    month_of_executions: collections.Counter[str], invoke: Invoke, command: list[str], queries: int
+    month_of_executions: collections.Counter[str],
+    invoke: Invoke,
+    command: list[str],
+    queries: int,
+    listings: int,
 ) -> None:
     result = invoke(*command, "--json")
     assert result.exit_code == 0, result.output
     assert dict(month_of_executions) == {
         "dynamodb:Query": queries,
+        **({"s3:ListObjectsV2": listings} if listings else {}),
         # The one repair the ledger allows: a RUNNING record's own execution, to see if it ended.
         "stepfunctions:DescribeExecution": len(RUNNING_DAYS),
     }

@@ -31,6 +31,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.validate import validate_parameters
 
+from meterpipe.ops.fingerprint import Fingerprint, fingerprint_pages
 from tests.unit.ops.ledger_records import LedgerWriter
 
 ACCOUNT = "123456789012"
@@ -96,6 +97,7 @@ def failed(
     )
 
 
+NO_INPUT = fingerprint_pages([[]])  # a day whose test put no objects in the lake
 VALIDATION_ERRORS = frozenset(
     {
         "MeterPipe.BadReadings",
@@ -150,7 +152,7 @@ class FakeStepFunctions:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.ledger: LedgerWriter | None = None
         self.ledger_sync_lag = False
-        self.fingerprints: dict[dt.date, str] = {}  # what a run records as its day's input
+        self.fingerprints: dict[dt.date, Fingerprint] = {}  # what a run records as its day's input
 
     # -- wiring ------------------------------------------------------------------------------------
     def attach(self, client: Any) -> Any:
@@ -250,7 +252,9 @@ class FakeStepFunctions:
                 bad_readings_skipped=0,
                 sensors_reporting=days,
                 sensors_known=days,
-                fingerprint=self.fingerprints.get(day, "sha256:0"),
+                fingerprint=self.fingerprints.get(day, NO_INPUT).value,
+                input_objects=self.fingerprints.get(day, NO_INPUT).objects,
+                input_bytes=self.fingerprints.get(day, NO_INPUT).bytes,
             )
         else:
             counts.update(error=outcome.error, cause=outcome.cause)

@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from meterpipe.ops.backfill import BackfillError, DayInput, StartedBackfill, plan_backfill, start_backfill
+from meterpipe.ops.backfill import BackfillError, StartedBackfill, plan_backfill, start_backfill
 from meterpipe.ops.dates import DateRange
+from meterpipe.ops.fingerprint import Fingerprint
 from meterpipe.ops.ledger import day_records
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.redrive import NothingToRedrive, redrive_days, redrive_execution
@@ -96,9 +97,9 @@ def test_stale_runs_the_days_whose_input_changed_since_their_success_saying_how(
     ledger.record(dt.date(2024, 1, 3), "SUCCEEDED", EXECUTION + "c", **same)
     ledger.record(dt.date(2024, 1, 4), "FAILED", EXECUTION + "d", error="MeterPipe.BadReadings")
     now = {
-        dt.date(2024, 1, 1): DayInput("sha256:aa", 2, 4_000),  # unchanged
-        dt.date(2024, 1, 2): DayInput("sha256:bb", 3, 6_500),  # a file added
-        dt.date(2024, 1, 3): DayInput("sha256:cc", 2, 4_000),  # a file rewritten, same size
+        dt.date(2024, 1, 1): Fingerprint("sha256:aa", 2, 4_000),  # unchanged
+        dt.date(2024, 1, 2): Fingerprint("sha256:bb", 3, 6_500),  # a file added
+        dt.date(2024, 1, 3): Fingerprint("sha256:cc", 2, 4_000),  # a file rewritten, same size
     }
     plan = plan_backfill(
         pipeline, DateRange(dt.date(2024, 1, 1), dt.date(2024, 1, 5)), mode="stale", inputs=now

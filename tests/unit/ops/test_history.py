@@ -8,6 +8,7 @@ import pytest
 
 from meterpipe.ops.calendar import month_calendar
 from meterpipe.ops.dates import DateRange
+from meterpipe.ops.fingerprint import Fingerprint, fingerprint_pages
 from meterpipe.ops.history import (
     build_spans,
     day_history,
@@ -236,8 +237,11 @@ def test_the_calendar_colours_each_day_by_its_ledger_status(
     fake_sfn.add_execution(DAILY_ROLLUP_ARN, "changed", {"date": "2024-02-09"}, succeeded())
     fake_sfn.polls_to_finish = 5
     start_run(pipeline, dt.date(2024, 2, 5))
-    now = {dt.date(2024, 2, 4): "sha256:0", dt.date(2024, 2, 9): "sha256:new"}
-    month = month_calendar(pipeline, dt.date(2024, 2, 1), fingerprints=now)
+    now = {
+        dt.date(2024, 2, 4): fingerprint_pages([[]]),  # as recorded
+        dt.date(2024, 2, 9): Fingerprint("sha256:new", 2, 20),
+    }
+    month = month_calendar(pipeline, dt.date(2024, 2, 1), inputs=now)
     assert len(month.days) == 29
     assert [d.category for d in month.days[1:9]] == [
         "never",
