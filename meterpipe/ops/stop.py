@@ -85,30 +85,35 @@ def stop_backfill(pipeline: Pipeline, reference: str) -> list[Stopped]:
 def _stop_backfill(pipeline: Pipeline, backfill: Run) -> list[Stopped]:
     """The backfill first (so it starts no more days), then each of its days still running: the
     ledger's owner when it is one of the backfill's executions, else the execution the backfill
-    names for that day (one that waits to claim its day is not the owner yet)."""
+    names for that day (one that waits to claim its day is not the owner yet). A day that ran
+    when the backfill was stopped counts as stopped even if the backfill's stop ended it first
+    (localcloud, like a .sync task on AWS, stops the child it waits for)."""
+    days = backfill_range(backfill)
+    records = day_records(pipeline, days, repair=False) if days is not None else {}
+    running = {
+        day: record.execution_arn
+        for day, record in records.items()
+        if record.running and is_child_of(backfill, day, record.execution_name)
+    }
     stopped: list[Stopped] = []
     if not backfill.done:
         _stop(pipeline, backfill)
         stopped.append(Stopped("backfill", backfill))
-    days = backfill_range(backfill)
-    if days is None:
-        return _nothing_stopped(backfill, stopped)
-    records = day_records(pipeline, days, repair=False)
-    for day in days.days:
+    for day in days.days if days is not None else []:
         record = records.get(day)
         name = backfill_child_name(day, backfill.name, backfill.redrive_count)
-        if record is not None and not record.running and record.execution_name == name:
-            continue  # its execution of the day has ended
-        if record is not None and record.running and is_child_of(backfill, day, record.execution_name):
-            arn = record.execution_arn
-        else:
-            arn = pipeline.deployment.execution_arn(pipeline.deployment.daily_rollup_arn, name)
+        if day not in running and record is not None and record.execution_name == name:
+            continue  # its execution of the day had ended
+        arn = running.get(day) or pipeline.deployment.execution_arn(
+            pipeline.deployment.daily_rollup_arn, name
+        )
         try:
             child = describe_run(pipeline, arn)
         except UnknownExecution:
             continue  # never started
         if not child.done:
             _stop(pipeline, child)
+        if not child.done or day in running:
             stopped.append(Stopped("daily_rollup", child, day))
     return _nothing_stopped(backfill, stopped)
 

@@ -127,6 +127,7 @@ class Work:
                     "executionArn": t.arn,
                     "status": self.executions[t.arn].status if t.arn in self.executions else None,
                     "error": self.executions[t.arn].error if t.arn in self.executions else None,
+                    "cause": self.executions[t.arn].cause if t.arn in self.executions else None,
                     "stop": iso_utc(self.executions[t.arn].stop) if t.arn in self.executions else None,
                 }
                 for t in self.tracked
