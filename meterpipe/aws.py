@@ -105,25 +105,25 @@ def clients_for(target: Target) -> Clients:
         if not session.region_name:
             raise AwsSetupError("no AWS region: pass --region or set AWS_REGION (or the profile's region)")
         return Clients(target=target, region=session.region_name, _session=session)
-    from localcloud import launcher  # noqa: PLC0415 - finding the server process of the home folder
+    from meterpipe.local import server  # noqa: PLC0415 - the server of the home folder, by its port
 
     assert target.home is not None
-    status = launcher.status(target.home)
-    if status.server is None:
+    running = server.endpoint(target.home)
+    if running is None:
         raise LocalcloudNotRunning(
             not_running(target.home),  # the hint keeps the --home given
         )
     from meterpipe.local.server import credentials  # noqa: PLC0415 - the keys of a verifying server
 
-    region = target.region or status.server.region
-    keys = credentials(status.server) or LOCAL_CREDENTIALS
+    region = target.region or running.region
+    keys = credentials(running) or LOCAL_CREDENTIALS
     session = boto3.session.Session(
         region_name=region,
         aws_access_key_id=keys["aws_access_key_id"],
         aws_secret_access_key=keys["aws_secret_access_key"],
         aws_session_token=keys.get("aws_session_token"),
     )
-    return Clients(target=target, endpoint_url=status.server.endpoint, region=region, _session=session)
+    return Clients(target=target, endpoint_url=running.endpoint, region=region, _session=session)
 
 
 def error_code(error: ClientError) -> str:

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from meterpipe.aws import Target, explain
 from meterpipe.cli.render import calendar_grid, rollups_table, size, timeline_view
-from meterpipe.cli.runs import follow_backfills
+from meterpipe.cli.runs import follow
 from meterpipe.datagen import GenerateOptions, generate, make_customers
 from meterpipe.definitions import REPO_ROOT
 from meterpipe.errors import MeterpipeError
@@ -35,6 +35,7 @@ from meterpipe.ops.dates import DateRange, month_days, parse_month
 from meterpipe.ops.history import timeline
 from meterpipe.ops.ingest import ingest, plan_ingest
 from meterpipe.ops.rollups import query_rollups
+from meterpipe.ops.watch import Tracked, before_work
 
 DEMO_HOME = REPO_ROOT / ".meterpipe" / "demo"
 
@@ -94,11 +95,13 @@ def run_demo(
 
         with steps.step(f"backfill {days[0]}..{days[-1]}"):
             plan = plan_backfill(pipeline, DateRange(days[0], days[-1]))
-            started = start_backfill(pipeline, plan, concurrency=concurrency)
+            work = before_work(pipeline, plan.to_run)
+            started = start_backfill(pipeline, plan.ranges, concurrency=concurrency)
             console.print(f"started backfill {started[0].name}: {len(days)} days, {concurrency} at a time")
-            result = follow_backfills(console, pipeline, started, len(days), "days")
+            work.track(*(Tracked(item.arn, item.name) for item in started))
+            result = follow(pipeline, work, "days", f" --home {home}", console)
             console.print(
-                f"{result.succeeded} of {len(days)} days succeeded, {result.failed} failed; "
+                f"{result.succeeded} of {len(days)} days succeeded, {len(result.not_completed)} failed; "
                 f"{result.items_written:,} items written"
             )
 

@@ -14,6 +14,7 @@ from meterpipe.cli import (
     query,  # noqa: F401
     runs,  # noqa: F401
     schedule,  # noqa: F401
+    stop,  # noqa: F401
 )
 from meterpipe.cli.app import app, main
 

@@ -3,7 +3,8 @@
 Domain errors (:class:`~meterpipe.errors.MeterpipeError`) and boto3's errors become one line on
 stderr (``error: ...``) and a non-zero exit code, inside the group itself, so ``CliRunner`` tests
 see exactly what an operator sees. Exit codes: 0 done, 1 error, 2 usage error (click's), 3 the
-work ran but a run or day failed (``--wait``).
+work ran but a run or day failed (``--wait``), 130 interrupted (Ctrl-C; a ``--wait`` says what
+still runs, and how to stop it).
 """
 
 from __future__ import annotations
@@ -39,6 +40,24 @@ class CliFailure(CliError):
     """The work ran, but a run or a day failed: exit code 3."""
 
     exit_code = 3
+
+
+class StillRunning(click.ClickException):
+    """Ctrl-C during ``--wait``: nothing was stopped. Names what still runs and the command that
+    stops it, one line each; exit code 130 (as a shell reports SIGINT)."""
+
+    exit_code = 130
+
+    def __init__(self, executions: list[str], target_args: str = "") -> None:
+        self.executions, self.target_args = executions, target_args
+        super().__init__("interrupted; nothing was stopped")
+
+    def show(self, file: Any = None) -> None:
+        if not self.executions:
+            click.echo("interrupted: nothing was running any more", err=True, file=file)
+        for name in self.executions:
+            command = f"meterpipe stop {name}{self.target_args}"
+            click.echo(f"still running: {name}; stop it with {command}", err=True, file=file)
 
 
 class MeterpipeGroup(click.Group):

@@ -21,7 +21,7 @@ from meterpipe.ops.history import STATUSES, day_history, timeline
     "--status",
     type=click.Choice([s.lower() for s in STATUSES], case_sensitive=False),
     default=None,
-    help="Only dates whose latest run has this status (never: dates without a run).",
+    help="Only dates with this ledger status (never: dates without a record).",
 )
 @json_option
 @target_options
@@ -36,10 +36,12 @@ def history_command(
 ) -> None:
     """One line per processing date, or the timeline of one execution.
 
-    Without an argument: each date's latest run (status, start, duration, items written, redrive
-    count, how many runs, who started it). With a DATE (its latest run) or an EXECUTION name or
-    ARN: each state with its start and duration, Athena query ids with bytes scanned, map runs
-    with item counts, retries, and the error and cause where it failed.
+    Without an argument: each date's ledger record (status, start, duration, items written,
+    readings against those expected, sensors reporting against those known, bad readings
+    skipped, attempts, and its latest execution, the ledger's: attempt order, never a start
+    time). With a DATE (its latest run) or an EXECUTION name or ARN: the ledger's counts of that
+    attempt, then each state with its start and duration, Athena query ids with bytes scanned,
+    map runs with item counts, retries, and the error and cause where it failed.
     """
     if reference and (start or end or status):
         raise MeterpipeError("--from/--to/--status list dates; give them without a DATE or EXECUTION")
@@ -70,9 +72,11 @@ def history_command(
 @json_option
 @target_options
 def calendar_command(*, month: str | None, as_json: bool, target: TargetChoice) -> None:
-    """A month grid, one cell per processing date, by the status of its latest run.
+    """A month grid, one cell per processing date, by its ledger status.
 
-    Green: succeeded; red: failed, aborted or timed out; yellow: running; grey: never run.
+    ✓ succeeded, ↻ stale (succeeded, but its lake objects changed since), ✗ failed, ◐ incomplete
+    (failed part-way through its writes), ∅ no data, ■ aborted (stopped), … running, · never run.
+    One Query of the ledger (and one listing of the month's lake objects for stale).
     """
     first = parse_month(month, "--month") if month else None
     pipeline = target.connect()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,12 @@ class TargetChoice:
 
     def connect(self) -> Pipeline:
         return connect(self.target())
+
+    def args(self) -> str:
+        """The target options as given, for a command an operator copies (`` --home X``)."""
+        given = [("--target", "aws" if self.kind == "aws" else None), ("--home", self.home)]
+        given += [("--profile", self.profile), ("--region", self.region), ("--stack", self.stack)]
+        return "".join(f" {option} {shlex.quote(str(value))}" for option, value in given if value)
 
 
 _TARGET_OPTIONS = (

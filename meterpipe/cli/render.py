@@ -23,19 +23,22 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from meterpipe.ops.backfill import BackfillPlan, BackfillProgress
-from meterpipe.ops.calendar import Category, MonthCalendar
+from meterpipe.ops.backfill import BackfillPlan
+from meterpipe.ops.calendar import LABELS, Category, MonthCalendar
 from meterpipe.ops.dates import format_duration
-from meterpipe.ops.history import DayLine, StateSpan, Timeline
+from meterpipe.ops.history import DayLine, StateSpan, Timeline, readable_cause
+from meterpipe.ops.ledger import DayRecord
 from meterpipe.ops.redrive import RedriveAction
 from meterpipe.ops.rollups import RollupItem
-from meterpipe.ops.runs import Run
 from meterpipe.ops.schedule import ScheduleInfo
+from meterpipe.ops.watch import PENDING, Work
 
 STATUS_STYLE = {
     "SUCCEEDED": "green",
     "FAILED": "red",
+    "INCOMPLETE": "red",
     "TIMED_OUT": "red",
+    "NO_DATA": "cyan",
     "ABORTED": "magenta",
     "RUNNING": "yellow",
     "PENDING_REDRIVE": "yellow",
@@ -44,7 +47,11 @@ STATUS_STYLE = {
 }
 CATEGORY_STYLE: dict[Category, tuple[str, str]] = {
     "succeeded": ("✓", "bold white on green"),
+    "stale": ("↻", "bold black on bright_green"),
     "failed": ("✗", "bold white on red"),
+    "incomplete": ("◐", "bold white on dark_red"),
+    "no_data": ("∅", "bold black on cyan"),
+    "aborted": ("■", "bold white on magenta"),
     "running": ("…", "bold black on yellow"),
     "never": ("·", "dim"),
 }
@@ -91,15 +98,21 @@ def bar(value: Decimal, largest: Decimal, width: int = 28) -> str:
 # -- runs and days -----------------------------------------------------------------------------------
 
 
-def run_line(run: Run, now: dt.datetime) -> Text:
+def day_line(day: dt.date, state: str, record: DayRecord | None, now: dt.datetime) -> Text:
+    """``2024-01-05  SUCCEEDED  <execution>  4.4 s  1,731 items written``: a day after some work."""
     line = Text()
-    line.append(f"{run.date or '?'}  ")
-    line.append_text(status(run.status))
-    line.append(f"  {run.name}  {format_duration(run.duration(now))}")
-    if run.items_written is not None:
-        line.append(f"  {run.items_written:,} items written")
-    if run.error:
-        line.append(f"  {run.error}", style="red")
+    line.append(f"{day}  ")
+    line.append_text(status(state))
+    if record is None or state == PENDING:
+        line.append("  never started")
+        return line
+    line.append(f"  {record.execution_name}  {format_duration(record.duration(now))}")
+    if record.items_written is not None and state == "SUCCEEDED":
+        line.append(f"  {record.items_written:,} items written")
+    if record.bad_readings_skipped:
+        line.append(f"  {record.bad_readings_skipped:,} bad readings skipped", style="yellow")
+    if record.error and state != "SUCCEEDED":
+        line.append(f"  {record.error}", style="red")
     return line
 
 
@@ -163,23 +176,39 @@ def history_table(lines: Sequence[DayLine], now: dt.datetime) -> RenderableType:
     return ByWidth(lambda wide: _history_table(lines, now, wide=wide))
 
 
+def _of(part: int | None, whole: int | None) -> str:
+    """``1,590/1,608``; ``-`` when unrecorded."""
+    if part is None:
+        return "-"
+    return f"{part:,}/{whole:,}" if whole is not None else f"{part:,}"
+
+
 def _history_table(lines: Sequence[DayLine], now: dt.datetime, *, wide: bool) -> RenderableType:
-    columns = [("date", "left"), ("status", "left"), ("started (UTC)", "left"), ("duration", "right")]
-    columns += [("items", "right"), ("redrives", "right"), ("runs", "right")]
-    table = _table("daily_rollup runs by processing date", columns, wide=wide)
-    details = _Details(table, "latest execution", wide=wide)
+    """Narrow: the start time moves beside the execution, into the table under it."""
+    columns = [("date", "left"), ("status", "left")] + ([("started (UTC)", "left")] if wide else [])
+    columns += [("duration", "right"), ("items", "right"), ("readings", "right"), ("sensors", "right")]
+    columns += [("skipped", "right"), ("attempts", "right")]
+    table = _table("daily_rollup by processing date (the ledger)", columns, wide=wide)
+    details = _Details(table, "latest execution" if wide else "started (UTC), latest execution", wide=wide)
     for line in lines:
-        run = line.latest
-        cells: list[RenderableType] = [
-            str(line.date),
-            status(line.status),
-            f"{run.last_start.astimezone(dt.UTC):%Y-%m-%d %H:%M}" if run else "-",
-            format_duration(run.duration(now)) if run else "-",
-            number(run.items_written) if run else "-",
-            str(run.redrive_count) if run else "-",
-            str(line.runs),
+        record = line.record
+        if record is None:
+            blanks = ["-"] * (len(columns) - 3)
+            details.add([str(line.date), status(line.status), *blanks, "0"], str(line.date), Text(""))
+            continue
+        started = f"{record.started_at:%Y-%m-%d %H:%M}" if record.started_at else "-"
+        cells: list[RenderableType] = [str(line.date), status(line.status)]
+        cells += [started] if wide else []
+        cells += [
+            format_duration(record.duration(now)),
+            number(record.items_written),
+            _of(record.readings, record.readings_expected),
+            _of(record.sensors_reporting, record.sensors_known),
+            number(record.bad_readings_skipped),
+            str(record.attempts),
         ]
-        details.add(cells, str(line.date), Text(run.name if run else ""))
+        detail = record.execution_name if wide else f"{started}  {record.execution_name}"
+        details.add(cells, str(line.date), Text(detail))
     return details.view()
 
 
@@ -193,21 +222,22 @@ def plan_table(plan: BackfillPlan) -> Table:
     return table
 
 
-def failed_days_table(progress: BackfillProgress) -> Table:
-    table = Table(title="failed days", title_justify="left")
+def failed_days_table(progress: Work, root_causes: dict[str, str | None] | None = None) -> Table:
+    """The days of some work without a success, each with its error and cause (the first failed
+    batch, when a map run failed)."""
+    table = Table(title="days not completed", title_justify="left")
     table.add_column("date", no_wrap=True)
     table.add_column("status")
     table.add_column("error", overflow="fold")
     table.add_column("cause", overflow="fold")
-    for day in progress.failed_days:
-        run = day.run
-        cause = day.root_cause or (run.cause if run else None) or "never started"
-        table.add_row(
-            str(day.date),
-            status(day.status),
-            (run.error or "-") if run else "-",
-            Text(str(cause), style="red"),
-        )
+    for day in progress.not_completed:
+        record = progress.records.get(day)
+        state = progress.status(day)
+        if record is None or state == PENDING:
+            table.add_row(str(day), status(state), "-", Text("never started", style="red"))
+            continue
+        cause = (root_causes or {}).get(day.isoformat()) or readable_cause(record.cause) or "-"
+        table.add_row(str(day), status(state), record.error or "-", Text(cause, style="red"))
     return table
 
 
@@ -218,9 +248,11 @@ def actions_table(actions: Sequence[RedriveAction]) -> Table:
     table.add_column("why", overflow="fold")
     table.add_column("execution")
     for action in actions:
-        style = {"redrive": "green", "fresh run": "yellow", "nothing": "dim"}[action.action]
+        style = {"redrive": "green", "fresh run": "yellow", "backfill": "yellow", "wait": "cyan"}.get(
+            action.action, "dim"
+        )
         table.add_row(
-            str(action.date or "?"), Text(action.action, style), action.reason, action.execution_name
+            str(action.date), Text(action.action, style), action.reason, action.execution_name or "-"
         )
     return table
 
@@ -230,7 +262,9 @@ def actions_table(actions: Sequence[RedriveAction]) -> Table:
 
 def calendar_grid(month: MonthCalendar) -> RenderableType:
     table = Table(
-        title=f"{month.month:%B %Y}: latest run per processing date", title_justify="left", padding=(0, 1)
+        title=f"{month.month:%B %Y}: each processing date by its ledger status",
+        title_justify="left",
+        padding=(0, 1),
     )
     for name in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"):
         table.add_column(name, justify="center")
@@ -246,7 +280,7 @@ def calendar_grid(month: MonthCalendar) -> RenderableType:
     counts = month.counts()
     legend = Text()
     for category, (symbol, style) in CATEGORY_STYLE.items():
-        legend.append(f" {symbol} {category} {counts[category]} ", style=style)
+        legend.append(f" {symbol} {LABELS[category]} {counts[category]} ", style=style)
         legend.append(" ")
     return Group(table, legend)
 
@@ -318,8 +352,25 @@ def _backfill_days_table(timeline: Timeline, now: dt.datetime, *, wide: bool) ->
             format_duration(day.duration(now)),
             number(day.items_written),
         ]
-        details.add(cells, str(day.date), Text(day.name))
+        details.add(cells, str(day.date), Text(day.execution_name))
     return details.view()
+
+
+def _ledger_line(record: DayRecord) -> Text:
+    """What the ledger recorded of the execution's attempt: its status and counts."""
+    text = Text("ledger: attempt ")
+    text.append(f"{record.attempt or record.attempts} ")
+    text.append_text(status(record.status))
+    if record.readings is not None:
+        text.append(f", {_of(record.readings, record.readings_expected)} readings (of expected)")
+    if record.sensors_reporting is not None:
+        text.append(f", {_of(record.sensors_reporting, record.sensors_known)} sensors reporting")
+    if record.bad_readings:
+        skipped = record.bad_readings_skipped or 0
+        text.append(f", {record.bad_readings:,} bad readings ({skipped:,} skipped)", style="yellow")
+    if record.month_bad_readings_excluded:
+        text.append(f", {record.month_bad_readings_excluded:,} bad readings of the month left out")
+    return text
 
 
 def timeline_view(timeline: Timeline, now: dt.datetime) -> RenderableType:
@@ -332,7 +383,10 @@ def timeline_view(timeline: Timeline, now: dt.datetime) -> RenderableType:
     header.append(f"{format_duration(run.duration(now))}, redriven {run.redrive_count} time(s)")
     if run.items_written is not None:
         header.append(f", {run.items_written:,} items written")
-    parts: list[RenderableType] = [header, ByWidth(lambda wide: _spans_table(timeline, now, wide=wide))]
+    parts: list[RenderableType] = [header]
+    if timeline.ledger is not None:
+        parts.append(_ledger_line(timeline.ledger))
+    parts.append(ByWidth(lambda wide: _spans_table(timeline, now, wide=wide)))
     if timeline.error:
         parts.append(Text(f"error: {timeline.error}", style="bold red"))
     if timeline.cause:
@@ -404,7 +458,7 @@ def day_progress(console: Console, total: int, label: str) -> Iterator[tuple[Pro
         yield progress, progress.add_task("", total=total)
 
 
-def describe_progress(progress: BackfillProgress) -> str:
+def describe_progress(progress: Work) -> str:
     return (
         f"[green]{progress.succeeded} ok[/green] [yellow]{progress.running} running[/yellow] "
         f"[red]{progress.failed} failed[/red] {progress.pending} waiting · {progress.items_written:,} items"

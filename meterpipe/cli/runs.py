@@ -1,13 +1,16 @@
-"""``meterpipe run``, ``backfill`` and ``redrive``: starting work, and following it with ``--wait``."""
+"""``meterpipe run``, ``backfill`` and ``redrive``: starting work, and following it with ``--wait``.
+
+Following reads the days' outcomes from the ledger (one Query per poll) and describes only the
+executions the command started. Ctrl-C while following stops nothing: it says what still runs,
+and the ``meterpipe stop`` command that would stop it (exit 130).
+"""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import click
 from rich.console import Console
 
-from meterpipe.cli.app import app
+from meterpipe.cli.app import StillRunning, app
 from meterpipe.cli.options import (
     TargetChoice,
     from_to_options,
@@ -18,64 +21,122 @@ from meterpipe.cli.options import (
 from meterpipe.cli.output import err, out, print_json
 from meterpipe.cli.render import (
     actions_table,
+    day_line,
     day_progress,
     describe_progress,
     failed_days_table,
     plan_table,
-    run_line,
 )
 from meterpipe.errors import MeterpipeError
-from meterpipe.ops.backfill import (
-    BackfillProgress,
-    StartedBackfill,
-    plan_backfill,
-    start_backfill,
-    watch_backfills,
-)
+from meterpipe.ops.backfill import Mode, plan_backfill, start_backfill
 from meterpipe.ops.dates import DateRange, optional_range, parse_date
 from meterpipe.ops.history import readable_cause, root_cause
+from meterpipe.ops.inputs import day_inputs
 from meterpipe.ops.pipeline import Pipeline
-from meterpipe.ops.redrive import RedriveAction, redrive_execution, redrive_failed
-from meterpipe.ops.runs import Run, RunsFailed, describe_run, start_run, wait_for_runs
+from meterpipe.ops.redrive import redrive_days, redrive_execution
+from meterpipe.ops.runs import Run, RunsFailed, start_run
+from meterpipe.ops.watch import Tracked, Work, before_work, watch
+
+concurrency_option = click.option(
+    "--concurrency",
+    type=int,
+    default=None,
+    help="Days a backfill runs at once (default: the deployment's meterpipe:backfillMaxConcurrency).",
+)
 
 
-def follow_runs(
-    pipeline: Pipeline, runs: list[Run], label: str, redrives: dict[str, int] | None = None
-) -> list[Run]:
-    """Wait for runs with a live bar on stderr."""
-    with day_progress(err(), len(runs), label) as (progress, task):
+def follow(
+    pipeline: Pipeline, progress: Work, label: str, target_args: str, console: Console | None = None
+) -> Work:
+    """Watch the work with a live bar of its days (on stderr). Ctrl-C stops nothing: it raises
+    StillRunning naming what still runs and the ``meterpipe stop`` command (with ``target_args``,
+    the target options given) that would stop it."""
+    console = console or err()
+    try:
+        with day_progress(console, len(progress.days), label) as (bar, task):
 
-        def update(current: list[Run]) -> None:
-            done = [r for r in current if r.done and r.redrive_count >= (redrives or {}).get(r.arn, 0)]
-            failed = sum(1 for r in done if r.failed)
-            items = sum(r.items_written or 0 for r in done)
-            progress.update(
-                task,
-                completed=len(done),
-                description=f"[red]{failed} failed[/red] · {items:,} items" if failed else f"{items:,} items",
-            )
+            def update(current: Work) -> None:
+                bar.update(
+                    task, completed=current.succeeded + current.failed, description=describe_progress(current)
+                )
 
-        return wait_for_runs(pipeline, runs, on_update=update, min_redrive_count=redrives)
+            return watch(pipeline, progress, on_progress=update)
+    except KeyboardInterrupt:
+        raise StillRunning([t.name for t in progress.still_running()], target_args) from None
 
 
-def report_runs(pipeline: Pipeline, runs: Sequence[Run], as_json: bool) -> None:
-    """Print finished runs; exit 3 when any failed (with its cause, at the bottom)."""
+def _root_causes(pipeline: Pipeline, progress: Work) -> dict[str, str | None]:
+    """The first failed batch of each day that failed in a map run (its own error, e.g. the rows
+    write_batch refused); validation failures already name the file and value in their cause."""
+    causes: dict[str, str | None] = {}
+    for day in progress.not_completed:
+        record = progress.records.get(day)
+        if record is not None and (record.error or "").startswith("States."):
+            causes[day.isoformat()] = root_cause(pipeline, record.execution_arn)
+    return causes
+
+
+def report(
+    pipeline: Pipeline, progress: Work, as_json: bool, *, per_day: bool, target_args: str = ""
+) -> None:
+    """Print the outcome of the work: a line per day (``per_day``) or a summary and a table of
+    the days without a success, with the command that completes them; exit 3 naming those days."""
     now = pipeline.now()
-    causes = {run.arn: root_cause(pipeline, run.arn) for run in runs if run.failed}
+    causes = _root_causes(pipeline, progress)
     if as_json:
-        print_json([{**run.to_json(), "rootCause": causes.get(run.arn)} for run in runs])
+        data = progress.to_json(now)
+        for day in data["days"]:
+            day["rootCause"] = causes.get(day["date"])
+        print_json(data)
     else:
         console = out()
-        for run in runs:
-            console.print(run_line(run, now))
-            if run.failed:
-                console.print(f"  cause: {readable_cause(run.cause)}", style="red", soft_wrap=True)
-                if causes.get(run.arn):
-                    console.print(f"  first failed batch: {causes[run.arn]}", style="red", soft_wrap=True)
-    failed = [run for run in runs if run.failed]
-    if failed:
-        days = ", ".join(str(run.date) for run in failed)
-        raise RunsFailed(f"{len(failed)} of {len(runs)} run(s) failed: {days}")
+        if per_day:
+            for day in progress.days:
+                record = progress.records.get(day)
+                console.print(day_line(day, progress.status(day), record, now))
+                if record is not None and day in progress.not_completed and record.cause:
+                    console.print(f"  cause: {readable_cause(record.cause)}", style="red", soft_wrap=True)
+                batch = causes.get(day.isoformat())
+                if batch:
+                    console.print(f"  first failed batch: {batch}", style="red", soft_wrap=True)
+        else:
+            console.print(
+                f"{progress.succeeded} of {len(progress.days)} days succeeded, "
+                f"{len(progress.not_completed)} failed; {progress.items_written:,} items written"
+            )
+        if progress.not_completed:
+            for run in unaccounted_failures(progress):
+                why = f": {run.error}: {readable_cause(run.cause)}" if run.error else ""
+                console.print(f"{run.name} {run.status}{why}", style="red", soft_wrap=True)
+        if progress.not_completed and not per_day:
+            console.print(failed_days_table(progress, causes))
+            first, last = progress.not_completed[0], progress.not_completed[-1]
+            command = f"meterpipe redrive --failed --from {first} --to {last} --wait{target_args}"
+            console.print(f"complete them with: {command}", soft_wrap=True)
+    if progress.not_completed:
+        raise RunsFailed(f"{len(progress.not_completed)} day(s) not completed: {_named(progress)}")
+
+
+def unaccounted_failures(progress: Work) -> list[Run]:
+    """Executions of the work that ended without success and own no day in the ledger: a backfill
+    (its days say the rest), or a run that failed before it claimed its day."""
+    owners = {record.execution_arn for record in progress.records.values()}
+    ended = (progress.executions.get(item.arn) for item in progress.tracked)
+    return [
+        run
+        for run in ended
+        if run is not None and run.done and run.status != "SUCCEEDED" and run.arn not in owners
+    ]
+
+
+def _named(progress: Work) -> str:
+    names = []
+    for day in progress.not_completed:
+        status = progress.status(day)
+        record = progress.records.get(day)
+        error = f": {record.error}" if record is not None and record.error and status != "PENDING" else ""
+        names.append(f"{day} ({'never started' if status == 'PENDING' else status}{error})")
+    return ", ".join(names)
 
 
 @app.command("run")
@@ -84,28 +145,35 @@ def report_runs(pipeline: Pipeline, runs: Sequence[Run], as_json: bool) -> None:
 @json_option
 @target_options
 def run_command(*, day: str, wait: bool, as_json: bool, target: TargetChoice) -> None:
-    """Run daily_rollup for one processing date, as the schedule would."""
+    """Run daily_rollup for one processing date, as the schedule would.
+
+    With --wait, follow it until it ends (exit 3 if the day did not succeed); Ctrl-C then stops
+    nothing and prints the `meterpipe stop` command that would.
+    """
     date = parse_date(day, "--date")
     pipeline = target.connect()
+    progress = before_work(pipeline, [date]) if wait else None
     run = start_run(pipeline, date)
-    if not wait:
+    if progress is None:
         if as_json:
             print_json(run.to_json())
         else:
             out().print(f"started {run.name} for {date}\n  {run.arn}")
         return
-    report_runs(pipeline, follow_runs(pipeline, [run], f"run {date}"), as_json)
+    progress.track(Tracked(run.arn, run.name))
+    report(pipeline, follow(pipeline, progress, f"run {date}", target.args()), as_json, per_day=True)
 
 
 @app.command("backfill")
 @from_to_options(required=True)
+@concurrency_option
+@click.option("--only-missing", is_flag=True, help="Skip days that succeeded (the ledger's status).")
 @click.option(
-    "--concurrency",
-    type=int,
-    default=None,
-    help="Days run at once (default: the deployment's meterpipe:backfillMaxConcurrency).",
+    "--stale",
+    is_flag=True,
+    help="Run the days without a success, and those whose lake objects changed since their success "
+    "(their input fingerprint); --dry-run says which and why.",
 )
-@click.option("--only-missing", is_flag=True, help="Skip days whose latest run succeeded.")
 @click.option("--dry-run", is_flag=True, help="Print which days would run and why; start nothing.")
 @wait_option
 @json_option
@@ -116,6 +184,7 @@ def backfill_command(
     end: str,
     concurrency: int | None,
     only_missing: bool,
+    stale: bool,
     dry_run: bool,
     wait: bool,
     as_json: bool,
@@ -123,14 +192,16 @@ def backfill_command(
 ) -> None:
     """Run daily_rollup for every date from --from to --to with the backfill state machine.
 
-    Each day runs as its own daily_rollup execution. With --only-missing, each stretch of
-    consecutive days still to do becomes its own backfill execution. With --wait, a live display
-    follows the days (done, running, failed; items written) and the exit code is 0 only if every
-    day succeeded (3 otherwise).
+    Each day runs as its own daily_rollup execution. With --only-missing or --stale, each stretch
+    of consecutive days still to do becomes its own backfill execution. With --wait, a live
+    display follows the days (done, running, failed; items written) and the exit code is 0 only
+    if every day succeeded (3 otherwise); Ctrl-C then stops nothing and prints the `meterpipe
+    stop` command that would.
     """
     days = DateRange.parse(start, end)
     pipeline = target.connect()
-    plan = plan_backfill(pipeline, days, only_missing=only_missing)
+    mode: Mode = "stale" if stale else "missing" if only_missing else "all"
+    plan = plan_backfill(pipeline, days, mode=mode, inputs=day_inputs(pipeline, days) if stale else None)
     if dry_run:
         if as_json:
             print_json({"days": [d.to_json() for d in plan.days], "backfills": [str(r) for r in plan.ranges]})
@@ -143,13 +214,15 @@ def backfill_command(
         )
         return
     if not plan.to_run:
+        why = "every day succeeded, its input unchanged since" if stale else "every day succeeded"
         if as_json:
-            print_json({"started": [], "reason": "every day's latest run succeeded"})
+            print_json({"started": [], "reason": why})
         else:
-            out().print(f"nothing to do: every day of {days} has a latest run that succeeded")
+            out().print(f"nothing to do in {days}: {why}")
         return
-    started = start_backfill(pipeline, plan, concurrency=concurrency)
-    if not wait:
+    progress = before_work(pipeline, plan.to_run) if wait else None
+    started = start_backfill(pipeline, plan.ranges, concurrency=concurrency)
+    if progress is None:
         if as_json:
             print_json({"started": [s.to_json() for s in started]})
         else:
@@ -161,53 +234,22 @@ def backfill_command(
     if not as_json:
         for item in started:
             err().print(f"backfill {item.name}: {item.days} ({len(item.days)} days)")
-    report_backfill(follow_backfills(err(), pipeline, started, len(plan.to_run), "backfill"), as_json)
-
-
-def follow_backfills(
-    console: Console, pipeline: Pipeline, started: list[StartedBackfill], days: int, label: str
-) -> BackfillProgress:
-    """Watch backfills until they end, with a live bar of their days on ``console``."""
-    with day_progress(console, days, label) as (progress, task):
-
-        def update(current: BackfillProgress) -> None:
-            progress.update(
-                task, completed=current.succeeded + current.failed, description=describe_progress(current)
-            )
-
-        return watch_backfills(pipeline, started, on_progress=update)
-
-
-def report_backfill(result: BackfillProgress, as_json: bool) -> None:
-    if as_json:
-        print_json(result.to_json())
-    else:
-        console = out()
-        console.print(
-            f"{result.succeeded} of {len(result.days)} days succeeded, {result.failed} failed; "
-            f"{result.items_written:,} items written"
-        )
-        for backfill in result.backfills:
-            if backfill.status != "SUCCEEDED" and not result.failed_days:
-                console.print(
-                    f"backfill {backfill.name} {backfill.status}: {backfill.error}: {backfill.cause}"
-                )
-        if result.failed_days:
-            console.print(failed_days_table(result))
-            console.print("redrive them with: meterpipe redrive --failed --wait")
-    if not result.ok:
-        failed = ", ".join(str(d.date) for d in result.failed_days)
-        what = f"{len(result.failed_days)} day(s) failed: {failed}" if failed else "the backfill failed"
-        raise RunsFailed(what)
+    progress.track(*(Tracked(item.arn, item.name) for item in started))
+    work = follow(pipeline, progress, "backfill", target.args())
+    report(pipeline, work, as_json, per_day=False, target_args=target.args())
 
 
 @app.command("redrive")
 @click.argument("execution", required=False)
 @click.option(
-    "--failed", "all_failed", is_flag=True, help="Every day whose latest run failed (in --from..--to)."
+    "--failed",
+    "all_failed",
+    is_flag=True,
+    help="Every day without a success (in --from..--to, days never run included).",
 )
-@click.option("--fresh", is_flag=True, help="Start a fresh run of each day instead of RedriveExecution.")
+@click.option("--fresh", is_flag=True, help="Start fresh runs instead of RedriveExecution.")
 @from_to_options(what="processing dates (with --failed)")
+@concurrency_option
 @wait_option
 @json_option
 @target_options
@@ -218,20 +260,25 @@ def redrive_command(
     fresh: bool,
     start: str | None,
     end: str | None,
+    concurrency: int | None,
     wait: bool,
     as_json: bool,
     target: TargetChoice,
 ) -> None:
-    """Redrive a failed daily_rollup or backfill EXECUTION (name or ARN), or --failed days.
+    """Complete the days without a success: --failed days, or those of an EXECUTION (name or ARN).
 
-    RedriveExecution where AWS allows it and it can change the outcome (it re-runs only the failed
-    states, with the inputs they had); otherwise a fresh run of that day: for an execution more
-    than 14 days old, one that failed in a Fail state (a redrive would only fail there again), or
-    one whose batches write_batch rejected (a redrive would re-send the same rows, read before the
-    data was fixed). Each line says which it did and why.
-    A backfill is redriven through its failed days' own daily_rollup executions: redriving the
-    backfill itself would only re-run its final DaysFailed state. With --wait, follow the days
-    until done; exit code 0 only if every redriven day succeeded (3 otherwise).
+    The days come from the ledger: failed, incomplete, aborted, no data, interrupted (by a crash
+    or a stop), and with --from/--to also the days never run (e.g. not yet started by a backfill
+    that was killed). For each, RedriveExecution of the execution that owns the day where AWS
+    allows it and it can change the outcome (it re-runs only the failed states, with the inputs
+    they had); otherwise a fresh run: stretches of consecutive days as backfill executions, a lone
+    day as a daily_rollup execution. Days already running are waited for. Each line says what it
+    did and why.
+
+    An EXECUTION of daily_rollup: its day. Of backfill: every day of the backfill's range (the
+    backfill itself is never redriven: that would only re-run its final state). With --wait,
+    follow the days until done; exit code 0 only if every day succeeded, 3 otherwise naming the
+    days not completed.
     """
     if bool(execution) == all_failed:
         raise MeterpipeError("name one EXECUTION to redrive, or pass --failed (not both)")
@@ -240,35 +287,28 @@ def redrive_command(
     days = optional_range(start, end)
     pipeline = target.connect()
     if execution:
-        actions = redrive_execution(pipeline, execution, fresh=fresh)
+        done = redrive_execution(pipeline, execution, fresh=fresh, concurrency=concurrency)
     else:
-        actions = redrive_failed(pipeline, days, fresh=fresh)
-    if not actions:
+        done = redrive_days(pipeline, days, fresh=fresh, concurrency=concurrency)
+    if not done.actions:
         if as_json:
-            print_json({"actions": []})
+            print_json(done.to_json())
         else:
             where = f" in {days}" if days else ""
-            out().print(f"nothing to redrive: no day{where} has a latest run that failed")
+            out().print(f"nothing to redrive: every day{where} with a ledger record succeeded")
         return
     if not wait:
         if as_json:
-            print_json({"actions": [a.to_json() for a in actions]})
+            print_json(done.to_json())
         else:
-            out().print(actions_table(actions))
+            out().print(actions_table(done.actions))
         return
     if not as_json:
-        err().print(actions_table(actions))
-    finished = follow_actions(pipeline, actions)
-    if as_json:
-        print_json({"actions": [a.to_json() for a in actions], "runs": [r.to_json() for r in finished]})
-        if any(r.failed for r in finished):
-            raise RunsFailed(f"{sum(r.failed for r in finished)} redriven day(s) failed")
-        return
-    report_runs(pipeline, finished, as_json=False)
-
-
-def follow_actions(pipeline: Pipeline, actions: Sequence[RedriveAction]) -> list[Run]:
-    work = [a for a in actions if a.action != "nothing"]
-    runs = [describe_run(pipeline, a.execution_arn) for a in work]
-    expected = {a.execution_arn: a.expected_redrive_count for a in work if a.action == "redrive"}
-    return follow_runs(pipeline, runs, "redrive", expected)
+        err().print(actions_table(done.actions))
+    progress = done.work()
+    report(
+        pipeline,
+        follow(pipeline, progress, "redrive", target.args()),
+        as_json,
+        per_day=len(progress.days) <= 10,
+    )

@@ -8,10 +8,11 @@ from meterpipe.cli.app import app
 from meterpipe.cli.options import TargetChoice, json_option, target_options, wait_option
 from meterpipe.cli.output import out, print_json
 from meterpipe.cli.render import schedule_view
-from meterpipe.cli.runs import follow_runs, report_runs
+from meterpipe.cli.runs import follow, report
 from meterpipe.errors import MeterpipeError
 from meterpipe.ops.dates import parse_time
 from meterpipe.ops.schedule import fire_schedule, set_schedule_state, show_schedule
+from meterpipe.ops.watch import Tracked, before_work
 
 
 @app.group("schedule")
@@ -73,6 +74,9 @@ def fire_command(*, at: str | None, wait: bool, as_json: bool, target: TargetCho
 
     The schedule fires for its latest due time at or before TIME (so 03:30 on the 6th runs the
     5th), exactly once; localcloud's clock then runs on from TIME. Reports the execution started.
+    Moving the clock never reorders a day's runs: the latest is the ledger's (attempt order).
+    With --wait, follow the run; Ctrl-C then stops nothing and prints the `meterpipe stop`
+    command that would.
     """
     pipeline = target.connect()
     when = parse_time(at, pipeline.timezone, "--at") if at else pipeline.now()
@@ -93,4 +97,9 @@ def fire_command(*, at: str | None, wait: bool, as_json: bool, target: TargetCho
         return
     if not as_json:
         out().print(f"schedule fired for {fired.scheduled_time:%Y-%m-%d %H:%M} UTC: {fired.run.name}")
-    report_runs(pipeline, follow_runs(pipeline, [fired.run], f"scheduled run {fired.run.date}"), as_json)
+    if fired.run.date is None:
+        raise MeterpipeError(f"{fired.run.name} names no processing date to follow")
+    # After the start: the run is followed by name, so its claim of the day shows whenever it comes.
+    work = before_work(pipeline, [fired.run.date]).track(Tracked(fired.run.arn, fired.run.name))
+    label = f"scheduled run {fired.run.date}"
+    report(pipeline, follow(pipeline, work, label, target.args()), as_json, per_day=True)

@@ -231,10 +231,10 @@ def redrive(pipeline: Pipeline, arn: str) -> str:
     of the day where a redrive cannot help); any other execution with RedriveExecution."""
     machine_arn = str(pipeline.sfn.describe_execution(executionArn=arn)["stateMachineArn"])
     if machine_arn in (pipeline.deployment.daily_rollup_arn, pipeline.deployment.backfill_arn):
-        actions = redrive_execution(pipeline, arn)
+        actions = redrive_execution(pipeline, arn).actions
         first = actions[0]
         message = "; ".join(f"{a.date}: {a.action}: {a.reason}" for a in actions)
-        target = first.execution_arn if len(actions) == 1 else arn
+        target = (first.execution_arn or arn) if len(actions) == 1 else arn
         return execution_url(target) + "?message=" + urllib.parse.quote(message)
     pipeline.sfn.redrive_execution(executionArn=arn)
     return execution_url(arn) + "?message=" + urllib.parse.quote("redriven")

@@ -1,16 +1,33 @@
 """``meterpipe local up/down/status`` as library calls: localcloud's launcher, with its errors
-turned into meterpipe's one-line errors."""
+turned into meterpipe's one-line errors.
+
+"Running" means answering on the port. A pid file can outlive its server: after a SIGKILL the
+process may linger a few seconds as a zombie nobody has reaped yet, and its pid then still looks
+alive. So a server whose port refuses connections is not running, whatever its pid says: its pid
+file is removed as stale and ``up`` starts a new server at once. One that accepts connections but
+does not answer (busy saving a large state) is running, and ``up`` says so instead of starting a
+second one.
+"""
 
 from __future__ import annotations
 
+import json
+import socket
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from localcloud import launcher
 from meterpipe.errors import MeterpipeError
 
 DEFAULT_PORT = 4566
+HEALTH_PATH = "/_localcloud/health"
+# How long a server that accepted the connection gets to answer its health check.
+ANSWER_SECONDS = 10.0
+
+Answer = Literal["answering", "refused", "silent"]
 
 
 class LocalServerError(MeterpipeError):
@@ -24,6 +41,47 @@ class UpResult:
     stale_pid: int | None = None  # a pid file left by a localcloud that died was removed
 
 
+@dataclass(frozen=True)
+class Found:
+    """The server of a home folder, judged by its port."""
+
+    server: launcher.RunningServer | None
+    answer: Answer | None = None
+    health: dict[str, Any] | None = None
+    stale_pid: int | None = None  # a pid file naming a server that is gone was removed
+
+
+def probe(endpoint: str, timeout: float = ANSWER_SECONDS) -> tuple[Answer, dict[str, Any] | None]:
+    """Ask the server at ``endpoint`` for its health: it answers, refuses the connection (nothing
+    listens: it is gone), or accepts it and stays silent (alive, but busy)."""
+    try:
+        with urllib.request.urlopen(endpoint.rstrip("/") + HEALTH_PATH, timeout=timeout) as response:
+            data = json.load(response)
+            return "answering", data if isinstance(data, dict) else {}
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ConnectionRefusedError):
+            return "refused", None
+        if isinstance(exc.reason, TimeoutError | socket.timeout):
+            return "silent", None
+        return "refused", None
+    except ConnectionRefusedError:
+        return "refused", None
+    except (TimeoutError, OSError, ValueError):
+        return "silent", None
+
+
+def find(home: Path) -> Found:
+    """The server of ``home``, judged by an answer on its port; a stale pid file is removed."""
+    current = launcher.status(home)
+    if current.server is None:
+        return Found(None, stale_pid=current.stale_pid)
+    answer, health = probe(current.server.endpoint, ANSWER_SECONDS)
+    if answer == "refused":
+        (home / launcher.RUNTIME_FILE).unlink(missing_ok=True)
+        return Found(None, stale_pid=current.server.pid)
+    return Found(current.server, answer, health)
+
+
 def up(
     home: Path,
     *,
@@ -31,12 +89,20 @@ def up(
     allowed_origins: tuple[str, ...] = (),
     verify_signatures: bool = False,
 ) -> UpResult:
-    stale = launcher.status(home).stale_pid
+    found = find(home)
+    if found.server is not None:
+        if found.answer == "silent":
+            raise LocalServerError(
+                f"localcloud (pid {found.server.pid}) holds {home} at {found.server.endpoint} but does not "
+                f"answer within {ANSWER_SECONDS:.0f} s (saving a large state?): wait and try again, or "
+                "stop it with `meterpipe local down`"
+            )
+        return UpResult(found.server, started=False)
     try:
         server = launcher.start(
             home, port=port, allowed_origins=allowed_origins, verify_signatures=verify_signatures
         )
-        return UpResult(server, started=True, stale_pid=stale)
+        return UpResult(server, started=True, stale_pid=found.stale_pid)
     except launcher.AlreadyRunning as running:
         return UpResult(running.server, started=False)
     except launcher.LauncherError as exc:
@@ -52,25 +118,34 @@ def credentials(server: launcher.RunningServer) -> dict[str, str] | None:
 
 
 def down(home: Path) -> launcher.RunningServer:
+    found = find(home)
+    if found.server is None:
+        stale = f" (removed a stale pid file left by pid {found.stale_pid})" if found.stale_pid else ""
+        raise LocalServerError(f"localcloud is not running for {home}{stale}")
     try:
         return launcher.stop(home)
     except launcher.LauncherError as exc:
         raise LocalServerError(str(exc)) from exc
 
 
+def endpoint(home: Path) -> launcher.RunningServer | None:
+    """The running server of ``home`` (None: not running), for clients."""
+    return find(home).server
+
+
 def status(home: Path) -> dict[str, Any]:
     """What ``meterpipe local status --json`` prints."""
-    current = launcher.status(home)
-    if current.server is None:
+    found = find(home)
+    if found.server is None:
         result: dict[str, Any] = {"running": False, "home": str(home)}
-        if current.stale_pid:
-            result["stale_pid_removed"] = current.stale_pid
+        if found.stale_pid:
+            result["stale_pid_removed"] = found.stale_pid
         return result
-    health = launcher.health(current.server.endpoint) or {}
+    health = found.health or {}
     return {
         "running": True,
-        **current.server.to_json(),
-        "answering": bool(health),
+        **found.server.to_json(),
+        "answering": found.answer == "answering",
         "services": health.get("services", {}),
         "clock": health.get("clock"),
         "security": health.get("security", {}),

@@ -18,58 +18,57 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handlers import ledger_format as lf
 from meterpipe.aws import error_code
 from meterpipe.definitions import MAP_RESULTS_PREFIX
 from meterpipe.errors import MeterpipeError
 from meterpipe.ops.dates import DateRange, iso_utc, parse_date
+from meterpipe.ops.ledger import DayRecord, attempt_records, day_record, day_records, execution_record
 from meterpipe.ops.pipeline import Pipeline
-from meterpipe.ops.runs import Run, UnknownExecution, list_runs, run_from_description, runs_by_day
+from meterpipe.ops.runs import Run, UnknownExecution, run_from_description
 
 NEVER = "NEVER"
-STATUSES = ("SUCCEEDED", "FAILED", "RUNNING", "ABORTED", "TIMED_OUT", "PENDING_REDRIVE", NEVER)
+STATUSES = (*lf.STATUSES, NEVER)
 _MAP_LABELS = {"hourly": "hour", "daily": "day", "monthly": "month"}
 _CAUSE_LIMIT = 400
 
 
 @dataclass(frozen=True)
 class DayLine:
-    """One processing date: its latest run, how many runs it had."""
+    """One processing date: its ledger record (None: never run) and its latest attempt's record."""
 
     date: dt.date
-    latest: Run | None
-    runs: int
+    record: DayRecord | None
+    latest: DayRecord | None = None  # the attempt record of record.attempts
 
     @property
     def status(self) -> str:
-        return self.latest.status if self.latest else NEVER
+        return self.record.status if self.record else NEVER
 
     def to_json(self, now: dt.datetime) -> dict[str, Any]:
-        latest = self.latest
-        return {
-            "date": self.date.isoformat(),
-            "status": self.status,
-            "runs": self.runs,
-            "start": iso_utc(latest.start) if latest else None,
-            "durationSeconds": round(latest.duration(now), 3) if latest else None,
-            "itemsWritten": latest.items_written if latest else None,
-            "redriveCount": latest.redrive_count if latest else None,
-            "origin": latest.origin if latest else None,
-            "execution": latest.name if latest else None,
-            "executionArn": latest.arn if latest else None,
-            "error": latest.error if latest else None,
-            "cause": latest.cause if latest else None,
-        }
+        if self.record is None:
+            return {"date": self.date.isoformat(), "status": NEVER, "attempts": 0}
+        data = self.record.to_json(now)
+        data["origin"] = self.latest.origin if self.latest else None
+        data["redriveCount"] = self.latest.redrive_count if self.latest else None
+        return data
 
 
 def day_history(
     pipeline: Pipeline, days: DateRange | None = None, status: str | None = None
 ) -> list[DayLine]:
-    """One line per processing date with runs (and, for a bounded range, every date in it)."""
-    grouped = runs_by_day(list_runs(pipeline, days))
-    lines = [DayLine(day, group.latest, len(group.runs)) for day, group in grouped.items()]
+    """One line per processing date with a ledger record (and, for a bounded range, every date in
+    it): one Query of day records and one of attempt records, whatever the number of executions."""
+    records = day_records(pipeline, days)
+    attempts = attempt_records(pipeline, days)
+
+    def latest(record: DayRecord) -> DayRecord | None:
+        found = [a for a in attempts.get(record.date, []) if a.attempt == record.attempts]
+        return found[-1] if found else None
+
+    lines = [DayLine(day, record, latest(record)) for day, record in records.items()]
     if days is not None and days.start != dt.date.min and days.end != dt.date.max:
-        seen = {line.date for line in lines}
-        lines += [DayLine(day, None, 0) for day in days.days if day not in seen]
+        lines += [DayLine(day, None) for day in days.days if day not in records]
     lines.sort(key=lambda line: line.date)
     if status is not None:
         lines = [line for line in lines if line.status == status.upper()]
@@ -131,7 +130,8 @@ class Timeline:
     error: str | None = None
     cause: str | None = None
     root_cause: str | None = None  # the first failed batch's error, when a map run failed
-    days: list[Run] = field(default_factory=list)  # backfill: each day's latest daily_rollup run
+    ledger: DayRecord | None = None  # daily_rollup: the ledger's record of this execution's attempt
+    days: list[DayRecord] = field(default_factory=list)  # backfill: its latest attempt of each day
 
     def to_json(self, now: dt.datetime) -> dict[str, Any]:
         return {
@@ -141,8 +141,9 @@ class Timeline:
             "error": self.error,
             "cause": self.cause,
             "rootCause": self.root_cause,
+            "ledger": self.ledger.to_json(now) if self.ledger else None,
             "states": [span.to_json(now) for span in self.spans],
-            "days": [run.to_json() for run in self.days],
+            "days": [day.to_json(now) for day in self.days],
         }
 
 
@@ -176,10 +177,10 @@ def resolve_reference(pipeline: Pipeline, reference: str) -> tuple[str, dict[str
     """A processing date (its latest run) or an execution name or ARN."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", reference.strip()):
         day = parse_date(reference)
-        group = runs_by_day(list_runs(pipeline, DateRange(day, day))).get(day)
-        if group is None:
+        record = day_record(pipeline, day, repair=False)
+        if record is None:
             raise UnknownExecution(f"{day} has never been run (see `meterpipe history`)")
-        return find_execution(pipeline, group.latest.arn)
+        return find_execution(pipeline, record.execution_arn)
     return find_execution(pipeline, reference)
 
 
@@ -457,7 +458,20 @@ def timeline(pipeline: Pipeline, reference: str) -> Timeline:
         result.root_cause = str(found) if found else None
     if machine == "backfill":
         result.days = backfill_days(pipeline, execution)
+    else:
+        result.ledger = execution_attempt(pipeline, execution.arn)
     return result
+
+
+def execution_attempt(pipeline: Pipeline, execution_arn: str) -> DayRecord | None:
+    """The ledger's attempt record of a daily_rollup execution (its latest attempt)."""
+    found = execution_record(pipeline, execution_arn)
+    if found is None:
+        return None
+    day, attempt = found
+    return next(
+        (a for a in attempt_records(pipeline, DateRange(day, day)).get(day, []) if a.attempt == attempt), None
+    )
 
 
 def backfill_child_name(day: dt.date, backfill_name: str, redrive_count: int) -> str:
@@ -467,20 +481,32 @@ def backfill_child_name(day: dt.date, backfill_name: str, redrive_count: int) ->
     return f"{day.isoformat()}_{parent[: 80 - 11 - len(suffix)]}{suffix}"
 
 
-def backfill_days(pipeline: Pipeline, backfill: Run, runs: list[Run] | None = None) -> list[Run]:
-    """The daily_rollup runs a backfill started, the latest attempt of each date."""
+def backfill_range(backfill: Run) -> DateRange | None:
+    """The processing dates a backfill execution covers, from its input."""
     given = backfill.input if isinstance(backfill.input, dict) else {}
     try:
-        days = DateRange.parse(str(given.get("from")), str(given.get("to")))
+        return DateRange.parse(str(given.get("from")), str(given.get("to")))
     except MeterpipeError:
+        return None
+
+
+def is_child_of(backfill: Run, day: dt.date, execution_name: str) -> bool:
+    """Whether ``execution_name`` is the backfill's daily_rollup execution of ``day`` (any attempt)."""
+    return any(
+        execution_name == backfill_child_name(day, backfill.name, count)
+        for count in range(backfill.redrive_count, -1, -1)
+    )
+
+
+def backfill_days(pipeline: Pipeline, backfill: Run) -> list[DayRecord]:
+    """The latest attempt the backfill's own executions made at each of its days (attempt records:
+    one Query for the range)."""
+    days = backfill_range(backfill)
+    if days is None:
         return []
-    runs = runs if runs is not None else list_runs(pipeline, days)
-    by_name = {run.name: run for run in runs}
-    found: list[Run] = []
-    for day in days.days:
-        for attempt in range(backfill.redrive_count, -1, -1):
-            run = by_name.get(backfill_child_name(day, backfill.name, attempt))
-            if run is not None:
-                found.append(run)
-                break
+    found: list[DayRecord] = []
+    for day, attempts in sorted(attempt_records(pipeline, days).items()):
+        mine = [a for a in attempts if is_child_of(backfill, day, a.execution_name)]
+        if mine:
+            found.append(mine[-1])
     return found

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from meterpipe.aws import Clients, Target, clients_for, error_code
 from meterpipe.definitions import DEFAULT_STACK_NAME, DEFAULT_TIMEZONE, REPO_ROOT
 from meterpipe.errors import MeterpipeError
+from meterpipe.tables import LEDGER
 
 DEFAULT_SCHEDULE_GROUP = "default"
 CDK_JSON = REPO_ROOT / "cdk.json"
@@ -29,6 +30,7 @@ _OUTPUTS = {
     "lake_bucket": "LakeBucketName",
     "results_bucket": "ResultsBucketName",
     "rollup_table": "RollupTableName",
+    "ledger_table": "LedgerTableName",
     "daily_rollup_arn": "DailyRollupStateMachineArn",
     "backfill_arn": "BackfillStateMachineArn",
 }
@@ -52,6 +54,7 @@ class Deployment:
     # The configured zone of "yesterday" for scheduled runs, used when the schedule cannot be read.
     timezone: str = DEFAULT_TIMEZONE
     stack_name: str | None = None
+    ledger_table: str = LEDGER.name  # the per-day ledger (docs/ledger.md)
 
     @property
     def daily_rollup_name(self) -> str:
@@ -89,6 +92,7 @@ def local_deployment(clients: Clients) -> Deployment:
         lake_bucket=spec.lake_bucket,
         results_bucket=spec.results_bucket,
         rollup_table=spec.rollups.name,
+        ledger_table=spec.ledger.name,
         daily_rollup_arn=prefix + spec.daily_rollup,
         backfill_arn=prefix + spec.backfill,
         schedule_name=spec.schedule_name,

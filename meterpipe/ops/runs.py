@@ -1,9 +1,9 @@
-"""A processing date's runs: its daily_rollup executions, whatever started them.
+"""daily_rollup executions as an operator reads them, and starting one.
 
 An execution belongs to the date its input names (``{"date": ...}``), or for a scheduled run
 (``{"scheduled_time": ...}``) the calendar day before that time in the schedule's zone; a
-succeeded run's output names its date too. A day's *latest* run is the one started (or
-redriven: a redrive starts it again) last.
+succeeded run's output names its date too. Which run is a day's latest is the ledger's to say
+(``meterpipe.ops.ledger``): executions are never listed to find it.
 
 Execution names say who started a run: ``<date>_run_<stamp>`` (``meterpipe run``),
 ``<date>_redrive_<stamp>`` (a fresh run by ``meterpipe redrive``), ``<date>_<backfill>_r<n>``
@@ -16,10 +16,7 @@ import datetime as dt
 import json
 import re
 import secrets
-import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from meterpipe.aws import error_code
 from meterpipe.errors import MeterpipeError
-from meterpipe.ops.dates import DateRange, iso_utc, scheduled_day
+from meterpipe.ops.dates import iso_utc, scheduled_day
 from meterpipe.ops.pipeline import Pipeline
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -177,90 +174,6 @@ def run_from_description(described: dict[str, Any], zone: ZoneInfo) -> Run:
     )
 
 
-@dataclass
-class RunIndex:
-    """Described executions kept between polls: an execution is described again only when its
-    listing (status, stop, redrive count) changed."""
-
-    pipeline: Pipeline
-    _known: dict[str, tuple[tuple[Any, ...], Run]] = field(default_factory=dict)
-
-    def describe(self, arn: str) -> Run:
-        described = self.pipeline.sfn.describe_execution(executionArn=arn)
-        return run_from_description(described, self.pipeline.timezone)
-
-    def runs(self, *, started_after: dt.datetime | None = None) -> list[Run]:
-        """Every daily_rollup execution (started after ``started_after``, when given)."""
-        listed = list(
-            _list_executions(self.pipeline, self.pipeline.deployment.daily_rollup_arn, started_after)
-        )
-        stale = [
-            item
-            for item in listed
-            if self._signature(item) != self._known.get(item["executionArn"], ((),))[0]
-        ]
-
-        def describe(item: dict[str, Any]) -> tuple[dict[str, Any], Run | None]:
-            try:
-                return item, self.describe(item["executionArn"])
-            except ClientError as error:
-                if error_code(error) == "ExecutionDoesNotExist":
-                    return item, None
-                raise
-
-        workers = min(_DESCRIBE_WORKERS, max(1, len(stale)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for item, run in pool.map(describe, stale):
-                if run is not None:
-                    self._known[item["executionArn"]] = (self._signature(item), run)
-        return [self._known[i["executionArn"]][1] for i in listed if i["executionArn"] in self._known]
-
-    @staticmethod
-    def _signature(item: dict[str, Any]) -> tuple[Any, ...]:
-        return (item.get("status"), item.get("stopDate"), item.get("redriveCount"), item.get("redriveDate"))
-
-
-def _list_executions(
-    pipeline: Pipeline, state_machine_arn: str, started_after: dt.datetime | None
-) -> Iterable[dict[str, Any]]:
-    """ListExecutions, newest first, stopping once executions start before ``started_after``."""
-    paginator = pipeline.sfn.get_paginator("list_executions")
-    for page in paginator.paginate(stateMachineArn=state_machine_arn):
-        for item in page["executions"]:
-            if started_after is not None and item["startDate"] < started_after:
-                return
-            yield item
-
-
-def list_runs(pipeline: Pipeline, days: DateRange | None = None) -> list[Run]:
-    """Every daily_rollup run (of the days in ``days``, when given), newest first."""
-    runs = RunIndex(pipeline).runs()
-    return [r for r in runs if days is None or (r.date is not None and r.date in days)]
-
-
-@dataclass(frozen=True)
-class DayRuns:
-    """A processing date and its runs, latest first."""
-
-    date: dt.date
-    runs: tuple[Run, ...]
-
-    @property
-    def latest(self) -> Run:
-        return self.runs[0]
-
-
-def runs_by_day(runs: Iterable[Run]) -> dict[dt.date, DayRuns]:
-    grouped: dict[dt.date, list[Run]] = {}
-    for run in runs:
-        if run.date is not None:
-            grouped.setdefault(run.date, []).append(run)
-    return {
-        day: DayRuns(day, tuple(sorted(items, key=lambda r: (r.last_start, r.start), reverse=True)))
-        for day, items in sorted(grouped.items())
-    }
-
-
 def execution_name(day: dt.date, origin: str, now: dt.datetime) -> str:
     """``2024-01-05_run_20240106T101500_3fa9``: the date first, so names sort and say their day."""
     return f"{day.isoformat()}_{origin}_{now.astimezone(dt.UTC):%Y%m%dT%H%M%S}_{secrets.token_hex(2)}"
@@ -294,37 +207,6 @@ def describe_run(pipeline: Pipeline, arn: str) -> Run:
             raise UnknownExecution(f"unknown execution {arn}") from None
         raise
     return run_from_description(described, pipeline.timezone)
-
-
-def wait_for_runs(
-    pipeline: Pipeline,
-    runs: list[Run],
-    *,
-    on_update: Callable[[list[Run]], None] | None = None,
-    poll_seconds: float = 1.0,
-    min_redrive_count: dict[str, int] | None = None,
-) -> list[Run]:
-    """Poll until every run is done; ``on_update`` sees the current state after each poll.
-
-    ``min_redrive_count`` (ARN -> count) makes a just-redriven execution count as done only once
-    DescribeExecution shows the redrive (its redrive count reached) and the new attempt ended.
-    """
-    wanted = dict(min_redrive_count or {})
-    current = {run.arn: run for run in runs}
-
-    def finished(run: Run) -> bool:
-        return run.done and run.redrive_count >= wanted.get(run.arn, 0)
-
-    while True:
-        for arn, run in list(current.items()):
-            if not finished(run):
-                current[arn] = describe_run(pipeline, arn)
-        ordered = [current[run.arn] for run in runs]
-        if on_update is not None:
-            on_update(ordered)
-        if all(finished(run) for run in ordered):
-            return ordered
-        time.sleep(poll_seconds)
 
 
 class RunsFailed(MeterpipeError):

@@ -111,7 +111,7 @@ def test_a_bad_reading_fails_its_day_naming_the_file_line_and_value_and_writes_n
 
     done = cli("run", "--date", str(MARCH[1]), "--wait", "--json")
     assert done.returncode == 3, done.stdout + done.stderr
-    [run] = json.loads(done.stdout)
+    [run] = json.loads(done.stdout)["executions"]
     key = f"iot_electricity_metering/year=2023/month=03/day=02/{path.name}"
     assert (run["status"], run["error"]) == ("FAILED", "MeterPipe.BadReadings")
     assert (
@@ -193,7 +193,7 @@ def test_a_day_without_readings_ends_no_data_naming_the_prefix_and_writes_nothin
     before = march_items(cli)
     done = cli("run", "--date", "2023-03-20", "--wait", "--json")
     assert done.returncode == 3, done.stdout + done.stderr
-    [run] = json.loads(done.stdout)
+    [run] = json.loads(done.stdout)["executions"]
     assert (run["status"], run["error"]) == ("FAILED", "MeterPipe.NoReadings")
     assert run["cause"] == (
         "no readings for 2023-03-20: no objects under s3://meterpipe-lake/iot_electricity_metering/year=2023/month=03/day=20/"

@@ -47,7 +47,7 @@ def test_the_demo_backfills_a_month_whose_items_equal_the_totals_and_stops_local
         written = len(expected) - len(months) + days_in_february * len(months)
         out = demo.stdout
         assert f"29 of 29 days succeeded, 0 failed; {written:,} items written" in out
-        assert "✓ succeeded 29   ✗ failed 0" in out
+        assert "✓ succeeded 29   ↻ stale 0   ✗ failed 0" in out
         assert "one execution's timeline: 2024-02-15" in out and "daily_rollup 2024-02-15_" in out
         assert "localcloud keeps running" in out
         assert cli.table() == expected

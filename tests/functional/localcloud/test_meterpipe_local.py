@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,6 +126,73 @@ def test_up_after_a_crash_removes_the_stale_pid_file_and_says_so(tmp_path: Path)
         assert f"removed a stale pid file: localcloud (pid {dead}) had stopped without cleaning up" in output
     finally:
         launcher.stop(home)
+
+
+def _pid_file(home: Path, pid: int, port: int) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    endpoint = f"http://127.0.0.1:{port}"
+    info = {"pid": pid, "port": port, "endpoint": endpoint, "home": str(home), "started_at": 0}
+    (home / "localcloud.json").write_text(json.dumps(info))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_up_starts_at_once_when_the_pid_file_names_a_killed_server_not_yet_reaped(tmp_path: Path) -> None:
+    """Right after a SIGKILL the server's pid can still look alive (a zombie nobody reaped yet):
+    "running" is judged by an answer on the port, not by the pid."""
+    zombie = subprocess.Popen(["sleep", "60"])
+    os.kill(zombie.pid, signal.SIGKILL)
+    home = tmp_path / "killed"
+    _pid_file(home, zombie.pid, _free_port())
+    try:
+        assert launcher.status(home).running  # the pid alone says it runs
+        code, output, error = run("local", "up", "--home", str(home), "--port", "0", "--no-deploy")
+        assert error is None and code == 0, output
+        assert (
+            f"removed a stale pid file: localcloud (pid {zombie.pid}) had stopped without cleaning up"
+            in output
+        )
+        assert "localcloud started at http://127.0.0.1:" in output
+        running = launcher.status(home).server
+        assert running is not None and running.pid != zombie.pid
+    finally:
+        zombie.wait()
+        launcher.stop(home)
+
+
+def test_status_and_commands_say_not_running_when_nothing_answers_on_the_port(tmp_path: Path) -> None:
+    home = tmp_path / "gone"
+    _pid_file(home, os.getpid(), _free_port())  # a live pid, but nothing listens on the port
+    code, output, _ = run("local", "status", "--home", str(home))
+    assert code == 0
+    assert (
+        output.strip()
+        == f"localcloud is not running for {home} (removed a stale pid file left by pid {os.getpid()})"
+    )
+    assert not (home / "localcloud.json").exists()
+    _pid_file(home, os.getpid(), _free_port())
+    with pytest.raises(LocalcloudNotRunning, match="start it with `meterpipe local up`"):
+        clients_for(Target.local(home))
+
+
+def test_up_does_not_start_a_second_server_beside_one_that_is_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that accepts the connection but does not answer in time (saving a large state)
+    still runs: up says so rather than start another on the same home."""
+    monkeypatch.setattr(server, "ANSWER_SECONDS", 0.5)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()  # connections queue, nothing answers
+        home = tmp_path / "busy"
+        _pid_file(home, os.getpid(), busy.getsockname()[1])
+        with pytest.raises(LocalServerError, match=r"holds .* but does not answer within 0 s"):
+            server.up(home, port=0)
+    assert (home / "localcloud.json").exists()
 
 
 def test_the_deployed_function_runs_the_handlers_package_with_the_table_from_its_environment(

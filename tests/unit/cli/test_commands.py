@@ -39,13 +39,17 @@ def test_run_starts_the_day_and_wait_reports_items(
     assert started.exit_code == 0 and started.stdout.startswith("started 2024-01-05_run_")
     fake_sfn.polls_to_finish = 2
     waited = invoke("run", "--date", "2024-01-05", "--wait", "--json")
-    [run] = json.loads(waited.stdout)
-    assert (waited.exit_code, run["status"], run["itemsWritten"], run["date"]) == (
+    [day] = json.loads(waited.stdout)["days"]
+    assert (waited.exit_code, day["status"], day["itemsWritten"], day["date"], day["attempts"]) == (
         0,
         "SUCCEEDED",
         52,
         "2024-01-05",
+        2,
     )
+    text = invoke("run", "--date", "2024-01-05", "--wait")
+    assert text.stdout.startswith("2024-01-05  SUCCEEDED  2024-01-05_run_")
+    assert text.stdout.rstrip().endswith("  3.0 s  52 items written")
 
 
 def test_a_failed_run_exits_3_with_its_cause(
@@ -54,8 +58,10 @@ def test_a_failed_run_exits_3_with_its_cause(
     fake_sfn.day_outcome = lambda day: failed("MeterPipe.ReconcileFailed", "hour: 3 rows but 2 items")
     result = invoke("run", "--date", "2024-01-05", "--wait")
     assert result.exit_code == 3
-    assert "FAILED" in result.stdout and "cause: hour: 3 rows but 2 items" in result.stdout
-    assert one_error_line(result) == "error: 1 of 1 run(s) failed: 2024-01-05"
+    assert "INCOMPLETE" in result.stdout and "cause: hour: 3 rows but 2 items" in result.stdout
+    assert one_error_line(result) == (
+        "error: 1 day(s) not completed: 2024-01-05 (INCOMPLETE: MeterPipe.ReconcileFailed)"
+    )
 
 
 def test_backfill_dry_run_prints_each_day_and_why(
@@ -74,7 +80,7 @@ def test_backfill_dry_run_prints_each_day_and_why(
     assert plan["backfills"] == ["2024-01-01", "2024-01-03"]
     assert not [op for op, _ in fake_sfn.calls if op == "StartExecution"]
     text = invoke("backfill", "--from", "2024-01-01", "--to", "2024-01-03", "--only-missing", "--dry-run")
-    assert "skip: latest run succeeded" in text.stdout
+    assert "skip: succeeded (2024-02-01 10:00 UTC, x)" in text.stdout
     assert "2 of 3 days would run, in 2 backfill execution(s)" in text.stdout
 
 
@@ -88,9 +94,15 @@ def test_backfill_wait_exits_0_only_when_every_day_succeeded(
     bad = invoke("backfill", "--from", "2024-01-01", "--to", "2024-01-03", "--wait")
     assert bad.exit_code == 3
     assert "2 of 3 days succeeded, 1 failed" in bad.stdout
+    assert " FAILED: MeterPipe.DaysFailed: 1 of 3 days failed: 2024-01-02." in bad.stdout  # the backfill
     assert "States.ExceedToleratedFailureThreshold" in bad.stdout
-    assert "meterpipe redrive --failed --wait" in bad.stdout
-    assert one_error_line(bad) == "error: 1 day(s) failed: 2024-01-02"
+    assert (
+        "complete them with: meterpipe redrive --failed --from 2024-01-02 --to 2024-01-02 --wait"
+        in bad.stdout
+    )
+    assert one_error_line(bad) == (
+        "error: 1 day(s) not completed: 2024-01-02 (INCOMPLETE: States.ExceedToleratedFailureThreshold)"
+    )
 
 
 def test_backfill_with_nothing_missing_starts_nothing(
@@ -99,7 +111,7 @@ def test_backfill_with_nothing_missing_starts_nothing(
     fake_sfn.add_execution(DAILY_ROLLUP_ARN, "x", {"date": "2024-01-02"}, succeeded())
     result = invoke("backfill", "--from", "2024-01-02", "--to", "2024-01-02", "--only-missing")
     assert result.exit_code == 0
-    assert result.stdout.strip() == "nothing to do: every day of 2024-01-02 has a latest run that succeeded"
+    assert result.stdout.strip() == "nothing to do in 2024-01-02: every day succeeded"
 
 
 def test_redrive_failed_then_history_shows_the_redrive(
@@ -112,16 +124,17 @@ def test_redrive_failed_then_history_shows_the_redrive(
     assert result.exit_code == 0, result.output
     assert "2024-01-02  SUCCEEDED" in result.stdout
     history = json.loads(invoke("history", "--from", "2024-01-01", "--to", "2024-01-03", "--json").stdout)
-    assert [(d["date"], d["status"], d["redriveCount"]) for d in history] == [
-        ("2024-01-01", "SUCCEEDED", 0),
-        ("2024-01-02", "SUCCEEDED", 1),
-        ("2024-01-03", "SUCCEEDED", 0),
+    assert [(d["date"], d["status"], d["attempts"], d["redriveCount"], d["origin"]) for d in history] == [
+        ("2024-01-01", "SUCCEEDED", 1, 0, "backfill"),
+        ("2024-01-02", "SUCCEEDED", 2, 1, "redrive"),
+        ("2024-01-03", "SUCCEEDED", 1, 0, "backfill"),
     ]
     calendar = json.loads(invoke("calendar", "--month", "2024-01", "--json").stdout)
-    assert calendar["counts"] == {"succeeded": 3, "failed": 0, "running": 0, "never": 28}
+    assert (calendar["counts"]["succeeded"], calendar["counts"]["never"]) == (3, 28)
+    assert sum(calendar["counts"].values()) == 31
     assert (
         invoke("redrive", "--failed").stdout.strip()
-        == "nothing to redrive: no day has a latest run that failed"
+        == "nothing to redrive: every day with a ledger record succeeded"
     )
 
 
@@ -134,12 +147,15 @@ def test_redrive_wait_exits_3_when_a_redriven_day_fails_again(
     text = invoke("redrive", "--failed", "--wait")
     as_json = invoke("redrive", "--failed", "--wait", "--json")
 
+    not_completed = (
+        "error: 1 day(s) not completed: 2024-01-02 (INCOMPLETE: States.ExceedToleratedFailureThreshold)"
+    )
     assert text.exit_code == 3
-    assert "2024-01-02  FAILED" in text.stdout
-    assert one_error_line(text) == "error: 1 of 1 run(s) failed: 2024-01-02"
+    assert "2024-01-02  INCOMPLETE" in text.stdout
+    assert one_error_line(text) == not_completed
     assert as_json.exit_code == 3
-    assert [r["status"] for r in json.loads(as_json.stdout)["runs"]] == ["FAILED"]
-    assert one_error_line(as_json) == "error: 1 redriven day(s) failed"
+    assert [d["status"] for d in json.loads(as_json.stdout)["days"]] == ["INCOMPLETE"]
+    assert one_error_line(as_json) == not_completed
 
 
 def test_history_of_a_date_prints_its_timeline(pipeline: Pipeline, invoke: Invoke) -> None:
@@ -171,15 +187,16 @@ def test_on_an_80_column_terminal_long_columns_move_to_a_table_of_their_own(
 
     timeline = narrow("history", "2024-01-05")
     # The header lines are soft-wrapped (kept whole for copying); the tables fit the width.
-    assert max(len(line) for line in timeline[2:]) <= 80
-    assert timeline[2].split() == ["state", "type", "start", "duration", "status"]
+    assert timeline[2].startswith("ledger: attempt 1 SUCCEEDED, 96/96 readings (of expected), 2/2 sensors")
+    assert max(len(line) for line in timeline[3:]) <= 80
+    assert timeline[3].split() == ["state", "type", "start", "duration", "status"]
     write = [line.split() for line in timeline if line.startswith("WriteHourlyRollups")]
     assert write[0][-1] == "succeeded" and "map run: 48/48 items succeeded" in " ".join(write[1])
 
     days = narrow("history", "--from", "2024-01-05", "--to", "2024-01-05")
     assert max(len(line) for line in days) <= 80
     assert days[3].split()[:2] == ["2024-01-05", "SUCCEEDED"]
-    assert days[-1].split() == ["2024-01-05", started]
+    assert days[-1].split() == ["2024-01-05", "2024-02-01", "10:00", started]
 
     wide = invoke("history", "2024-01-05").stdout.splitlines()
     assert "detail" in next(line for line in wide if "state" in line and "status" in line)

@@ -114,6 +114,7 @@ def test_a_deployed_stack_is_found_by_its_outputs(
         "LakeBucketName": "lake",
         "ResultsBucketName": "results",
         "RollupTableName": "ElectricityMeteredByPeriod",
+        "LedgerTableName": "MeterPipeLedger",
         "DailyRollupStateMachineArn": prefix + "meterpipe-daily-rollup",
         "BackfillStateMachineArn": prefix + "meterpipe-backfill",
     }
@@ -124,6 +125,10 @@ def test_a_deployed_stack_is_found_by_its_outputs(
     assert result.exit_code == 1
     assert one_error_line(result).startswith("error: Query failed: ResourceNotFoundException:")
     assert one_error_line(invoke(*query, "--stack", "Other")) == NO_STACK.format("Other")
+    del outputs["LedgerTableName"]  # a stack deployed before the ledger existed
+    assert one_error_line(invoke(*query, "--stack", "Pipes")) == (
+        "error: stack 'Pipes' has no output(s) LedgerTableName: is it a meterpipe stack, fully deployed?"
+    )
     assert one_error_line(invoke(*query, "--stack", "Pipes", "--home", "x")) == (
         "error: --home applies to --target local only"
     )

@@ -1,5 +1,6 @@
 """A Pipeline over moto (S3, DynamoDB, STS, Scheduler, CloudFormation) with the fake Step
-Functions of ``fake_sfn`` behind its stepfunctions client."""
+Functions of ``fake_sfn`` behind its stepfunctions client; the fake writes the per-day ledger
+(moto's DynamoDB) as the state machines do."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from meterpipe.aws import Clients, Target
 from meterpipe.ops.pipeline import Deployment, Pipeline
 from meterpipe.tables import ROLLUPS
 from tests.unit.ops.fake_sfn import BACKFILL_ARN, DAILY_ROLLUP_ARN, REGION, FakeStepFunctions
+from tests.unit.ops.ledger_records import LedgerWriter
 
 LAKE = "meterpipe-lake"
 RESULTS = "meterpipe-results"
@@ -40,6 +42,8 @@ def make_pipeline(tmp_path: Path, fake: FakeStepFunctions) -> Pipeline:
     for bucket in (LAKE, RESULTS):
         s3.create_bucket(Bucket=bucket)
     clients.client("dynamodb").create_table(**ROLLUPS.create_table_params())
+    fake.ledger = LedgerWriter(clients.client("dynamodb"))
+    fake.ledger.create_table()
     clients.client("scheduler").create_schedule(
         Name=SCHEDULE,
         ScheduleExpression="cron(30 3 * * ? *)",

@@ -10,6 +10,12 @@ Behaviour is deliberately simple and scripted: a daily_rollup execution ends wit
 names them, and fails with MeterPipe.DaysFailed when any child failed. Executions finish after
 ``polls_to_finish`` DescribeExecution calls (0: at once). History events follow AWS's
 HistoryEvent shapes for the states of daily_rollup.asl.json.
+
+With a ``ledger`` (``LedgerWriter``), daily_rollup executions write the per-day ledger as
+docs/ledger.md says: the claim (RUNNING, a new attempt) at the start and at each redrive,
+SUCCEEDED / NO_DATA / FAILED (validation) at their end, and what ledger_sync records for the other
+ends (INCOMPLETE or FAILED, ABORTED) unless ``ledger_sync_lag`` holds those back, as a slow
+EventBridge delivery would.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 from botocore.validate import validate_parameters
+
+from meterpipe.ops.fingerprint import Fingerprint, fingerprint_pages
+from tests.unit.ops.ledger_records import LedgerWriter
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -41,6 +50,23 @@ class Outcome:
     redrivable: bool = True
     redrive_reason: str | None = None
     failed_state: str = "WriteHourlyRollups"
+    writes_started: bool = True  # a failure after the first item write (INCOMPLETE in the ledger)
+
+    @property
+    def ledger_status(self) -> str:
+        """The day's status once the attempt's end is recorded."""
+        if self.status == "SUCCEEDED":
+            return "SUCCEEDED"
+        if self.status == "ABORTED":
+            return "ABORTED"
+        if self.error == "MeterPipe.NoReadings":
+            return "NO_DATA"
+        return "INCOMPLETE" if self.writes_started else "FAILED"
+
+    @property
+    def written_by_the_state_machine(self) -> bool:
+        """daily_rollup records success and validation failures itself; ledger_sync the rest."""
+        return self.status == "SUCCEEDED" or self.error in VALIDATION_ERRORS
 
 
 def succeeded(items: tuple[int, int, int] = (48, 2, 2)) -> Outcome:
@@ -53,9 +79,11 @@ def failed(
     *,
     redrivable: bool = True,
     reason: str | None = None,
+    writes: bool = True,
 ) -> Outcome:
     """A failed run: in its hourly Distributed Map, or (MeterPipe.ReconcileFailed) in the
-    ReconcileFailed Fail state."""
+    ReconcileFailed Fail state, or (a MeterPipe validation error) in a Fail state before any write."""
+    validation = error in VALIDATION_ERRORS
     state = "ReconcileFailed" if error == "MeterPipe.ReconcileFailed" else "WriteHourlyRollups"
     return Outcome(
         status="FAILED",
@@ -63,8 +91,21 @@ def failed(
         cause=cause,
         redrivable=redrivable,
         redrive_reason=reason,
-        failed_state=state,
+        failed_state="ValidationFailed" if validation else state,
+        writes_started=writes and not validation,
+        items=(0, 0, 0) if validation else (48, 2, 2),
     )
+
+
+NO_INPUT = fingerprint_pages([[]])  # a day whose test put no objects in the lake
+VALIDATION_ERRORS = frozenset(
+    {
+        "MeterPipe.BadReadings",
+        "MeterPipe.NoReadings",
+        "MeterPipe.BadCustomers",
+        "MeterPipe.IncompleteReadings",
+    }
+)
 
 
 class FakeError(Exception):
@@ -109,6 +150,9 @@ class FakeStepFunctions:
         self.executions: dict[str, Execution] = {}
         self.map_runs: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.ledger: LedgerWriter | None = None
+        self.ledger_sync_lag = False
+        self.fingerprints: dict[dt.date, Fingerprint] = {}  # what a run records as its day's input
 
     # -- wiring ------------------------------------------------------------------------------------
     def attach(self, client: Any) -> Any:
@@ -161,15 +205,67 @@ class FakeStepFunctions:
             self._start_backfill(execution)
         else:
             execution.outcome = self.day_outcome(self._date_of(given))
+            self._claim(execution)
         if execution.polls_left == 0:
             self._finish(execution)
         return {"executionArn": arn, "startDate": execution.start}
+
+    def _claim(self, execution: Execution) -> None:
+        """daily_rollup claims its day as it starts, and ledger_sync at each redrive."""
+        if self.ledger is None or execution.machine != DAILY_ROLLUP_ARN:
+            return
+        name = execution.name
+        origin = "schedule" if "scheduled_time" in execution.input else "other"
+        for marker, kind in (("_run_", "run"), ("_redrive_", "redrive"), ("_bf_", "backfill")):
+            if marker in name:
+                origin = kind
+        if execution.redrive_count:
+            origin = "redrive"
+        self.ledger.record(
+            self._date_of(execution.input),
+            "RUNNING",
+            execution.arn,
+            origin=origin,
+            redrive_count=execution.redrive_count,
+            started=execution.redrive_date or execution.start,
+        )
+
+    def _record_end(self, execution: Execution, outcome: Outcome) -> None:
+        if self.ledger is None:
+            return
+        day = self._date_of(execution.input)
+        if outcome.writes_started:  # daily_rollup marks it before its first item write
+            self.ledger.update(day, execution.arn, "RUNNING", writes_started=True)
+        if self.ledger_sync_lag and not outcome.written_by_the_state_machine:
+            return
+        counts: dict[str, Any] = {"ended": execution.stop, "writes_started": outcome.writes_started}
+        if outcome.status == "SUCCEEDED":
+            hours, days, months = outcome.items
+            counts.update(
+                writes_started=True,
+                items_hour=hours,
+                items_day=days,
+                items_month=months,
+                readings=hours * 2,
+                readings_expected=hours * 2,
+                bad_readings=0,
+                bad_readings_skipped=0,
+                sensors_reporting=days,
+                sensors_known=days,
+                fingerprint=self.fingerprints.get(day, NO_INPUT).value,
+                input_objects=self.fingerprints.get(day, NO_INPUT).objects,
+                input_bytes=self.fingerprints.get(day, NO_INPUT).bytes,
+            )
+        else:
+            counts.update(error=outcome.error, cause=outcome.cause)
+        self.ledger.update(day, execution.arn, outcome.ledger_status, **counts)
 
     def add_execution(self, machine: str, name: str, given: Any, outcome: Outcome) -> Execution:
         """An execution started by someone else (the schedule, the console), already finished."""
         arn = machine.replace(":stateMachine:", ":execution:") + ":" + name
         execution = Execution(arn, machine, name, given, self.tick(), outcome=outcome)
         self.executions[arn] = execution
+        self._claim(execution)
         self._finish(execution)
         return execution
 
@@ -194,9 +290,11 @@ class FakeStepFunctions:
             {"date": day.isoformat()},
             self.tick(),
             outcome=self.day_outcome(day),
+            polls_left=self.polls_to_finish,
         )
         self.executions[child.arn] = child
         backfill.children.append(child.arn)
+        self._claim(child)
         return child
 
     def _finish(self, execution: Execution) -> None:
@@ -241,6 +339,7 @@ class FakeStepFunctions:
             execution.error, execution.cause = outcome.error, outcome.cause
             execution.redrivable = outcome.redrivable
             execution.redrive_reason = outcome.redrive_reason
+        self._record_end(execution, outcome)
 
     def _map_run(self, execution: Execution, label: str, total: int, failed_items: int) -> str:
         arn = f"{PREFIX}:mapRun:{execution.machine.rsplit(':', 1)[-1]}/{label}:{uuid.uuid4()}"
@@ -508,9 +607,21 @@ class FakeStepFunctions:
         execution.polls_left = self.polls_to_finish
         if execution.machine == DAILY_ROLLUP_ARN:
             execution.outcome = self.day_outcome(self._date_of(execution.input))
+            self._claim(execution)
         if execution.polls_left == 0:
             self._finish(execution)
         return {"redriveDate": execution.redrive_date}
+
+    def op_stop_execution(self, params: dict[str, Any]) -> dict[str, Any]:
+        execution = self._get(params["executionArn"])
+        if execution.status != "RUNNING":  # as AWS: stopping an ended execution changes nothing
+            return {"stopDate": execution.stop or execution.start}
+        execution.status, execution.stop = "ABORTED", self.tick()
+        execution.error, execution.cause = params.get("error"), params.get("cause")
+        execution.redrivable = True
+        if execution.machine == DAILY_ROLLUP_ARN:
+            self._record_end(execution, Outcome(status="ABORTED"))
+        return {"stopDate": execution.stop}
 
     def op_get_execution_history(self, params: dict[str, Any]) -> dict[str, Any]:
         execution = self._get(params["executionArn"])

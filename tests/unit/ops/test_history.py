@@ -8,6 +8,7 @@ import pytest
 
 from meterpipe.ops.calendar import month_calendar
 from meterpipe.ops.dates import DateRange
+from meterpipe.ops.fingerprint import Fingerprint, fingerprint_pages
 from meterpipe.ops.history import (
     build_spans,
     day_history,
@@ -18,7 +19,7 @@ from meterpipe.ops.history import (
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.runs import UnknownExecution, start_run
 from tests.unit.ops.conftest import RESULTS
-from tests.unit.ops.fake_sfn import DAILY_ROLLUP_ARN, FakeStepFunctions, failed, succeeded
+from tests.unit.ops.fake_sfn import DAILY_ROLLUP_ARN, FakeStepFunctions, Outcome, failed, succeeded
 
 T0 = dt.datetime(2024, 1, 6, 3, 30, tzinfo=dt.UTC)
 
@@ -188,32 +189,80 @@ def test_an_unknown_execution_or_a_date_never_run_is_a_clear_error(pipeline: Pip
         timeline(pipeline, "2024-01-09")
 
 
-def test_day_history_has_one_line_per_date_with_its_latest_run(
+def test_day_history_has_one_line_per_date_with_its_ledger_record(
     pipeline: Pipeline, fake_sfn: FakeStepFunctions
 ) -> None:
     fake_sfn.add_execution(DAILY_ROLLUP_ARN, "c0ffee", {"scheduled_time": "2024-01-04T03:30:00Z"}, failed())
     start_run(pipeline, dt.date(2024, 1, 2))
     lines = day_history(pipeline, DateRange(dt.date(2024, 1, 1), dt.date(2024, 1, 3)))
-    assert [(line.date.day, line.status, line.runs) for line in lines] == [
+    assert [(line.date.day, line.status, line.record.attempts if line.record else 0) for line in lines] == [
         (1, "NEVER", 0),
         (2, "SUCCEEDED", 1),
-        (3, "FAILED", 1),
+        (3, "INCOMPLETE", 1),
     ]
-    assert [line.date.day for line in day_history(pipeline, status="failed")] == [2 + 1]
-    assert day_history(pipeline)[0].latest is not None  # open range: only dates with runs
+    third = lines[2].to_json(T0)
+    assert (third["origin"], third["error"]) == ("schedule", "States.ExceedToleratedFailureThreshold")
+    second = lines[1].to_json(T0)
+    assert (second["readings"], second["readingsExpected"], second["sensorsReporting"]) == (96, 96, 2)
+    assert (second["badReadingsSkipped"], second["itemsWritten"], second["origin"]) == (0, 52, "run")
+    assert [line.date.day for line in day_history(pipeline, status="incomplete")] == [3]
+    assert [line.date.day for line in day_history(pipeline)] == [2, 3]  # open range: dates with records
 
 
-def test_the_calendar_colours_each_day_by_its_latest_run(
+def test_the_latest_run_is_the_ledgers_whatever_the_start_times_say(
     pipeline: Pipeline, fake_sfn: FakeStepFunctions
 ) -> None:
-    fake_sfn.add_execution(DAILY_ROLLUP_ARN, "bad", {"date": "2024-02-03"}, failed())
+    """A clock moved back (``schedule fire --at``) gives a later run an earlier start time: the
+    ledger's attempt order still says which run is the day's latest."""
+    fake_sfn.add_execution(DAILY_ROLLUP_ARN, "first", {"date": "2024-01-05"}, failed())
+    fake_sfn.tick(-3600)  # the next run starts "before" the first
+    fake_sfn.add_execution(DAILY_ROLLUP_ARN, "second", {"date": "2024-01-05"}, succeeded())
+    fifth = DateRange(dt.date(2024, 1, 5), dt.date(2024, 1, 5))
+    [line] = day_history(pipeline, fifth)
+    assert (line.status, line.record.execution_name if line.record else None) == ("SUCCEEDED", "second")
+    assert timeline(pipeline, "2024-01-05").execution.name == "second"
+    assert month_calendar(pipeline, dt.date(2024, 1, 1)).days[4].category == "succeeded"
+
+
+def test_the_calendar_colours_each_day_by_its_ledger_status(
+    pipeline: Pipeline, fake_sfn: FakeStepFunctions
+) -> None:
+    fake_sfn.add_execution(DAILY_ROLLUP_ARN, "bad", {"date": "2024-02-03"}, failed(writes=False))
     fake_sfn.add_execution(DAILY_ROLLUP_ARN, "good", {"date": "2024-02-04"}, succeeded())
+    fake_sfn.add_execution(
+        DAILY_ROLLUP_ARN, "empty", {"date": "2024-02-06"}, failed("MeterPipe.NoReadings", "no readings")
+    )
+    fake_sfn.add_execution(DAILY_ROLLUP_ARN, "cut", {"date": "2024-02-07"}, failed())
+    fake_sfn.add_execution(DAILY_ROLLUP_ARN, "stopped", {"date": "2024-02-08"}, Outcome(status="ABORTED"))
+    fake_sfn.add_execution(DAILY_ROLLUP_ARN, "changed", {"date": "2024-02-09"}, succeeded())
     fake_sfn.polls_to_finish = 5
     start_run(pipeline, dt.date(2024, 2, 5))
-    month = month_calendar(pipeline, dt.date(2024, 2, 1))
+    now = {
+        dt.date(2024, 2, 4): fingerprint_pages([[]]),  # as recorded
+        dt.date(2024, 2, 9): Fingerprint("sha256:new", 2, 20),
+    }
+    month = month_calendar(pipeline, dt.date(2024, 2, 1), inputs=now)
     assert len(month.days) == 29
-    assert [d.category for d in month.days[2:6]] == ["failed", "succeeded", "running", "never"]
-    assert month.counts() == {"succeeded": 1, "failed": 1, "running": 1, "never": 26}
+    assert [d.category for d in month.days[1:9]] == [
+        "never",
+        "failed",
+        "succeeded",
+        "running",
+        "no_data",
+        "incomplete",
+        "aborted",
+        "stale",
+    ]
+    assert month.counts() == {
+        "succeeded": 1,
+        "stale": 1,
+        "failed": 1,
+        "incomplete": 1,
+        "no_data": 1,
+        "aborted": 1,
+        "running": 1,
+        "never": 22,
+    }
 
 
 def test_a_lambda_error_cause_reads_as_type_and_message() -> None:
