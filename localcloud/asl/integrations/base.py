@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.asl.checker import Checker
 from localcloud.asl.errors import HEARTBEAT_TIMEOUT, TIMEOUT, StatesFailure
 from localcloud.asl.history import NOT_TRUNCATED
+from localcloud.asl.integrations.catalog import not_recognized
 from localcloud.asl.payload import to_json
 from localcloud.asl.runtime import ExecutionContext, Frame
 
@@ -80,7 +81,7 @@ def parse_resource(arn: str) -> Resource:
             return Resource(arn, "service", f"aws-sdk:{parts[1]}", parts[2], pattern)
         if len(parts) == 2 and all(parts):
             return Resource(arn, "service", parts[0], parts[1], pattern)
-        raise UnsupportedResource(f"The resource '{arn}' is not a valid service integration ARN")
+        raise UnsupportedResource(not_recognized(arn))
     m = _LAMBDA_ARN.match(arn)
     if m:
         return Resource(
@@ -91,7 +92,7 @@ def parse_resource(arn: str) -> Resource:
         return Resource(
             arn, "activity", region=m.group("region"), account=m.group("account"), name=m.group("name")
         )
-    raise UnsupportedResource(f"The resource '{arn}' is not a valid Task resource ARN")
+    raise UnsupportedResource(not_recognized(arn))
 
 
 class TaskRequest:
@@ -157,6 +158,11 @@ class Integration(ABC):
     def runs_a_job(self) -> bool:
         """``.sync`` / ``.sync:2``: after the request, wait for the job (:meth:`wait_for_job`)."""
         return self.resource.pattern in ("sync", "sync:2")
+
+    @classmethod
+    def supports(cls, resource: Resource) -> bool:
+        """Whether this integration runs ``resource``'s pattern (AWS refuses the others)."""
+        return resource.pattern in cls.patterns
 
     def __init__(self, resource: Resource) -> None:
         self.resource = resource
@@ -295,6 +301,9 @@ class IntegrationFactory:
     def register(self, key: str, cls: type[Integration]) -> None:
         self._classes[key] = cls
 
+    def has(self, key: str) -> bool:
+        return key in self._classes
+
     def copy(self) -> IntegrationFactory:
         other = IntegrationFactory()
         other._classes = dict(self._classes)
@@ -306,14 +315,7 @@ class IntegrationFactory:
         if resource.kind == "activity":
             raise UnsupportedResource(f"Activities are not supported by localcloud: '{arn}'")
         cls = self._classes.get(resource.key)
-        if cls is None:
-            raise UnsupportedResource(
-                f"The resource '{arn}' is not supported by localcloud (no integration for '{resource.key}')"
-            )
-        if resource.pattern not in cls.patterns:
-            suffix = f".{resource.pattern}" if resource.pattern else " (request-response)"
-            raise UnsupportedResource(
-                f"The integration pattern '{suffix.strip()}' of '{resource.key}' "
-                "is not supported by localcloud"
-            )
+        if cls is None or not cls.supports(resource):
+            # AWS's own refusal: every Resource AWS accepts has an integration here.
+            raise UnsupportedResource(not_recognized(arn))
         return cls(resource)

@@ -49,11 +49,32 @@ def service_error(exc: BaseException) -> ServiceError:
     )
 
 
+# What localcloud's endpoint answers for a service it does not serve (``NotImplemented``, HTTP 501).
+NOT_SERVED = ("NotImplemented", 501)
+
+
+def unreachable(error: ServiceError) -> bool:
+    """Whether the call reached no service: no answer at all, or an endpoint that does not serve it."""
+    return (error.code is None and error.status is None) or (error.code, error.status) == NOT_SERVED
+
+
+def unreachable_failure(error_prefix: str, title: str, resource: str, detail: str = "") -> StatesFailure:
+    """The failure of a call no service answered, as AWS reports one (the SDK's client exception,
+    ``<Prefix>.SdkClientException`` with ``Unable to execute HTTP request: ...``), saying which
+    service localcloud does not emulate and how to run the state offline anyway."""
+    reason = detail or f"localcloud does not emulate {title}"
+    return StatesFailure(
+        f"{error_prefix}.SdkClientException",
+        f"Unable to execute HTTP request: {reason} (resource {resource}); mock this state in a Step "
+        "Functions Local mock configuration file (SFN_MOCK_CONFIG) to run it offline",
+    )
+
+
 def optimized_failure(exc: BaseException, *, prefix: str, service: str, fallback: str) -> StatesFailure:
     """An optimized integration's failure: ``<prefix>.<ErrorCode>`` (``<prefix>.<fallback>`` when
-    the service named none, ``<prefix>.SdkClientException`` when it never answered)."""
+    the service named none, ``<prefix>.SdkClientException`` when no service answered)."""
     error = service_error(exc)
-    if error.code is None and error.status is None:
+    if unreachable(error):
         return StatesFailure(
             f"{prefix}.SdkClientException", f"Unable to execute HTTP request: {error.message}"
         )
