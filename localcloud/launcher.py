@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 RUNTIME_FILE = "localcloud.json"
+MOCK_VARIABLE = "SFN_MOCK_CONFIG"  # Step Functions Local's variable (localcloud.stepfunctions.mocks)
 LOG_FILE = Path("logs") / "localcloud.log"
 EXIT_PORT_IN_USE = 3
 EXIT_ALREADY_RUNNING = 4
@@ -141,8 +142,18 @@ def port_free(port: int) -> bool:
     return True
 
 
-def start(home: Path, *, port: int = 4566, timeout: float = 30.0, region: str = "us-east-1") -> RunningServer:
-    """Start a server for ``home`` in the background; returns once it answers."""
+def start(
+    home: Path,
+    *,
+    port: int = 4566,
+    timeout: float = 30.0,
+    region: str = "us-east-1",
+    sfn_mock_config: Path | None = None,
+) -> RunningServer:
+    """Start a server for ``home`` in the background; returns once it answers.
+
+    ``sfn_mock_config`` (else ``SFN_MOCK_CONFIG`` in this environment) names a Step Functions Local
+    mock configuration file for the server (``localcloud.stepfunctions.mocks``)."""
     home = home.resolve()
     current = status(home)
     if current.server is not None:
@@ -156,6 +167,9 @@ def start(home: Path, *, port: int = 4566, timeout: float = 30.0, region: str = 
     log_path = home / LOG_FILE
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
+    mock_config = sfn_mock_config or (Path(env[MOCK_VARIABLE]) if env.get(MOCK_VARIABLE) else None)
+    if mock_config is not None:  # the server runs in the home folder: pass the path absolute
+        env[MOCK_VARIABLE] = str(mock_config.resolve())
     command = [sys.executable, "-m", "localcloud.server", "--home", str(home), "--port", str(port)]
     command += ["--region", region]
     with log_path.open("ab") as log:

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from localcloud.clock import Clock, ClockState
+from localcloud.launcher import MOCK_VARIABLE
 from localcloud.server.control import CLOCK_KEY, META, Control
 from localcloud.server.http import Request, Response
 from localcloud.server.ministack import MINISTACK_SERVICES, MiniStack, Receive, Scope, Send, own_machinery
@@ -133,6 +134,8 @@ class LocalcloudApp:
             "endpoint": self.config.endpoint_url,
             "home": str(self.config.home) if self.config.home else None,
             "region": self.config.region,
+            "account_id": self.config.account_id,
+            "sfn_mock_config": os.environ.get(MOCK_VARIABLE) or None,
             "started_at": self.started_at,
             "previous_run": self.context.previous_shutdown if self.context else None,
             "services": dict(sorted(services.items())),

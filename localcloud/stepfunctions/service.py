@@ -29,6 +29,7 @@ from localcloud.asl import tokens as asl_tokens
 from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.history import view
 from localcloud.asl.integrations import default_factory
+from localcloud.asl.mocking import MockConfigError, MockConfigFile, UnknownTestCase
 from localcloud.asl.store import RUNNING, SUCCEEDED
 from localcloud.server.errors import ValidationException
 from localcloud.server.pagination import BadToken, decode_token, encode_token, page
@@ -65,6 +66,7 @@ from localcloud.stepfunctions.machines import (
     definition_problems,
     raise_invalid,
 )
+from localcloud.stepfunctions.mocks import mock_file_from_environment, split_test_case
 
 log = logging.getLogger("localcloud.states")
 
@@ -120,6 +122,7 @@ class StepFunctionsService(ProtocolService):
         self._checkpointer: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._to_redrive: list[str] = []
+        self._mock_file: MockConfigFile | None = None
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="states-api")
         self.executor = self._pool
 
@@ -178,6 +181,7 @@ class StepFunctionsService(ProtocolService):
         self._machines = context.store.collection("states.machines")
         self._executions = SqliteExecutionStore(context.store)
         self._clock = ServerClock(context.clock)
+        self._mock_file = mock_file_from_environment()
         self._host = EndpointHost(
             clock=self._clock,
             client_factory=context.shared_client,  # boto3 service names (aws-sdk:sfn asks "stepfunctions")
@@ -186,6 +190,7 @@ class StepFunctionsService(ProtocolService):
             machine_resolver=self._resolve,
             region=context.region,
             account=context.account_id,
+            mock_config=self._mock_file.current if self._mock_file is not None else None,
         )
 
     def _checkpoint_loop(self) -> None:
@@ -394,7 +399,7 @@ class StepFunctionsService(ProtocolService):
         return {"executionArn": record.execution_arn, "startDate": record.start_date}
 
     def start_sync_execution(self, params: dict[str, Any]) -> dict[str, Any]:
-        machine = self._machine(params["stateMachineArn"])
+        machine = self._machine(split_test_case(params["stateMachineArn"])[0])
         if machine.type != EXPRESS:
             raise StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine"
@@ -407,7 +412,8 @@ class StepFunctionsService(ProtocolService):
     def _start(
         self, params: dict[str, Any], *, sync: bool, machine: StateMachineRecord | None = None
     ) -> ExecutionRecord:
-        machine = machine or self._machine(params["stateMachineArn"])
+        machine_arn, test_case = split_test_case(params["stateMachineArn"])
+        machine = machine or self._machine(machine_arn)
         text, value = self._input(params)
         name = params.get("name")
         if name is not None:
@@ -430,9 +436,12 @@ class StepFunctionsService(ProtocolService):
                 role_arn=machine.role_arn,
                 sync=sync,
                 extra={"input_text": text},
+                mock_test_case=test_case,
             )
         except asl_errors.ExecutionAlreadyExists as exc:
             raise ExecutionAlreadyExists(str(exc)) from exc
+        except (UnknownTestCase, MockConfigError) as exc:
+            raise ValidationException(str(exc)) from exc
 
     def _record(self, arn: str) -> ExecutionRecord:
         check_execution_arn(arn)

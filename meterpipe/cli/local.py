@@ -35,11 +35,15 @@ def local() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=server.DEFAULT_PORT, show_default=True,
               help="Port on 127.0.0.1 (0: any free port).")  # fmt: skip
 @click.option("--no-deploy", is_flag=True, help="Only start localcloud; do not deploy the project.")
+@click.option("--sfn-mock-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              envvar="SFN_MOCK_CONFIG",
+              help="Step Functions Local mock configuration file (default: $SFN_MOCK_CONFIG); start "
+                   "executions on '<state machine ARN>#<test case>' to use it.")  # fmt: skip
 @home_option
-def up(port: int, no_deploy: bool, home: Path | None) -> None:
+def up(port: int, no_deploy: bool, sfn_mock_config: Path | None, home: Path | None) -> None:
     """Start localcloud in the background and deploy the project to it (idempotent)."""
     folder = resolve_home(home)
-    result = server.up(folder, port=port)
+    result = server.up(folder, port=port, sfn_mock_config=sfn_mock_config)
     running = result.server
     verb = "started" if result.started else "already running"
     if result.stale_pid:
@@ -47,6 +51,12 @@ def up(port: int, no_deploy: bool, home: Path | None) -> None:
             f"removed a stale pid file: localcloud (pid {result.stale_pid}) had stopped without cleaning up"
         )
     console.print(f"localcloud {verb} at [bold]{running.endpoint}[/bold] (pid {running.pid}, home {folder})")
+    if sfn_mock_config is not None and not result.started:
+        console.print(
+            f"note: localcloud was already running, with mock configuration "
+            f"{server.status(folder).get('sfn_mock_config') or 'none'}: to use {sfn_mock_config}, run "
+            "'meterpipe local down' and 'meterpipe local up' again"
+        )
     if no_deploy:
         return
     steps = local_deploy.deploy(clients_for(Target.local(folder)), home=folder)

@@ -24,10 +24,12 @@ class UpResult:
     stale_pid: int | None = None  # a pid file left by a localcloud that died was removed
 
 
-def up(home: Path, *, port: int = DEFAULT_PORT) -> UpResult:
+def up(home: Path, *, port: int = DEFAULT_PORT, sfn_mock_config: Path | None = None) -> UpResult:
+    """``sfn_mock_config`` (else ``SFN_MOCK_CONFIG``): a Step Functions Local mock configuration."""
     stale = launcher.status(home).stale_pid
     try:
-        return UpResult(launcher.start(home, port=port), started=True, stale_pid=stale)
+        started = launcher.start(home, port=port, sfn_mock_config=sfn_mock_config)
+        return UpResult(started, started=True, stale_pid=stale)
     except launcher.AlreadyRunning as running:
         return UpResult(running.server, started=False)
     except launcher.LauncherError as exc:
@@ -56,4 +58,5 @@ def status(home: Path) -> dict[str, Any]:
         "answering": bool(health),
         "services": health.get("services", {}),
         "clock": health.get("clock"),
+        "sfn_mock_config": health.get("sfn_mock_config"),
     }

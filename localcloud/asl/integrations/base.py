@@ -19,6 +19,7 @@ from localcloud.asl.checker import Checker
 from localcloud.asl.errors import HEARTBEAT_TIMEOUT, TIMEOUT, StatesFailure
 from localcloud.asl.history import NOT_TRUNCATED
 from localcloud.asl.integrations.catalog import not_recognized
+from localcloud.asl.mocking import MockedAnswer
 from localcloud.asl.payload import to_json
 from localcloud.asl.runtime import ExecutionContext, Frame
 
@@ -180,9 +181,11 @@ class Integration(ABC):
         return self.resource.action + (f".{self.resource.pattern}" if self.resource.pattern else "")
 
     def execute(self, req: TaskRequest) -> Any:
-        """Run the task with AWS's history events around :meth:`invoke`."""
+        """Run the task with AWS's history events around :meth:`invoke` (or the execution's mock)."""
+        mock = req.ctx.mock
+        mocked = mock.take(req.state.name) if mock is not None else None
         if self.history == "lambda":
-            return self._execute_lambda_style(req)
+            return self._execute_lambda_style(req, mocked)
         scheduled: dict[str, Any] = {
             "resourceType": self.resource_type,
             "resource": self.resource_name,
@@ -197,12 +200,18 @@ class Integration(ABC):
         ident = {"resourceType": self.resource_type, "resource": self.resource_name}
         req.event("TaskStarted", dict(ident))
         try:
-            result = self.invoke(req)
+            result = self.invoke(req) if mocked is None else self.mocked_result(mocked)
             if self.needs_task_token or self.runs_a_job:
                 req.event(
                     "TaskSubmitted", {**ident, "output": to_json(result), "outputDetails": NOT_TRUNCATED}
                 )
-                result = wait_for_callback(req) if self.needs_task_token else self.wait_for_job(req, result)
+                if mocked is not None:
+                    if self.needs_task_token and req.run.task_token is not None:
+                        req.ctx.task_tokens.close(req.run.task_token)  # answered by the mock
+                elif self.needs_task_token:
+                    result = wait_for_callback(req)
+                else:
+                    result = self.wait_for_job(req, result)
             _check_still_wanted(req)
         except StatesFailure as failure:
             kind = "TaskTimedOut" if failure.error in (TIMEOUT, HEARTBEAT_TIMEOUT) else "TaskFailed"
@@ -211,7 +220,12 @@ class Integration(ABC):
         req.event("TaskSucceeded", {**ident, "output": to_json(result), "outputDetails": NOT_TRUNCATED})
         return result
 
-    def _execute_lambda_style(self, req: TaskRequest) -> Any:
+    def mocked_result(self, mocked: MockedAnswer) -> Any:
+        """The task's result from its mock (or the mocked error raised)."""
+        mocked.raise_if_thrown()
+        return mocked.value
+
+    def _execute_lambda_style(self, req: TaskRequest, mocked: MockedAnswer | None = None) -> Any:
         scheduled: dict[str, Any] = {
             "resource": self.resource.arn,
             "input": to_json(req.arguments),
@@ -222,7 +236,7 @@ class Integration(ABC):
         req.event("LambdaFunctionScheduled", scheduled)
         req.event("LambdaFunctionStarted")
         try:
-            result = self.invoke(req)
+            result = self.invoke(req) if mocked is None else self.mocked_result(mocked)
             _check_still_wanted(req)
         except StatesFailure as failure:
             kind = "LambdaFunctionTimedOut" if failure.error == TIMEOUT else "LambdaFunctionFailed"
