@@ -114,6 +114,8 @@ class ExecutionContext:
     redrive_time: dt.datetime | None = None
     root_token: CancelToken = field(default_factory=CancelToken)
     mock: MockSession | None = None  # the execution's mock test case (Step Functions Local's files)
+    # TestState's listener for the steps of input/output processing (state, step name, value).
+    inspector: Callable[[Any, str, Any], None] | None = None
     extensions: dict[str, Any] = field(default_factory=dict)
 
     def jsonata_functions(self) -> dict[str, Any]:

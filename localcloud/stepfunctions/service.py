@@ -31,6 +31,7 @@ from localcloud.asl.history import view
 from localcloud.asl.integrations import default_factory
 from localcloud.asl.mocking import MockConfigError, MockConfigFile, UnknownTestCase
 from localcloud.asl.store import RUNNING, SUCCEEDED
+from localcloud.asl.test_state import TestStateRefused, TestStateRequest, TestStateRunner
 from localcloud.server.errors import ValidationException
 from localcloud.server.pagination import BadToken, decode_token, encode_token, page
 from localcloud.server.protocols import JsonProtocol
@@ -41,6 +42,7 @@ from localcloud.stepfunctions.exceptions import (
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     ExecutionNotRedrivable,
+    InvalidDefinition,
     InvalidExecutionInput,
     InvalidOutput,
     InvalidToken,
@@ -352,6 +354,24 @@ class StepFunctionsService(ProtocolService):
             "diagnostics": diagnostics[:limit],
             "truncated": len(diagnostics) > limit,
         }
+
+    def test_state(self, params: dict[str, Any]) -> dict[str, Any]:
+        """TestState: one state run once, with AWS's statuses and inspection data (``asl.test_state``)."""
+        runner = TestStateRunner(
+            integrations=self.host.integrations,
+            client_factory=self.context.shared_client,
+            region=self.context.region,
+            account=self.context.account_id,
+            clock_now=self.context.clock.now,
+        )
+        try:
+            return runner.run(TestStateRequest.from_params(params))
+        except TestStateRefused as exc:
+            refusal = {
+                "InvalidDefinition": InvalidDefinition,
+                "InvalidExecutionInput": InvalidExecutionInput,
+            }.get(exc.code, ValidationException)
+            raise refusal(exc.message) from exc
 
     # -- tags ------------------------------------------------------------------------------------------
     def tag_resource(self, params: dict[str, Any]) -> dict[str, Any]:

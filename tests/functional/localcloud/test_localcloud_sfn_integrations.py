@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import ROLE, Client
 
@@ -98,3 +99,90 @@ def test_a_resource_aws_does_not_know_is_refused_in_aws_words(client: Client) ->
         "arn:aws:states:::sqs:receiveMessage is not recognized. The value is not a valid resource ARN, "
         "or the resource is not available in this region. at /States/A/Resource'"
     )
+
+
+# ---- TestState through boto3 -----------------------------------------------------------------------
+
+
+def sfn_without_host_prefix(client: Client) -> Any:
+    # TestState's endpoint has a host prefix ("sync-"), which a local endpoint cannot take.
+    return client("stepfunctions", Config(inject_host_prefix=False))
+
+
+def test_test_state_takes_every_2025_field_and_answers_with_inspection_data(client: Client) -> None:
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Fetch",
+        "States": {
+            "Fetch": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:dynamodb:getItem",
+                "Arguments": {"TableName": "{% $table %}", "Key": {"pk": {"S": "{% $states.input.id %}"}}},
+                "Retry": [{"ErrorEquals": ["DynamoDb.ResourceNotFoundException"], "MaxAttempts": 2}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+                "Output": "{% {'item': $states.result.Item, 'attempt': $states.context.State.RetryCount} %}",
+                "Next": "Done",
+            },
+            "Failed": {"Type": "Fail"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    answer = sfn_without_host_prefix(client).test_state(
+        definition=json.dumps(definition),
+        stateName="Fetch",
+        input=json.dumps({"id": "a"}),
+        inspectionLevel="TRACE",
+        revealSecrets=False,
+        variables=json.dumps({"table": "T"}),
+        mock={"result": json.dumps({"Item": {"pk": {"S": "a"}}}), "fieldValidationMode": "STRICT"},
+        context=json.dumps({"Execution": {"Name": "given"}}),
+        stateConfiguration={"retrierRetryCount": 1},
+    )
+    assert answer["status"] == "SUCCEEDED"
+    assert json.loads(answer["output"]) == {"item": {"pk": {"S": "a"}}, "attempt": 1}
+    assert answer["nextState"] == "Done"
+    data = answer["inspectionData"]
+    assert json.loads(data["afterArguments"]) == {"TableName": "T", "Key": {"pk": {"S": "a"}}}
+    assert json.loads(data["variables"]) == {"table": "T"}
+    retriable = sfn_without_host_prefix(client).test_state(
+        definition=json.dumps(definition),
+        stateName="Fetch",
+        input=json.dumps({"id": "a"}),
+        inspectionLevel="DEBUG",
+        variables=json.dumps({"table": "T"}),
+        mock={"errorOutput": {"error": "DynamoDb.ResourceNotFoundException", "cause": "no table"}},
+        stateConfiguration={"retrierRetryCount": 1},
+    )
+    assert retriable["status"] == "RETRIABLE"
+    assert retriable["inspectionData"]["errorDetails"] == {"retryIndex": 0, "retryBackoffIntervalSeconds": 2}
+
+
+def test_test_state_calls_the_service_when_not_mocked(client: Client) -> None:
+    client("dynamodb").create_table(
+        TableName="TestStateTable",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:dynamodb:listTables",
+        "Parameters": {},
+        "ResultSelector": {"tables.$": "$.TableNames"},
+        "End": True,
+    }
+    answer = sfn_without_host_prefix(client).test_state(
+        definition=json.dumps(task), roleArn=ROLE, inspectionLevel="INFO"
+    )
+    assert answer["status"] == "SUCCEEDED"
+    assert "TestStateTable" in json.loads(answer["output"])["tables"]
+
+
+def test_test_state_refusals_are_aws_errors(client: Client) -> None:
+    sfn = sfn_without_host_prefix(client)
+    with pytest.raises(ClientError) as refused:
+        sfn.test_state(definition=json.dumps({"Type": "Pass", "End": True}), mock={"result": "{}"})
+    assert refused.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "State type 'Pass' is not supported when a mock is specified",
+    }
