@@ -16,6 +16,7 @@ _QUERY_SCOPE = re.compile(r"^[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request$")
 _TARGET_PREFIXES = {
     "AWSStepFunctions": "states",
     "AmazonAthena": "athena",
+    "AWSEvents": "events",
     "DynamoDB_20120810": "dynamodb",
     "AWSGlue": "glue",
     "Logs_20140328": "logs",

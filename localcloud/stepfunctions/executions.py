@@ -18,6 +18,12 @@ only then writes the records. So what the store holds never runs ahead of the da
 executions wrote: after a SIGKILL, an execution whose last DynamoDB writes were lost is still
 RUNNING in the store (then marked FAILED, and a redrive does that work again), never SUCCEEDED.
 At most the last second or two of progress is lost.
+
+Status changes (a start, a redrive, an end) are noticed at :meth:`put` and turned into events by
+``on_status_change`` (the service's; None: no event). They are handed to ``publish`` inside the
+checkpoint's transaction that writes the records in that status, so an event is never out before
+the state it reports is saved, and none is lost once it is: a record whose status moved on since
+its last put (the host sets the status, then puts) waits for the next checkpoint.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ Records = list[ExecutionRecord]
 Events = list[dict[str, Any]]
 Arns = list[str]
 Snapshot = tuple[ExecutionRecord, dict[str, Any], str, Events, Summary]
+StatusKey = tuple[str, int]  # (status, redrive count): a change of either is a status change
+StatusEvent = tuple[str, Any]  # (execution ARN, the event on_status_change made)
 
 
 def _doc_summary(doc: dict[str, Any]) -> Summary:
@@ -101,6 +109,12 @@ class SqliteExecutionStore:
         self._saved: dict[str, tuple[int, int, str]] = {}  # arn -> (id(record), events saved, doc text)
         self._summaries: dict[str, Summary] = dict(self._index.items())
         self._closed = False
+        # The status each cached record was last put in, and the events of status changes not yet
+        # published (in the order they happened).
+        self._statuses: dict[str, StatusKey] = {}
+        self._status_events: list[StatusEvent] = []
+        self.on_status_change: Callable[[ExecutionRecord], Any | None] | None = None
+        self.publish: Callable[[list[Any]], None] | None = None
 
     # -- the ExecutionStore protocol -------------------------------------------------------------
     def put(self, record: ExecutionRecord) -> None:
@@ -108,9 +122,25 @@ class SqliteExecutionStore:
             if self._closed:  # after the final checkpoint of a clean stop: the saved state stands
                 return
             arn = record.execution_arn
+            self._note_status(record)
             self._cache[arn] = record
             self._versions[arn] = self._versions.get(arn, 0) + 1
             self._summaries[arn] = _summary(record)
+
+    def _note_status(self, record: ExecutionRecord) -> None:
+        """Queue the event of a status change (called under the lock, before the summary moves on)."""
+        arn = record.execution_arn
+        key = (record.status, record.redrive_count)
+        previous = self._statuses.get(arn)
+        if previous is None and arn in self._summaries:  # a record read back from SQLite
+            summary = self._summaries[arn]
+            previous = (summary["status"], summary["redriveCount"])
+        if previous == key:
+            return
+        self._statuses[arn] = key
+        event = self.on_status_change(record) if self.on_status_change is not None else None
+        if event is not None:
+            self._status_events.append((arn, event))
 
     def get(self, execution_arn: str) -> ExecutionRecord | None:
         with self._lock:
@@ -168,29 +198,56 @@ class SqliteExecutionStore:
     # -- durability ----------------------------------------------------------------------------------
     def checkpoint(self, flush: Callable[[], None] | None = None) -> int:
         """Write every record that changed since it was last written, after ``flush`` made the
-        data they describe durable; returns how many were written."""
+        data they describe durable, and publish the status changes they hold; returns how many
+        records were written."""
         with self._lock:
             if self._closed:
                 return 0
-            pending = [
-                snapshot for record in list(self._cache.values()) if (snapshot := self._snapshot(record))
-            ]
+            pending: list[Snapshot] = []
+            settling: set[str] = set()  # status moved on since the last put: next checkpoint
+            for record in list(self._cache.values()):
+                snapshot = self._snapshot(record)
+                if snapshot is None:
+                    continue
+                doc = snapshot[1]
+                if (doc["status"], doc["redrive_count"]) != self._statuses.get(record.execution_arn):
+                    settling.add(record.execution_arn)
+                else:
+                    pending.append(snapshot)
+            events = [event for event in self._status_events if event[0] not in settling]
+            self._status_events = [event for event in self._status_events if event[0] in settling]
             finished = [
                 (arn, self._versions.get(arn, 0))
                 for arn, record in self._cache.items()
-                if record.status != RUNNING
+                if record.status != RUNNING and arn not in settling
             ]
         if pending and flush is not None:
             flush()
         with self._lock:
-            if pending:
-                with self._store.transaction():
-                    for snapshot in pending:
-                        self._write(*snapshot)
+            saved_before = {
+                snapshot[0].execution_arn: self._saved.get(snapshot[0].execution_arn) for snapshot in pending
+            }
+            try:
+                if pending or events:
+                    with self._store.transaction():
+                        for snapshot in pending:
+                            self._write(*snapshot)
+                        if events and self.publish is not None:
+                            self.publish([event for _, event in events])
+            except BaseException:
+                # Rolled back: the records are written, and the events published, next time.
+                for arn, saved in saved_before.items():
+                    if saved is None:
+                        self._saved.pop(arn, None)
+                    else:
+                        self._saved[arn] = saved
+                self._status_events[:0] = events
+                raise
             for arn, version in finished:  # written as they stand: read back from SQLite from now on
                 if self._versions.get(arn) == version and self._cache[arn].status != RUNNING:
                     del self._cache[arn]
                     self._saved.pop(arn, None)
+                    self._statuses.pop(arn, None)
         return len(pending)
 
     def close(self, flush: Callable[[], None] | None = None) -> None:

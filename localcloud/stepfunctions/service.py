@@ -9,6 +9,10 @@ Restarts: executions that were running when localcloud stopped end FAILED (``Sta
 with a cause saying why. After a crash they wait for RedriveExecution, which continues them from
 their last saved progress (at most a second or two old); after a clean stop (progress saved as it
 stood) the top-level ones are redriven at once, so they carry on by themselves.
+
+Every status change of a STANDARD execution (those failures included) is sent to localcloud's
+EventBridge as a "Step Functions Execution Status Change" event (``status_events``), published
+with the checkpoint that saves it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from localcloud.asl.integrations import default_factory
 from localcloud.asl.mocking import MockConfigError, MockConfigFile, UnknownTestCase
 from localcloud.asl.store import RUNNING, SUCCEEDED
 from localcloud.asl.test_state import TestStateRefused, TestStateRequest, TestStateRunner
+from localcloud.events.models import ServiceEvent
 from localcloud.server.errors import ValidationException
 from localcloud.server.pagination import BadToken, decode_token, encode_token, page
 from localcloud.server.protocols import JsonProtocol
@@ -69,6 +74,7 @@ from localcloud.stepfunctions.machines import (
     raise_invalid,
 )
 from localcloud.stepfunctions.mocks import mock_file_from_environment, split_test_case
+from localcloud.stepfunctions.status_events import status_change
 
 log = logging.getLogger("localcloud.states")
 
@@ -182,6 +188,8 @@ class StepFunctionsService(ProtocolService):
         self._context = context
         self._machines = context.store.collection("states.machines")
         self._executions = SqliteExecutionStore(context.store)
+        self._executions.on_status_change = self._status_event
+        self._executions.publish = self._publish_status_events
         self._clock = ServerClock(context.clock)
         self._mock_file = mock_file_from_environment()
         self._host = EndpointHost(
@@ -211,6 +219,23 @@ class StepFunctionsService(ProtocolService):
         flush = self.context.flush_storage
         if flush is not None and self._loop is not None and not self._loop.is_closed():
             asyncio.run_coroutine_threadsafe(flush(), self._loop).result(timeout=60)
+
+    def _status_event(self, record: ExecutionRecord) -> ServiceEvent | None:
+        """The EventBridge event of the status ``record`` was just put in (STANDARD only, as AWS)."""
+        if record.execution_type != STANDARD:
+            return None
+        if record.status == RUNNING:
+            when = record.redrive_date or record.start_date
+        else:
+            when = record.stop_date or self.context.clock.now()
+        return status_change(self._describe(record), when)
+
+    def _publish_status_events(self, events: list[ServiceEvent]) -> None:
+        """Hand the events to localcloud's EventBridge (when it is served), inside the checkpoint's
+        transaction: its outbox takes them in that same transaction."""
+        publish = getattr(self.context.service("events"), "publish", None)
+        if publish is not None:
+            publish(events)
 
     @property
     def context(self) -> ServiceContext:

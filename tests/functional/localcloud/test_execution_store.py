@@ -1,8 +1,10 @@
 """The durable execution store in-process (an in-memory SQLite): write-behind checkpoints that
-flush the data first, interrupted executions marked FAILED, nothing written after a close."""
+flush the data first, interrupted executions marked FAILED, nothing written after a close, and
+status changes published with the checkpoint that saves them."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from localcloud.asl.store import FAILED, RUNNING, SUCCEEDED, ExecutionRecord
@@ -38,6 +40,7 @@ def test_a_checkpoint_flushes_the_data_before_it_writes_the_executions() -> None
     executions.put(live)
     assert reopened(store).summaries() == []  # not written until a checkpoint
     live.status, live.stop_date = SUCCEEDED, NOW
+    executions.put(live)  # the host puts a record whenever it changes its status
     seen_at_flush: list[int] = []
     executions.checkpoint(lambda: seen_at_flush.append(len(reopened(store).summaries())))
     assert seen_at_flush == [0]  # the flush came first
@@ -97,3 +100,84 @@ def test_an_express_executions_history_is_saved_without_its_payloads_and_its_rec
     assert express.history[0]["executionStartedEventDetails"] == {"roleArn": "arn:role"}
     assert express.input == {"n": 1}  # the record keeps its input (a Map Run redrive restarts it)
     assert standard.history[0]["executionStartedEventDetails"]["input"] == '{"Items": ["a batch"]}'
+
+
+class Published:
+    """What the store hands to EventBridge, and what SQLite held when it did."""
+
+    def __init__(self, store: Store, executions: SqliteExecutionStore) -> None:
+        self.batches: list[list[tuple[str, str | None]]] = []
+        executions.on_status_change = lambda rec: (rec.status, rec.redrive_count)
+        executions.publish = lambda events: self.batches.append(
+            [(f"{status}/{count}", _saved_status(store)) for status, count in events]
+        )
+
+
+def _saved_status(store: Store) -> str | None:
+    saved = reopened(store).summary(ARN)
+    return None if saved is None else str(saved["status"])
+
+
+def test_status_changes_are_published_in_order_with_the_checkpoint_that_saves_them() -> None:
+    store = Store(None)
+    executions = SqliteExecutionStore(store)
+    published = Published(store, executions)
+    live = record()
+    executions.put(live)
+    executions.put(live)  # progress, no status change
+    live.status, live.stop_date = FAILED, NOW
+    executions.put(live)
+    assert published.batches == []  # nothing before a checkpoint
+    executions.checkpoint()
+    # Both changes, in order, published in the transaction that wrote FAILED.
+    assert published.batches == [[("RUNNING/0", "FAILED"), ("FAILED/0", "FAILED")]]
+    live.status, live.redrive_count, live.stop_date = RUNNING, 1, None
+    executions.put(live)
+    executions.checkpoint()
+    assert published.batches[1:] == [[("RUNNING/1", "RUNNING")]]
+
+
+def test_a_record_whose_status_moved_since_its_last_put_waits_for_the_next_checkpoint() -> None:
+    store = Store(None)
+    executions = SqliteExecutionStore(store)
+    published = Published(store, executions)
+    live = record()
+    executions.put(live)
+    live.status, live.stop_date = SUCCEEDED, NOW  # the host has set the end, not yet put it
+    executions.checkpoint()
+    assert published.batches == [] and _saved_status(store) is None  # no event ahead of its state
+    executions.put(live)
+    executions.checkpoint()
+    assert published.batches == [[("RUNNING/0", "SUCCEEDED"), ("SUCCEEDED/0", "SUCCEEDED")]]
+
+
+def test_executions_a_restart_failed_publish_failed() -> None:
+    store = Store(None)
+    executions = SqliteExecutionStore(store)
+    executions.put(record())
+    executions.checkpoint()
+    after_restart = reopened(store)
+    published = Published(store, after_restart)
+    after_restart.fail_interrupted(NOW, "States.Runtime", "localcloud restarted")
+    assert published.batches == [[("FAILED/0", "FAILED")]]
+
+
+def test_a_failed_publication_is_retried_with_the_next_checkpoint() -> None:
+    store = Store(None)
+    executions = SqliteExecutionStore(store)
+    batches: list[list[str]] = []
+
+    def flaky(events: list[str]) -> None:
+        if not batches:
+            batches.append([])
+            raise RuntimeError("EventBridge's outbox could not be written")
+        batches.append(events)
+
+    executions.on_status_change = lambda rec: rec.status
+    executions.publish = flaky
+    executions.put(record())
+    with contextlib.suppress(RuntimeError):
+        executions.checkpoint()
+    assert _saved_status(store) is None  # the transaction was rolled back whole
+    executions.checkpoint()
+    assert batches == [[], ["RUNNING"]] and _saved_status(store) == RUNNING

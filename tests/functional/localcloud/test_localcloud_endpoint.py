@@ -150,7 +150,7 @@ def test_dynamodb_rejects_a_26_item_batch_as_aws_does(client) -> None:
     assert error.value.response["Error"]["Code"] == "ValidationException"
 
 
-SERVED = "athena, dynamodb, glue, iam, lambda, logs, s3, scheduler, states, sts"
+SERVED = "athena, dynamodb, events, glue, iam, lambda, logs, s3, scheduler, states, sts"
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,6 @@ SERVED = "athena, dynamodb, glue, iam, lambda, logs, s3, scheduler, states, sts"
         ("sesv2", "list_contact_lists", "SES", "ses"),  # rest-json, signed as SES (a query model)
         ("route53", "list_hosted_zones", "Route 53", "route53"),  # rest-xml
         ("ec2", "describe_regions", "EC2", "ec2"),  # ec2
-        ("eventbridgev2", "list_event_buses", "EventBridge", "events"),  # smithy-rpc-v2-cbor
     ],
 )
 def test_services_localcloud_does_not_serve_are_refused_in_their_own_protocol(
@@ -180,11 +179,26 @@ def test_services_localcloud_does_not_serve_are_refused_in_their_own_protocol(
     )
 
 
+def test_eventbridgev2_signs_as_events_and_is_refused_in_cbor_by_localclouds_eventbridge(client) -> None:
+    with pytest.raises(ClientError) as error:
+        client("eventbridgev2").list_event_buses()
+    response = error.value.response
+    assert (response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"]) == (
+        501,
+        "NotImplemented",
+    )
+    assert response["Error"]["Message"] == (
+        "localcloud's EventBridge serves the EventBridge API (X-Amz-Target AWSEvents.*) only, not "
+        "EventBridgeV2. See docs/localcloud.md."
+    )
+
+
 def test_health_lists_who_serves_each_service(server: RunningServer) -> None:
     with urllib.request.urlopen(f"{server.endpoint}/_localcloud/health") as response:
         health = json.load(response)
     assert health["services"]["lambda"] == "served"
     assert health["services"]["scheduler"] == "served"
+    assert health["services"]["events"] == "served"
     assert health["services"]["states"] == "served"
     assert health["services"]["athena"] == "served"
     assert health["services"]["dynamodb"] == "served (MiniStack)"

@@ -71,6 +71,7 @@ def test_status_reports_the_endpoint_and_services_as_json(local_home: Path) -> N
     info = json.loads(output)
     assert code == 0 and info["running"] and info["answering"]
     assert info["services"]["lambda"] == "served"
+    assert info["services"]["events"] == "served"
     assert info["endpoint"].startswith("http://127.0.0.1:")
 
 

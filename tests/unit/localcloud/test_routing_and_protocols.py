@@ -14,7 +14,7 @@ SIGNED = (
 )
 
 
-@pytest.mark.parametrize("service", ["lambda", "scheduler", "states", "athena", "s3", "dynamodb"])
+@pytest.mark.parametrize("service", ["lambda", "scheduler", "states", "athena", "events", "s3", "dynamodb"])
 def test_the_credential_scope_names_the_service(service: str) -> None:
     assert signing_name("POST", "/", {"authorization": SIGNED.format(service)}, {}) == service
 
@@ -23,6 +23,7 @@ def test_presigned_urls_and_unsigned_requests_are_routed_too() -> None:
     query = {"X-Amz-Credential": ["AKID/20240101/us-east-1/s3/aws4_request"]}
     assert signing_name("GET", "/bucket/key", {}, query) == "s3"
     assert signing_name("POST", "/", {"x-amz-target": "AWSStepFunctions.StartExecution"}, {}) == "states"
+    assert signing_name("POST", "/", {"x-amz-target": "AWSEvents.PutEvents"}, {}) == "events"
     assert signing_name("GET", "/2015-03-31/functions/", {}, {}) == "lambda"
     assert signing_name("GET", "/schedule-groups", {}, {}) == "scheduler"
     assert signing_name("GET", "/some-bucket", {}, {}) is None
