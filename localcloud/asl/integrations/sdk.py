@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import botocore.exceptions
+
 from localcloud.asl.errors import StatesFailure
 
 
@@ -32,13 +34,23 @@ class ServiceError:
     message: str
     status: Any
     request_id: str
+    no_answer: bool = False  # the request got no answer at all (nothing listens, the connection failed)
+
+
+# What a client raises when its request gets no answer.
+_NO_ANSWER = (
+    botocore.exceptions.ConnectionError,
+    botocore.exceptions.HTTPClientError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 def service_error(exc: BaseException) -> ServiceError:
     """Read a botocore ClientError (or anything shaped like one)."""
     response = getattr(exc, "response", None)
     if not isinstance(response, dict) or "Error" not in response:
-        return ServiceError(None, str(exc), None, "")
+        return ServiceError(None, str(exc), None, "", no_answer=isinstance(exc, _NO_ANSWER))
     error = response.get("Error") or {}
     meta = response.get("ResponseMetadata") or {}
     return ServiceError(
@@ -55,7 +67,7 @@ NOT_SERVED = ("NotImplemented", 501)
 
 def unreachable(error: ServiceError) -> bool:
     """Whether the call reached no service: no answer at all, or an endpoint that does not serve it."""
-    return (error.code is None and error.status is None) or (error.code, error.status) == NOT_SERVED
+    return error.no_answer or (error.code, error.status) == NOT_SERVED
 
 
 def unreachable_failure(error_prefix: str, title: str, resource: str, detail: str = "") -> StatesFailure:
@@ -74,7 +86,7 @@ def optimized_failure(exc: BaseException, *, prefix: str, service: str, fallback
     """An optimized integration's failure: ``<prefix>.<ErrorCode>`` (``<prefix>.<fallback>`` when
     the service named none, ``<prefix>.SdkClientException`` when no service answered)."""
     error = service_error(exc)
-    if unreachable(error):
+    if unreachable(error) or (error.code is None and error.status is None):
         return StatesFailure(
             f"{prefix}.SdkClientException", f"Unable to execute HTTP request: {error.message}"
         )

@@ -18,9 +18,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from botocore import xform_name
+from botocore.exceptions import ParamValidationError
 
 from localcloud.asl.checker import Checker
 from localcloud.asl.errors import RUNTIME, StatesFailure
@@ -36,9 +38,28 @@ from localcloud.asl.integrations.sdk import (
     unreachable,
     unreachable_failure,
 )
+from localcloud.asl.payload import to_json
 
 # The HTTP Task's error for an endpoint it cannot reach ("Call HTTPS APIs in Step Functions").
 HTTP_SOCKET = "States.Http.Socket"
+
+
+def _event_details_as_text(args: dict[str, Any]) -> dict[str, Any]:
+    """EventBridge's optimized PutEvents takes an entry's Detail as JSON (the guide's "Send custom
+    events to EventBridge"): the API wants it as text."""
+    entries = args.get("Entries")
+    if not isinstance(entries, list):
+        return args
+    texts = [
+        {**e, "Detail": to_json(e["Detail"])}
+        if isinstance(e, dict) and not isinstance(e.get("Detail"), str | None)
+        else e
+        for e in entries
+    ]
+    return {**args, "Entries": texts}
+
+
+_PREPARE: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"events:putEvents": _event_details_as_text}
 
 
 class OptimizedServiceCall(Integration):
@@ -67,10 +88,11 @@ class OptimizedServiceCall(Integration):
         if not isinstance(args, dict):
             raise StatesFailure(RUNTIME, f"The parameters of {self.resource.arn} must be a JSON object")
         assert client_name is not None
+        prepare = _PREPARE.get(f"{self.resource.service}:{self.resource.action}")
         response = call(
             req.client(client_name),
             xform_name(operation.name),
-            to_api(args, operation.input_shape),
+            to_api(prepare(args) if prepare else args, operation.input_shape),
             lambda exc: self._failure(req, exc),
         )
         result = from_api(response, operation.output_shape, epoch_millis)
@@ -92,6 +114,12 @@ class OptimizedServiceCall(Integration):
         if unreachable(service_error(exc)):
             return self.unreachable(req)
         service = self.service
+        if isinstance(exc, ParamValidationError):  # the service would refuse these parameters
+            return StatesFailure(
+                f"{service.prefix}.{service.java}Exception",
+                f"{exc} (Service: {service.java}; Status Code: 400; Error Code: ValidationException; "
+                "Request ID: ; Proxy: null)",
+            )
         return optimized_failure(
             exc, prefix=service.prefix, service=service.java, fallback=f"{service.java}Exception"
         )

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import ROLE, Client
+
+Client = Callable[..., Any]
+ROLE = "arn:aws:iam::000000000000:role/localcloud-tests"
 
 # AWS's published example: a Lambda task, then Amazon SQS ("Using mocked service integrations for
 # testing in Step Functions Local", step 1).
@@ -186,3 +189,29 @@ def test_test_state_refusals_are_aws_errors(client: Client) -> None:
         "Code": "ValidationException",
         "Message": "State type 'Pass' is not supported when a mock is specified",
     }
+
+
+def test_an_optimized_integration_of_a_service_localcloud_serves_runs_for_real(client: Client) -> None:
+    # EventBridge is served by localcloud: events:putEvents needs neither a mock nor a module of its own.
+    sfn = client("stepfunctions")
+    definition = {
+        "StartAt": "Put",
+        "States": {
+            "Put": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::events:putEvents",
+                "Parameters": {
+                    "Entries": [{"Source": "tests", "DetailType": "ping", "Detail": {"n.$": "$.n"}}]
+                },
+                "End": True,
+            }
+        },
+    }
+    arn = sfn.create_state_machine(name="PutEvents", definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    described = wait_for_end(sfn, sfn.start_execution(stateMachineArn=arn, input='{"n": 1}')["executionArn"])
+    assert described["status"] == "SUCCEEDED", (described.get("error"), described.get("cause"))
+    output = json.loads(described["output"])
+    assert set(output) == {"Entries", "FailedEntryCount"}  # no SdkHttpMetadata, as on AWS
+    assert output["FailedEntryCount"] == 0 and len(output["Entries"]) == 1
