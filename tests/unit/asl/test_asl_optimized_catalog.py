@@ -172,6 +172,15 @@ def test_eventbridge_put_events_returns_the_response_without_sdk_metadata() -> N
     }
 
 
+def test_eventbridge_details_given_as_json_are_sent_as_text() -> None:
+    events = Recording({"Entries": [{"EventId": "e-1"}], "FailedEntryCount": 0})
+    entry = {"Source": "s", "DetailType": "d", "Detail": {"message.$": "$.m"}}
+    run(task("arn:aws:states:::events:putEvents", {"Entries": [entry]}), {"events": events})
+    assert events.calls == [
+        ("put_events", {"Entries": [{"Source": "s", "DetailType": "d", "Detail": '{"message":"hi"}'}]})
+    ]
+
+
 def test_pascal_case_parameters_reach_a_camel_case_api_and_results_come_back_pascal_case() -> None:
     ecs = Recording({"tasks": [{"taskArn": "arn:task"}], "failures": []})
     definition = task("arn:aws:states:::ecs:runTask", {"Cluster": "c", "TaskDefinition": "td"})
