@@ -7,6 +7,7 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from localcloud.asl.checker import Checker, pointer
+from localcloud.asl.distributed.settings import path_number
 from localcloud.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, ExecutionStopped, StatesFailure
 from localcloud.asl.jsonata_eval import is_expression
 from localcloud.asl.runtime import CancelToken
@@ -276,10 +277,7 @@ class MapState(State):
         value: Any = self.max_concurrency
         if self.max_concurrency_path is not None:
             value = run.path(self.max_concurrency_path, effective_input, "MaxConcurrencyPath")
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise StatesFailure(
-                    RUNTIME, f"The MaxConcurrencyPath value must be a non-negative integer, got {value!r}"
-                )
+            value = path_number("MaxConcurrency", self.max_concurrency_path, value)
         elif self.jsonata and is_expression(value):
             value = run.jsonata(value, "MaxConcurrency")
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
