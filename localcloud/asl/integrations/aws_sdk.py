@@ -16,7 +16,7 @@ Naming, as the guide describes it:
   suffix even where the service's own name lacks it (``S3.NoSuchKeyException``,
   ``DynamoDb.ConditionalCheckFailedException``, ``Sfn.ExecutionDoesNotExistException``); its cause is
   the SDK for Java 2.x message ``<message> (Service: <ServiceName>, Status Code: <n>, Request ID:
-  <id>)``.
+  <id>)``, with ``, Extended Request ID: <id>`` before the parenthesis for S3.
 
 Results are the SDK response as JSON: timestamps as Java's ``Instant`` text (ISO 8601, UTC),
 streamed bodies (S3 ``GetObject``'s ``Body``) as text, other bytes as base64. An unknown service or
@@ -26,6 +26,7 @@ definition error on the ``Resource`` or the parameter.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import re
@@ -255,8 +256,15 @@ class AwsSdkIntegration(Integration):
             )
         if error.code is None:
             return StatesFailure(f"{self.java_name}.SdkClientException", error.message)
+        # The SDK for Java 2.x adds S3's extended request id (x-amz-id-2), which every S3 answer on
+        # AWS carries (LocalStack's aws-sdk S3 snapshot tests; moto vendors the same text); an S3
+        # that sends none (localcloud's) gets one made from the request id, so the shape is AWS's.
+        extended_id = error.extended_request_id
+        if not extended_id and self.java_name == "S3" and error.request_id:
+            extended_id = base64.b64encode(error.request_id.encode()).decode()
+        extended = f", Extended Request ID: {extended_id}" if extended_id else ""
         return StatesFailure(
             error_name(self.java_name, error.code),
             f"{error.message} (Service: {self.java_name}, Status Code: {error.status}, "
-            f"Request ID: {error.request_id})",
+            f"Request ID: {error.request_id}{extended})",
         )

@@ -35,6 +35,7 @@ class ServiceError:
     status: Any
     request_id: str
     no_answer: bool = False  # the request got no answer at all (nothing listens, the connection failed)
+    extended_request_id: str = ""  # S3's x-amz-id-2 (botocore's HostId)
 
 
 # What a client raises when its request gets no answer.
@@ -58,6 +59,7 @@ def service_error(exc: BaseException) -> ServiceError:
         str(error.get("Message") or ""),
         meta.get("HTTPStatusCode"),
         str(meta.get("RequestId") or ""),
+        extended_request_id=str(meta.get("HostId") or ""),
     )
 
 

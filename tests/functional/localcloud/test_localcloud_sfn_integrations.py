@@ -4,6 +4,7 @@ a service localcloud does not serve fails at run time as an unreachable integrat
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -215,3 +216,31 @@ def test_an_optimized_integration_of_a_service_localcloud_serves_runs_for_real(c
     output = json.loads(described["output"])
     assert set(output) == {"Entries", "FailedEntryCount"}  # no SdkHttpMetadata, as on AWS
     assert output["FailedEntryCount"] == 0 and len(output["Entries"]) == 1
+
+
+def test_an_aws_sdk_s3_error_cause_has_the_sdks_message_parts(client: Client) -> None:
+    # "<message> (Service: S3, Status Code: 404, Request ID: <id>, Extended Request ID: <id>)",
+    # as the SDK for Java 2.x writes it and LocalStack's AWS recordings of aws-sdk S3 errors show.
+    client("s3").create_bucket(Bucket="sdk-cause-bucket")
+    sfn = client("stepfunctions")
+    definition = {
+        "StartAt": "Get",
+        "States": {
+            "Get": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                "Parameters": {"Bucket": "sdk-cause-bucket", "Key": "absent.json"},
+                "End": True,
+            }
+        },
+    }
+    arn = sfn.create_state_machine(name="SdkCause", definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    described = wait_for_end(sfn, sfn.start_execution(stateMachineArn=arn)["executionArn"])
+    assert (described["status"], described["error"]) == ("FAILED", "S3.NoSuchKeyException")
+    assert re.fullmatch(
+        r"The specified key does not exist\. \(Service: S3, Status Code: 404, Request ID: [^,()]*"
+        r", Extended Request ID: [^()]+\)",
+        described["cause"],
+    ), described["cause"]
