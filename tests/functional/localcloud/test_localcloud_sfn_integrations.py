@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,31 +18,12 @@ Client = Callable[..., Any]
 ROLE = "arn:aws:iam::000000000000:role/localcloud-tests"
 
 # AWS's published example: a Lambda task, then Amazon SQS ("Using mocked service integrations for
-# testing in Step Functions Local", step 1).
-AWS_EXAMPLE = {
-    "Comment": "This state machine is called: LambdaSQSIntegration",
-    "StartAt": "LambdaState",
-    "States": {
-        "LambdaState": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::lambda:invoke",
-            "Parameters": {"Payload.$": "$", "FunctionName": "HelloWorldFunction"},
-            "Retry": [
-                {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}
-            ],
-            "Next": "SQSState",
-        },
-        "SQSState": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::sqs:sendMessage",
-            "Parameters": {
-                "QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/myQueue",
-                "MessageBody.$": "$",
-            },
-            "End": True,
-        },
-    },
-}
+# testing in Step Functions Local", step 1), as the Step Functions Local suite has it.
+AWS_EXAMPLE = json.loads(
+    (
+        Path(__file__).parents[1] / "mock_config" / "statemachines" / "lambda_sqs_integration.asl.json"
+    ).read_text(encoding="utf-8")
+)
 
 
 def wait_for_end(sfn: Any, arn: str) -> dict[str, Any]:
@@ -54,6 +36,18 @@ def wait_for_end(sfn: Any, arn: str) -> dict[str, Any]:
     raise AssertionError(f"{arn} did not end")
 
 
+def run_one_task(sfn: Any, name: str, resource: str, parameters: dict[str, Any], payload: str = "{}") -> Any:
+    """Create a machine of one Task state and run it to its end: the described execution."""
+    definition = {
+        "StartAt": "Only",
+        "States": {"Only": {"Type": "Task", "Resource": resource, "Parameters": parameters, "End": True}},
+    }
+    arn = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    return wait_for_end(sfn, sfn.start_execution(stateMachineArn=arn, input=payload)["executionArn"])
+
+
 def test_aws_published_example_is_accepted_by_create_state_machine(client: Client) -> None:
     sfn = client("stepfunctions")
     created = sfn.create_state_machine(
@@ -64,22 +58,12 @@ def test_aws_published_example_is_accepted_by_create_state_machine(client: Clien
 
 
 def test_an_unserved_service_fails_at_run_time_naming_it(client: Client) -> None:
-    sfn = client("stepfunctions")
-    definition = {
-        "StartAt": "Publish",
-        "States": {
-            "Publish": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sns:publish",
-                "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:000000000000:t", "Message": "hi"},
-                "End": True,
-            }
-        },
-    }
-    arn = sfn.create_state_machine(name="PublishOnce", definition=json.dumps(definition), roleArn=ROLE)[
-        "stateMachineArn"
-    ]
-    described = wait_for_end(sfn, sfn.start_execution(stateMachineArn=arn)["executionArn"])
+    described = run_one_task(
+        client("stepfunctions"),
+        "PublishOnce",
+        "arn:aws:states:::sns:publish",
+        {"TopicArn": "arn:aws:sns:us-east-1:000000000000:t", "Message": "hi"},
+    )
     assert (described["status"], described["error"]) == ("FAILED", "SNS.SdkClientException")
     assert described["cause"] == (
         "Unable to execute HTTP request: localcloud does not emulate Amazon SNS (resource "
@@ -194,24 +178,13 @@ def test_test_state_refusals_are_aws_errors(client: Client) -> None:
 
 def test_an_optimized_integration_of_a_service_localcloud_serves_runs_for_real(client: Client) -> None:
     # EventBridge is served by localcloud: events:putEvents needs neither a mock nor a module of its own.
-    sfn = client("stepfunctions")
-    definition = {
-        "StartAt": "Put",
-        "States": {
-            "Put": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::events:putEvents",
-                "Parameters": {
-                    "Entries": [{"Source": "tests", "DetailType": "ping", "Detail": {"n.$": "$.n"}}]
-                },
-                "End": True,
-            }
-        },
-    }
-    arn = sfn.create_state_machine(name="PutEvents", definition=json.dumps(definition), roleArn=ROLE)[
-        "stateMachineArn"
-    ]
-    described = wait_for_end(sfn, sfn.start_execution(stateMachineArn=arn, input='{"n": 1}')["executionArn"])
+    described = run_one_task(
+        client("stepfunctions"),
+        "PutEvents",
+        "arn:aws:states:::events:putEvents",
+        {"Entries": [{"Source": "tests", "DetailType": "ping", "Detail": {"n.$": "$.n"}}]},
+        '{"n": 1}',
+    )
     assert described["status"] == "SUCCEEDED", (described.get("error"), described.get("cause"))
     output = json.loads(described["output"])
     assert set(output) == {"Entries", "FailedEntryCount"}  # no SdkHttpMetadata, as on AWS
@@ -222,22 +195,12 @@ def test_an_aws_sdk_s3_error_cause_has_the_sdks_message_parts(client: Client) ->
     # "<message> (Service: S3, Status Code: 404, Request ID: <id>, Extended Request ID: <id>)",
     # as the SDK for Java 2.x writes it and LocalStack's AWS recordings of aws-sdk S3 errors show.
     client("s3").create_bucket(Bucket="sdk-cause-bucket")
-    sfn = client("stepfunctions")
-    definition = {
-        "StartAt": "Get",
-        "States": {
-            "Get": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
-                "Parameters": {"Bucket": "sdk-cause-bucket", "Key": "absent.json"},
-                "End": True,
-            }
-        },
-    }
-    arn = sfn.create_state_machine(name="SdkCause", definition=json.dumps(definition), roleArn=ROLE)[
-        "stateMachineArn"
-    ]
-    described = wait_for_end(sfn, sfn.start_execution(stateMachineArn=arn)["executionArn"])
+    described = run_one_task(
+        client("stepfunctions"),
+        "SdkCause",
+        "arn:aws:states:::aws-sdk:s3:getObject",
+        {"Bucket": "sdk-cause-bucket", "Key": "absent.json"},
+    )
     assert (described["status"], described["error"]) == ("FAILED", "S3.NoSuchKeyException")
     assert re.fullmatch(
         r"The specified key does not exist\. \(Service: S3, Status Code: 404, Request ID: [^,()]*"

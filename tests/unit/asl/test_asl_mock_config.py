@@ -5,6 +5,8 @@ mockable, and unmocked states calling their service."""
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,30 +15,17 @@ from conftest import SM_ARN, START
 from localcloud.asl import ExecutionHost, ExecutionRecord, VirtualClock
 from localcloud.asl.mocking import MockConfig, MockConfigError, UnknownTestCase
 
-# AWS's example of the guide's "Using mocked service integrations for testing in Step Functions Local".
-LAMBDA_SQS = {
-    "StartAt": "LambdaState",
-    "States": {
-        "LambdaState": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::lambda:invoke",
-            "Parameters": {"Payload.$": "$", "FunctionName": "HelloWorldFunction"},
-            "Retry": [
-                {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}
-            ],
-            "Next": "SQSState",
-        },
-        "SQSState": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::sqs:sendMessage",
-            "Parameters": {
-                "QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
-                "MessageBody.$": "$",
-            },
-            "End": True,
-        },
-    },
-}
+# AWS's example of the guide's "Using mocked service integrations for testing in Step Functions Local",
+# as the Step Functions Local suite of tests/functional/mock_config has it.
+LAMBDA_SQS = json.loads(
+    (
+        Path(__file__).parents[2]
+        / "functional"
+        / "mock_config"
+        / "statemachines"
+        / "lambda_sqs_integration.asl.json"
+    ).read_text(encoding="utf-8")
+)
 LAMBDA_OK = {"StatusCode": 200, "Payload": {"StatusCode": 200, "body": "Hello from Lambda!"}}
 SQS_OK = {"MD5OfMessageBody": "md5", "MessageId": "m-1"}
 CONFIG = {
