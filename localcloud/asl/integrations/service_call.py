@@ -59,7 +59,23 @@ def _event_details_as_text(args: dict[str, Any]) -> dict[str, Any]:
     return {**args, "Entries": texts}
 
 
-_PREPARE: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"events:putEvents": _event_details_as_text}
+def _field_as_text(field: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A parameter the optimized integration takes as JSON and sends as its text: SQS's
+    MessageBody (AWS's own example sends ``"MessageBody.$": "$"``), SNS's Message; as LocalStack's
+    emulation does too (moto vendors it)."""
+
+    def prepare(args: dict[str, Any]) -> dict[str, Any]:
+        value = args.get(field)
+        return args if isinstance(value, str | None) else {**args, field: to_json(value)}
+
+    return prepare
+
+
+_PREPARE: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "events:putEvents": _event_details_as_text,
+    "sqs:sendMessage": _field_as_text("MessageBody"),
+    "sns:publish": _field_as_text("Message"),
+}
 
 
 class OptimizedServiceCall(Integration):

@@ -181,6 +181,22 @@ def test_eventbridge_details_given_as_json_are_sent_as_text() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("resource", "client", "method", "field", "reply"),
+    [
+        ("arn:aws:states:::sqs:sendMessage", "sqs", "send_message", "MessageBody", {"MessageId": "m-1"}),
+        ("arn:aws:states:::sns:publish", "sns", "publish", "Message", {"MessageId": "m-1"}),
+    ],
+)
+def test_a_message_given_as_json_is_sent_as_its_text(
+    resource: str, client: str, method: str, field: str, reply: dict[str, Any]
+) -> None:
+    # AWS's own example sends "MessageBody.$": "$" (an object) to sqs:sendMessage.
+    service = Recording(reply)
+    run(task(resource, {field: {"message.$": "$.m"}}), {client: service})
+    assert service.calls == [(method, {field: '{"message":"hi"}'})]
+
+
 def test_pascal_case_parameters_reach_a_camel_case_api_and_results_come_back_pascal_case() -> None:
     ecs = Recording({"tasks": [{"taskArn": "arn:task"}], "failures": []})
     definition = task("arn:aws:states:::ecs:runTask", {"Cluster": "c", "TaskDefinition": "td"})
