@@ -20,7 +20,7 @@ NODE_OLD   := $(shell [ "$(NODE_MAJOR)" -lt 22 ] 2>/dev/null && echo yes)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
 NODE_NOTE = $(if $(NODE_OLD),@echo "note: Node.js $(NODE_MAJOR) is past its end of life for the AWS CDK (jsii supports 22 and 24); it still works" >&2,@true)
 
-.PHONY: help setup test lint format demo bench scale synth bootstrap deploy destroy clean
+.PHONY: help setup test lint format demo bench scale synth bootstrap deploy destroy deploy-local destroy-local clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -75,6 +75,14 @@ deploy: setup ## Deploy the stack to the AWS account of your credentials (cdk de
 destroy: setup ## Remove the deployed stack (cdk destroy; data is retained unless configured otherwise)
 	$(NODE_NOTE)
 	npx cdk destroy $(CDK_ARGS)
+
+deploy-local: setup ## cdk bootstrap + deploy into the running localcloud of HOME_DIR=..., else $METERPIPE_HOME, else .meterpipe; print the outputs
+	$(NODE_NOTE)
+	$(PY) -m meterpipe.local.cdk deploy $(if $(HOME_DIR),--home $(HOME_DIR),) -- $(CDK_ARGS)
+
+destroy-local: setup ## cdk destroy the stack in the running localcloud of the home folder (what the template retains stays)
+	$(NODE_NOTE)
+	$(PY) -m meterpipe.local.cdk destroy $(if $(HOME_DIR),--home $(HOME_DIR),) -- $(CDK_ARGS)
 
 clean: ## Remove the virtualenv, node_modules and build output
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -39,6 +39,13 @@ RESERVED_ENV_KEYS = frozenset(
     }
 )
 
+# AWS's published Powertools for AWS Lambda (Python) v3 layers: localcloud's runtime already has
+# that library installed (as AWS's runtime has boto3), so a function naming one of these layers
+# gets what the layer would add. Any other layer is refused: its content could not be supplied.
+_PROVIDED_LAYER = re.compile(
+    r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:017000801446:layer:AWSLambdaPowertoolsPythonV3-[a-z0-9_-]+:\d+$"
+)
+
 _NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 _ROLE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
 _PYTHON_RUNTIME = re.compile(r"^python3\.\d+$")
@@ -93,6 +100,7 @@ class FunctionRecord:
     tracing_mode: str = "PassThrough"
     log_group: str = ""
     reserved_concurrency: int | None = None
+    layers: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
     last_modified: str = field(default_factory=lambda_timestamp)
     revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -100,6 +108,7 @@ class FunctionRecord:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["architectures"] = list(self.architectures)
+        data["layers"] = list(self.layers)
         return data
 
     @classmethod
@@ -107,6 +116,7 @@ class FunctionRecord:
         values = dict(data)
         values["code"] = CodePackage(**values["code"])
         values["architectures"] = tuple(values.get("architectures", ("x86_64",)))
+        values["layers"] = tuple(values.get("layers", ()))
         return cls(**values)
 
     def runtime_identity(self) -> tuple[Any, ...]:
@@ -155,6 +165,9 @@ class FunctionRecord:
         }
         if self.environment:
             config["Environment"] = {"Variables": dict(self.environment)}
+        if self.layers:
+            # The layer's content is the runtime's own library: nothing of it is stored here.
+            config["Layers"] = [{"Arn": arn, "CodeSize": 0} for arn in self.layers]
         return config
 
 
@@ -199,10 +212,13 @@ def validate_settings(params: dict[str, Any]) -> None:
             "have provided contains reserved keys that are currently not supported for modification. "
             f"Reserved keys used in this request: {', '.join(reserved)}"
         )
-    if params.get("Layers"):
+    unknown_layers = [arn for arn in params.get("Layers") or () if not _PROVIDED_LAYER.match(arn)]
+    if unknown_layers:
         raise InvalidParameterValueException(
-            "localcloud does not support Lambda layers: the function's dependencies come from its package "
-            "and from the Python environment localcloud runs in (which has boto3 and aws-lambda-powertools)."
+            f"localcloud does not support Lambda layers ({', '.join(unknown_layers)}): the function's "
+            "dependencies come from its package and from the Python environment localcloud runs in "
+            "(which has boto3 and aws-lambda-powertools, so AWS's Powertools for AWS Lambda (Python) v3 "
+            "layers are accepted)."
         )
     for unsupported in ("VpcConfig", "FileSystemConfigs", "ImageConfig", "KMSKeyArn", "CodeSigningConfigArn"):
         value = params.get(unsupported)

@@ -198,6 +198,7 @@ class LambdaService(ProtocolService):
             ephemeral_storage=(params.get("EphemeralStorage") or {}).get("Size", 512),
             tracing_mode=(params.get("TracingConfig") or {}).get("Mode", "PassThrough"),
             log_group=logging_config.get("LogGroup") or f"/aws/lambda/{name}",
+            layers=tuple(params.get("Layers") or ()),
             tags=dict(params.get("Tags") or {}),
         )
         self.functions.put(name, record.to_json())
@@ -262,6 +263,8 @@ class LambdaService(ProtocolService):
             changes["tracing_mode"] = params["TracingConfig"].get("Mode", "PassThrough")
         if (params.get("LoggingConfig") or {}).get("LogGroup"):
             changes["log_group"] = params["LoggingConfig"]["LogGroup"]
+        if "Layers" in params:
+            changes["layers"] = tuple(params["Layers"] or ())
         updated = record.updated(**changes)
         await self._save(updated)
         return updated.configuration()

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from localcloud.clock import Clock, ClockState
+from localcloud.cloudformation import install as install_cloudformation_providers
 from localcloud.launcher import MOCK_VARIABLE
 from localcloud.server.control import CLOCK_KEY, META, Control
 from localcloud.server.http import Request, Response
@@ -97,6 +98,7 @@ class LocalcloudApp:
         )
         await self.ministack.start()
         await self.registry.start(self.context)
+        install_cloudformation_providers(self.context)
         for service in (self.registry.get(name) for name in ("scheduler",)):
             hook = getattr(service, "run_due", None)
             if hook is not None:

@@ -1,5 +1,7 @@
 """MiniStack, composed in-process: the storage services (S3, DynamoDB with PartiQL, Glue, IAM,
-STS, CloudWatch Logs) behind localcloud's endpoint.
+STS, CloudWatch Logs), CloudFormation with the services a CDK stack and its bootstrap stack use
+besides (KMS, SNS, CloudWatch alarms, SSM parameters, ECR repositories), behind localcloud's
+endpoint.
 
 MiniStack reads its settings from environment variables when its modules are imported, so
 ``configure()`` sets them first and only then is ``ministack.app`` imported. What we set, and why:
@@ -48,7 +50,18 @@ MINISTACK_SERVICES: dict[str, str] = {
     "iam": "iam",
     "sts": "sts",
     "logs": "cloudwatch_logs",
+    "cloudformation": "cloudformation",
+    "ssm": "ssm",
+    "kms": "kms",
+    "sns": "sns",
+    "monitoring": "cloudwatch",
+    "ecr": "ecr",
 }
+
+# CloudFormation provisions resources of every other service in a task that runs after its request
+# has answered, so its requests mark every service dirty (its clients poll DescribeStacks until the
+# stack settles: the save after the last poll holds everything the operation made).
+_CHANGES_EVERY_SERVICE = "cloudformation"
 
 # MiniStack modules whose APIs localcloud serves itself (or, for the firing loops, never wants).
 REPLACED_MODULES = (
@@ -187,7 +200,12 @@ class MiniStack:
             await self.save()
 
     def mark_dirty(self, signing_name: str | None, method: str, headers: dict[str, str]) -> None:
-        if not self.persist or not is_mutation(method, headers):
+        if not self.persist:
+            return
+        if signing_name == _CHANGES_EVERY_SERVICE:
+            self._dirty.update(MINISTACK_SERVICES)
+            return
+        if not is_mutation(method, headers):
             return
         if signing_name in MINISTACK_SERVICES:
             self._dirty.add(signing_name)

@@ -22,6 +22,10 @@ from typing import Any
 
 import boto3
 import pytest
+from cdk_support import Synthesis
+
+from localcloud import launcher
+from tests.e2e.cdk_deployment import CDK, CdkDeployment, bootstrap_and_deploy
 
 METERPIPE = Path(sys.executable).with_name("meterpipe")
 Items = dict[tuple[int, str], tuple[Decimal, int]]  # (CustomerID, SensorID-Period) -> (kWh, readings)
@@ -165,3 +169,17 @@ def lake_readings(root: Path) -> dict[dt.date, list[Path]]:
         year, month, day = (int(part.split("=")[1]) for part in path.parts[-4:-1])
         found[dt.date(year, month, day)].append(path)
     return dict(found)
+
+
+@pytest.fixture(scope="session")
+def cdk_stack(synthesis: Synthesis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CdkDeployment]:
+    """One localcloud per session with the CDK stack deployed into it by ``cdk bootstrap`` and
+    ``cdk deploy`` (the session's synthesis), stopped at the end of the session."""
+    if not CDK.exists():
+        pytest.skip("the CDK CLI comes with `make setup` (Node.js)")
+    home = tmp_path_factory.mktemp("cdk-home")
+    try:
+        yield bootstrap_and_deploy(home, synthesis.outdir, tmp_path_factory.mktemp("cdk-cli"))
+    finally:
+        if launcher.status(home).running:
+            launcher.stop(home)

@@ -252,8 +252,8 @@ def test_every_error_is_one_line_and_a_non_zero_exit(cli: Cli, tmp_path: Path) -
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
 
 
-def test_an_endpoint_that_is_not_cloudformation_is_one_line(cli: Cli) -> None:
-    """Whatever answers for AWS here (localcloud refuses CloudFormation), the command says so in one line."""
+def test_localcloud_without_the_stack_deployed_answers_as_aws_for_a_missing_stack(cli: Cli) -> None:
+    """localcloud serves CloudFormation: `local up` deploys no stack, so --target aws finds none."""
     done = cli(
         "history",
         "--target",
@@ -263,8 +263,9 @@ def test_an_endpoint_that_is_not_cloudformation_is_one_line(cli: Cli) -> None:
         env={"AWS_ENDPOINT_URL": cli.endpoint, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
     )
     assert done.returncode == 1
-    assert error_line(done).startswith(
-        "error: DescribeStacks failed: NotImplemented: localcloud does not serve CloudFormation"
+    assert error_line(done) == (
+        "error: no stack 'MeterPipe' in us-east-1: deploy it with `make deploy`, "
+        "or name the deployed one with --stack"
     )
 
 

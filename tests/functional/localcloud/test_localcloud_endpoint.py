@@ -150,15 +150,18 @@ def test_dynamodb_rejects_a_26_item_batch_as_aws_does(client) -> None:
     assert error.value.response["Error"]["Code"] == "ValidationException"
 
 
-SERVED = "athena, dynamodb, events, glue, iam, lambda, logs, s3, scheduler, states, sts"
+SERVED = (
+    "athena, cloudformation, dynamodb, ecr, events, glue, iam, kms, lambda, logs, monitoring, s3, scheduler, "
+    "sns, ssm, states, sts"
+)
 
 
 @pytest.mark.parametrize(
     ("service", "operation", "title", "signed_as"),
     [
-        ("cloudformation", "describe_stacks", "CloudFormation", "cloudformation"),  # query
+        ("elasticbeanstalk", "describe_applications", "Elastic Beanstalk", "elasticbeanstalk"),  # query
         ("sqs", "list_queues", "SQS", "sqs"),  # json (query-compatible)
-        ("cloudwatch", "list_dashboards", "'monitoring'", "monitoring"),  # json, signed as no model's name
+        ("mturk", "get_account_balance", "'mturk-requester'", "mturk-requester"),  # json, no model's name
         ("eks", "list_clusters", "EKS", "eks"),  # rest-json
         ("sesv2", "list_contact_lists", "SES", "ses"),  # rest-json, signed as SES (a query model)
         ("route53", "list_hosted_zones", "Route 53", "route53"),  # rest-xml

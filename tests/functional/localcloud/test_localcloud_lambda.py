@@ -261,7 +261,7 @@ def test_every_lambda_operation_accepts_the_aws_cli_request_shapes(lam, package,
         ({"Timeout": 901}, "InvalidParameterValueException"),
         ({"Environment": {"Variables": {"AWS_REGION": "eu-west-1"}}}, "InvalidParameterValueException"),
         (
-            {"Layers": ["arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3:1"]},
+            {"Layers": ["arn:aws:lambda:us-east-1:123456789012:layer:shared-dependencies:3"]},
             "InvalidParameterValueException",
         ),
         ({"Role": "not-a-role"}, "InvalidParameterValueException"),
@@ -272,6 +272,16 @@ def test_invalid_configurations_are_refused_with_lambdas_error_codes(lam, packag
     with pytest.raises(ClientError) as error:
         lam.create_function(**{**params, **change}, Code={"ZipFile": package})
     assert error.value.response["Error"]["Code"] == code
+
+
+def test_aws_powertools_layer_is_accepted_as_the_runtimes_own_library(lam, package) -> None:
+    layer = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:27"
+    created = create(lam, "powertools-layer", package, Layers=[layer])
+    assert created["Layers"] == [{"Arn": layer, "CodeSize": 0}]
+    response, _ = invoke(lam, "powertools-layer", {})
+    assert "FunctionError" not in response
+    lam.update_function_configuration(FunctionName="powertools-layer", Layers=[])
+    assert "Layers" not in lam.get_function_configuration(FunctionName="powertools-layer")
 
 
 def test_conflicts_and_missing_functions_use_lambdas_codes(lam, package) -> None:

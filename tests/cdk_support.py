@@ -1,4 +1,5 @@
-"""Helpers of the CDK tests: one synthesis of the app, and readers for what it produced."""
+"""Helpers of the CDK tests: one synthesis of the app (the session fixture `synthesis` in
+conftest.py), and readers for what it produced."""
 
 from __future__ import annotations
 
