@@ -39,6 +39,9 @@ class OptimizedService:
     # Actions answered by another boto3 client than the service's (Bedrock's InvokeModel is
     # bedrock-runtime's), or by none (API Gateway's invoke calls an API, not an SDK operation).
     clients: tuple[tuple[str, str | None], ...] = ()
+    # Error names end in "Exception" even where the service's code does not (SNS's NotFound is
+    # SNS.NotFoundException), as LocalStack's emulation of SNS names them (moto vendors it).
+    exception_suffix: bool = False
 
     def client_for(self, action: str) -> str | None:
         return dict(self.clients).get(action, self.boto3)
@@ -202,7 +205,9 @@ OPTIMIZED: dict[str, OptimizedService] = {
             "updateEndpoint": _RR,
         },
     ),
-    "sns": OptimizedService("Amazon SNS", "sns", "SNS", "AmazonSNS", {"publish": _CALLBACK}),
+    "sns": OptimizedService(
+        "Amazon SNS", "sns", "SNS", "AmazonSNS", {"publish": _CALLBACK}, exception_suffix=True
+    ),
     "sqs": OptimizedService("Amazon SQS", "sqs", "SQS", "AmazonSQS", {"sendMessage": _CALLBACK}),
     "states": OptimizedService(
         "AWS Step Functions",

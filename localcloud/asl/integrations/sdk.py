@@ -84,17 +84,21 @@ def unreachable_failure(error_prefix: str, title: str, resource: str, detail: st
     )
 
 
-def optimized_failure(exc: BaseException, *, prefix: str, service: str, fallback: str) -> StatesFailure:
+def optimized_failure(
+    exc: BaseException, *, prefix: str, service: str, fallback: str, exception_suffix: bool = False
+) -> StatesFailure:
     """An optimized integration's failure: ``<prefix>.<ErrorCode>`` (``<prefix>.<fallback>`` when
-    the service named none, ``<prefix>.SdkClientException`` when no service answered)."""
+    the service named none, ``<prefix>.SdkClientException`` when no service answered); with
+    ``exception_suffix`` the name ends in ``Exception`` (``SNS.NotFoundException``)."""
     error = service_error(exc)
     if unreachable(error) or (error.code is None and error.status is None):
         return StatesFailure(
             f"{prefix}.SdkClientException", f"Unable to execute HTTP request: {error.message}"
         )
     code = error.code or fallback
+    name = code if not exception_suffix or code.endswith("Exception") else code + "Exception"
     return StatesFailure(
-        f"{prefix}.{code}",
+        f"{prefix}.{name}",
         f"{error.message} (Service: {service}; Status Code: {error.status}; Error Code: {code}; "
         f"Request ID: {error.request_id}; Proxy: null)",
     )

@@ -137,5 +137,9 @@ class OptimizedServiceCall(Integration):
                 "Request ID: ; Proxy: null)",
             )
         return optimized_failure(
-            exc, prefix=service.prefix, service=service.java, fallback=f"{service.java}Exception"
+            exc,
+            prefix=service.prefix,
+            service=service.java,
+            fallback=f"{service.java}Exception",
+            exception_suffix=service.exception_suffix,
         )

@@ -60,15 +60,15 @@ def test_aws_published_example_is_accepted_by_create_state_machine(client: Clien
 def test_an_unserved_service_fails_at_run_time_naming_it(client: Client) -> None:
     described = run_one_task(
         client("stepfunctions"),
-        "PublishOnce",
-        "arn:aws:states:::sns:publish",
-        {"TopicArn": "arn:aws:sns:us-east-1:000000000000:t", "Message": "hi"},
+        "SendOnce",
+        "arn:aws:states:::sqs:sendMessage",
+        {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/000000000000/q", "MessageBody": "hi"},
     )
-    assert (described["status"], described["error"]) == ("FAILED", "SNS.SdkClientException")
+    assert (described["status"], described["error"]) == ("FAILED", "SQS.SdkClientException")
     assert described["cause"] == (
-        "Unable to execute HTTP request: localcloud does not emulate Amazon SNS (resource "
-        "arn:aws:states:::sns:publish); mock this state in a Step Functions Local mock configuration file "
-        "(SFN_MOCK_CONFIG) to run it offline"
+        "Unable to execute HTTP request: localcloud does not emulate Amazon SQS (resource "
+        "arn:aws:states:::sqs:sendMessage); mock this state in a Step Functions Local mock configuration "
+        "file (SFN_MOCK_CONFIG) to run it offline"
     )
 
 

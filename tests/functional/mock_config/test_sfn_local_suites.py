@@ -211,8 +211,9 @@ def test_a_bare_hash_runs_without_mocks(sfn: Any) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert described["stateMachineArn"] == MACHINE.format("OrderBatch")
-    # No mocks: the SNS task calls SNS, which localcloud does not serve.
-    assert (described["status"], described["error"]) == ("FAILED", "SNS.SdkClientException")
+    # No mocks: the SNS task calls localcloud's SNS, where no topic "orders" exists.
+    assert (described["status"], described["error"]) == ("FAILED", "SNS.NotFoundException")
+    assert "(Service: AmazonSNS; Status Code: 404; Error Code: NotFound;" in described["cause"]
 
 
 def test_sync_executions_take_test_cases_too(sfn_local: Any, definition: Callable[[str], str]) -> None:
