@@ -38,10 +38,13 @@ def select_path(
             text, data, context=context() if text.startswith("$$") else None, variables=variables
         )
     except PathNotFound as exc:
-        # The service's wording (the field is not named in it).
-        raise StatesFailure(
-            RUNTIME, f"Invalid path '{text}' : No results for path: {bracket_notation(text)}"
-        ) from exc
+        # The service's wording, Jayway JsonPath's (the field is not named in it).
+        found = (
+            f"Missing property in path {bracket_notation(text, exc.missing)}"
+            if exc.missing is not None
+            else f"No results for path: {bracket_notation(text)}"
+        )
+        raise StatesFailure(RUNTIME, f"Invalid path '{text}' : {found}") from exc
 
 
 def eval_jsonpath_template(
