@@ -1,13 +1,22 @@
 """Python functions for localcloud's local-only control routes (``/_localcloud/...``), for tests
-and tools: read, set or advance localcloud's clock. Setting or advancing returns once everything
-the new time made due has fired, with the list of what fired."""
+and tools: read, set or advance localcloud's clock (setting or advancing returns once everything
+the new time made due has fired, with the list of what fired), and set, list or clear faults."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import urllib.error
 import urllib.request
 from typing import Any
+
+
+class ControlError(Exception):
+    """A control route refused the call: the server's reason, and its HTTP status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _call(endpoint: str, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -18,9 +27,17 @@ def _call(endpoint: str, method: str, path: str, body: dict[str, Any] | None = N
         method=method,
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=900) as response:
-        result: dict[str, Any] = json.load(response)
-        return result
+    try:
+        with urllib.request.urlopen(request, timeout=900) as response:
+            result: dict[str, Any] = json.load(response)
+            return result
+    except urllib.error.HTTPError as exc:
+        try:
+            answer = json.load(exc)
+            message = str(answer.get("error") or answer.get("message") or answer)
+        except ValueError:
+            message = exc.reason
+        raise ControlError(message, exc.code) from None
 
 
 def get_clock(endpoint: str) -> dict[str, Any]:
@@ -48,3 +65,42 @@ def reset_clock(endpoint: str) -> dict[str, Any]:
 
 def health(endpoint: str) -> dict[str, Any]:
     return _call(endpoint, "GET", "/_localcloud/health")
+
+
+def add_fault(
+    endpoint: str,
+    service: str,
+    operation: str,
+    *,
+    error: str | None = None,
+    unprocessed: float | None = None,
+    delay: float | None = None,
+    probability: float | None = None,
+    count: int | None = None,
+) -> dict[str, Any]:
+    """Set a fault (see ``localcloud.faults``); returns it, with its ``id``. Raises ControlError
+    naming what is wrong with it."""
+    spec = {
+        "service": service,
+        "operation": operation,
+        "error": error,
+        "unprocessed": unprocessed,
+        "delay": delay,
+        "probability": probability,
+        "count": count,
+    }
+    answer = _call(endpoint, "POST", "/_localcloud/faults", {k: v for k, v in spec.items() if v is not None})
+    fault: dict[str, Any] = answer["fault"]
+    return fault
+
+
+def list_faults(endpoint: str) -> list[dict[str, Any]]:
+    faults: list[dict[str, Any]] = _call(endpoint, "GET", "/_localcloud/faults")["faults"]
+    return faults
+
+
+def clear_faults(endpoint: str, fault_id: str | None = None) -> list[dict[str, Any]]:
+    """Clear one fault, or all; returns what was cleared (ControlError 404: no such fault)."""
+    path = "/_localcloud/faults" + (f"/{fault_id}" if fault_id else "")
+    cleared: list[dict[str, Any]] = _call(endpoint, "DELETE", path)["cleared"]
+    return cleared

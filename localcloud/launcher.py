@@ -63,6 +63,9 @@ class RunningServer:
     home: Path
     region: str
     started_at: float
+    allowed_origins: tuple[str, ...] = ()
+    verify_signatures: bool = False
+    keys_file: Path | None = None  # with verify_signatures: the keys it accepts
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,7 +75,28 @@ class RunningServer:
             "home": str(self.home),
             "region": self.region,
             "started_at": self.started_at,
+            "allowed_origins": list(self.allowed_origins),
+            "verify_signatures": self.verify_signatures,
+            "keys_file": str(self.keys_file) if self.keys_file else None,
         }
+
+    def signing_key(self) -> dict[str, str] | None:
+        """boto3's credential arguments for a server that checks signatures: the key of the
+        [localcloud] profile of its keys file (None: it accepts any key)."""
+        if not self.verify_signatures or self.keys_file is None:
+            return None
+        from localcloud.server.keys import PROFILE, KeysFileError, read_pairs  # noqa: PLC0415
+
+        try:
+            pair = read_pairs(self.keys_file).get(PROFILE)
+        except KeysFileError as exc:
+            raise LauncherError(str(exc)) from exc
+        if pair is None:
+            raise LauncherError(
+                f"localcloud checks signatures with the keys of {self.keys_file}, which has no [{PROFILE}] "
+                "profile to sign with: add one (aws_access_key_id, aws_secret_access_key)"
+            )
+        return {"aws_access_key_id": pair.access_key, "aws_secret_access_key": pair.secret_key}
 
 
 @dataclass(frozen=True)
@@ -119,6 +143,9 @@ def status(home: Path) -> Status:
         home=Path(info["home"]),
         region=str(info.get("region", "us-east-1")),
         started_at=float(info["started_at"]),
+        allowed_origins=tuple(info.get("allowed_origins") or ()),
+        verify_signatures=bool(info.get("verify_signatures")),
+        keys_file=Path(info["keys_file"]) if info.get("keys_file") else None,
     )
     return Status(server)
 
@@ -148,12 +175,15 @@ def start(
     port: int = 4566,
     timeout: float = 30.0,
     region: str = "us-east-1",
+    allowed_origins: tuple[str, ...] = (),
+    verify_signatures: bool = False,
     sfn_mock_config: Path | None = None,
 ) -> RunningServer:
-    """Start a server for ``home`` in the background; returns once it answers.
-
-    ``sfn_mock_config`` (else ``SFN_MOCK_CONFIG`` in this environment) names a Step Functions Local
-    mock configuration file for the server (``localcloud.stepfunctions.mocks``)."""
+    """Start a server for ``home`` in the background; returns once it answers. ``allowed_origins``:
+    web origins whose pages may call it; ``verify_signatures``: check signatures against the keys
+    of ``<home>/credentials`` (created with a random key pair when missing); ``sfn_mock_config``
+    (else ``SFN_MOCK_CONFIG`` in this environment): a Step Functions Local mock configuration file
+    for the server (``localcloud.stepfunctions.mocks``)."""
     home = home.resolve()
     current = status(home)
     if current.server is not None:
@@ -172,6 +202,10 @@ def start(
         env[MOCK_VARIABLE] = str(mock_config.resolve())
     command = [sys.executable, "-m", "localcloud.server", "--home", str(home), "--port", str(port)]
     command += ["--region", region]
+    for origin in allowed_origins:
+        command += ["--allow-origin", origin]
+    if verify_signatures:
+        command.append("--verify-signatures")
     with log_path.open("ab") as log:
         log.write(f"\n--- starting localcloud: {' '.join(command)}\n".encode())
         log.flush()

@@ -113,12 +113,15 @@ def clients_for(target: Target) -> Clients:
         raise LocalcloudNotRunning(
             f"localcloud is not running for {target.home}: start it with `meterpipe local up`"
         )
+    from meterpipe.local.server import credentials  # noqa: PLC0415 - the keys of a verifying server
+
     region = target.region or status.server.region
+    keys = credentials(status.server) or LOCAL_CREDENTIALS
     session = boto3.session.Session(
         region_name=region,
-        aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
-        aws_session_token=LOCAL_CREDENTIALS["aws_session_token"],
+        aws_access_key_id=keys["aws_access_key_id"],
+        aws_secret_access_key=keys["aws_secret_access_key"],
+        aws_session_token=keys.get("aws_session_token"),
     )
     return Clients(target=target, endpoint_url=status.server.endpoint, region=region, _session=session)
 

@@ -18,3 +18,13 @@ class ExecutionNotRedrivable(ValueError):
 
 class StateMachineDoesNotExist(LookupError):
     """StateMachineDoesNotExist: the resolver knows no machine with this ARN."""
+
+
+class ServiceRefused(Exception):
+    """Another refusal of the Step Functions API, by its AWS error code (an endpoint's rehearsed
+    fault: ``ExecutionLimitExceeded``, ``ThrottlingException``)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -79,6 +79,7 @@ class AthenaEngine:
                     scanned, objects = self._define_tables(connection, statement, Path(scratch))
                 except duckdb.Error as exc:  # a table definition DuckDB refused: our bug, not the query's
                     raise AthenaQueryError("GENERIC_INTERNAL_ERROR", _first_line(str(exc))) from exc
+                _confine(connection, Path(scratch))
                 result = self._run(connection, statement)
             finally:
                 connection.close()
@@ -191,6 +192,15 @@ class AthenaEngine:
         except duckdb.Error as exc:
             raise _athena_error(exc, statement) from exc
         return QueryResult(columns, rows)
+
+
+def _confine(connection: duckdb.DuckDBPyConnection, scratch: Path) -> None:
+    """The query reads the tables' files in ``scratch`` and nothing else of the machine: a DuckDB
+    table function in the query text (``read_text('/etc/passwd')``, ``glob('/home/*')``) is refused
+    with a permission error, and the query cannot change that back."""
+    connection.execute(f"SET allowed_directories = [{_literal(str(scratch))}]")
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
 
 
 def _ident(name: str) -> str:

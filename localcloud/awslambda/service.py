@@ -42,7 +42,7 @@ from localcloud.awslambda.models import (
 )
 from localcloud.awslambda.pool import ConcurrencyLimit, Environment, FunctionPool, Invocation, InvokeResult
 from localcloud.server.protocols import RestJsonProtocol
-from localcloud.server.registry import FAKE_CREDENTIALS, ProtocolService, ServiceContext
+from localcloud.server.registry import ProtocolService, ServiceContext
 from localcloud.state import Collection
 
 log = logging.getLogger("localcloud.lambda")
@@ -121,7 +121,7 @@ class LambdaService(ProtocolService):
         pool = self._pools.get(record.name)
         if pool is None:
             assert self._logs is not None
-            env = Environment(self.context.endpoint_url, self.context.region, FAKE_CREDENTIALS)
+            env = Environment(self.context.endpoint_url, self.context.region, self.context.credentials)
             pool = FunctionPool(record, env=env, logs=self._logs, account=self._account)
             self._pools[record.name] = pool
         else:

@@ -7,6 +7,16 @@
   ``{"advance": <seconds>}``, ``{"freeze": true}``, ``{"freeze": false}`` or ``{"reset": true}``.
   It answers once everything the new time made due has fired (schedules), with what fired, so a
   caller can advance the clock and then look at the effect, deterministically.
+- ``GET /_localcloud/faults``: ``{"faults": [...]}``, each with its id, what it does and how often
+  it fired (``hits``).
+- ``POST /_localcloud/faults``: ``{"service": "dynamodb", "operation": "BatchWriteItem", "error":
+  "ThrottlingException", "unprocessed": 0.5, "delay": 2, "probability": 0.3, "count": 5}``
+  (service and operation, then any effect and frequency); answers 201 ``{"fault": {...}}``, or 400
+  ``{"error": ...}`` naming what is wrong.
+- ``DELETE /_localcloud/faults`` clears them all, ``DELETE /_localcloud/faults/<id>`` one:
+  ``{"cleared": [...]}`` (404 for an unknown id).
+
+Writes must be ``Content-Type: application/json`` (``gate``: no web page sends that unasked).
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from localcloud.clock import Clock
+from localcloud.faults import Faults, FaultSpecError, UnknownFault
 from localcloud.server.http import Request, Response
 from localcloud.state import Store
 
@@ -38,8 +49,16 @@ def clock_json(clock: Clock) -> dict[str, Any]:
 
 
 class Control:
-    def __init__(self, *, clock: Clock, store: Store, health: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        store: Store,
+        health: Callable[[], dict[str, Any]],
+        faults: Faults | None = None,
+    ) -> None:
         self.clock = clock
+        self.faults = faults if faults is not None else Faults()
         self._meta = store.collection(META)
         self._health = health
         self.clock_hooks: list[ClockHook] = []
@@ -57,6 +76,25 @@ class Control:
                 return Response.json({"error": str(exc)}, status=400)
             fired = await self.after_clock_change()
             return Response.json({**clock_json(self.clock), "fired": fired})
+        if route == "/faults" or route.startswith("/faults/"):
+            return self._faults(request, route.removeprefix("/faults").strip("/") or None)
+        return Response.json({"error": f"no localcloud route {request.method} {request.path}"}, status=404)
+
+    def _faults(self, request: Request, fault_id: str | None) -> Response:
+        if request.method == "GET" and fault_id is None:
+            return Response.json({"faults": [fault.to_json() for fault in self.faults.all()]})
+        if request.method == "POST" and fault_id is None:
+            try:
+                fault = self.faults.add(request.json())
+            except (FaultSpecError, ValueError) as exc:
+                return Response.json({"error": str(exc)}, status=400)
+            return Response.json({"fault": fault.to_json()}, status=201)
+        if request.method == "DELETE":
+            try:
+                cleared = self.faults.clear(fault_id)
+            except UnknownFault:
+                return Response.json({"error": f"no fault {fault_id} is set"}, status=404)
+            return Response.json({"cleared": [fault.to_json() for fault in cleared]})
         return Response.json({"error": f"no localcloud route {request.method} {request.path}"}, status=404)
 
     def change_clock(self, command: Any) -> None:

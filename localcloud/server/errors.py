@@ -7,6 +7,7 @@ boto3 raises ``ClientError`` with the same ``Error.Code`` it gets from AWS.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, ClassVar
 
 
@@ -47,3 +48,10 @@ class NotImplementedByLocalcloud(AwsError):
 
     code = "NotImplemented"
     status = 501
+
+
+@cache
+def error_class(code: str, status: int, *, sender_fault: bool = True) -> type[AwsError]:
+    """An AWS error class made from its code and status, for errors chosen at run time (a
+    fault's ``--error``, a body-size refusal), so they go through the same protocol serialisers."""
+    return type(code, (AwsError,), {"code": code, "status": status, "sender_fault": sender_fault})

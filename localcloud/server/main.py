@@ -28,6 +28,8 @@ from localcloud.asl.mocking import MockConfigError
 from localcloud.launcher import EXIT_ALREADY_RUNNING, EXIT_PORT_IN_USE, MOCK_VARIABLE, RUNTIME_FILE
 from localcloud.server import ministack
 from localcloud.server.app import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LocalcloudApp, ServerConfig
+from localcloud.server.gate import check_origin
+from localcloud.server.keys import KEYS_FILE, KeysFileError, ensure_keys_file, read_pairs
 from localcloud.server.registry import Service, ServiceRegistry
 from localcloud.stepfunctions.mocks import STEP_FUNCTIONS_LOCAL_ACCOUNT, check_mock_config
 
@@ -83,6 +85,9 @@ def write_runtime_file(config: ServerConfig) -> None:
         "home": str(config.home),
         "region": config.region,
         "started_at": time.time(),
+        "allowed_origins": list(config.allowed_origins),
+        "verify_signatures": config.verify_signatures,
+        "keys_file": str(config.keys_file) if config.verify_signatures and config.keys_file else None,
     }
     target = config.home / RUNTIME_FILE
     tmp = target.with_suffix(".tmp")
@@ -97,14 +102,26 @@ def run(
     region: str = DEFAULT_REGION,
     account_id: str = DEFAULT_ACCOUNT_ID,
     services: Callable[[], list[Service]] | None = None,
+    allowed_origins: tuple[str, ...] = (),
+    verify_signatures: bool = False,
+    keys_file: Path | None = None,
 ) -> None:
-    """Serve until SIGTERM/SIGINT. Raises StartupError (port in use, home already in use)."""
+    """Serve until SIGTERM/SIGINT. Raises StartupError (port in use, home already in use, no keys)."""
     with contextlib.ExitStack() as stack:
         if home is not None:
             home = home.resolve()
             stack.enter_context(home_lock(home))
+        keys_file = _keys_file(home, keys_file) if verify_signatures else None
         sock = bind(port)
-        config = ServerConfig(home=home, port=sock.getsockname()[1], region=region, account_id=account_id)
+        config = ServerConfig(
+            home=home,
+            port=sock.getsockname()[1],
+            region=region,
+            account_id=account_id,
+            allowed_origins=allowed_origins,
+            verify_signatures=verify_signatures,
+            keys_file=keys_file,
+        )
         ministack.configure(home, port=config.port, region=region, account_id=account_id)
         from localcloud.server.services import default_services  # noqa: PLC0415 - after configure()
 
@@ -114,6 +131,24 @@ def run(
             app.on_started.append(lambda: write_runtime_file(config))
             stack.callback(lambda: (home / RUNTIME_FILE).unlink(missing_ok=True))
         asyncio.run(_serve(app, sock))
+
+
+def _keys_file(home: Path | None, given: Path | None) -> Path:
+    """The keys file --verify-signatures checks against: given, else <home>/credentials, created
+    with a random key pair when missing."""
+    if given is None:
+        if home is None:
+            raise StartupError("--verify-signatures needs --home or --keys-file: the keys it accepts", 2)
+        given = ensure_keys_file(home / KEYS_FILE)
+    path = given.resolve()
+    try:
+        if not read_pairs(path):
+            raise StartupError(
+                f"the keys file {path} holds no aws_access_key_id/aws_secret_access_key pair", 2
+            )
+    except KeysFileError as exc:
+        raise StartupError(str(exc), 2) from exc
+    return path
 
 
 async def _serve(app: LocalcloudApp, sock: socket.socket) -> None:
@@ -174,6 +209,26 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help=f"Step Functions Local mock configuration file (sets {MOCK_VARIABLE})",
     )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a web origin (scheme://host[:port]) whose pages may call localcloud; repeatable "
+        "(default: none)",
+    )
+    parser.add_argument(
+        "--verify-signatures",
+        action="store_true",
+        help="check every request's SigV4 signature against the keys of --keys-file (default: any key "
+        "is accepted, only the signature's presence is checked)",
+    )
+    parser.add_argument(
+        "--keys-file",
+        type=Path,
+        help="with --verify-signatures: an AWS shared credentials file whose profiles' keys are accepted "
+        "(default: <home>/credentials, created with a random [localcloud] key when missing)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("LOCALCLOUD_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     if args.sfn_mock_config is not None:
@@ -185,9 +240,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     logging.getLogger("localcloud").setLevel(args.log_level.upper())
     try:
+        origins = tuple(check_origin(origin) for origin in args.allow_origin)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
         mock_config = _mock_config()
         account = args.account_id or (STEP_FUNCTIONS_LOCAL_ACCOUNT if mock_config else DEFAULT_ACCOUNT_ID)
-        run(home=args.home, port=args.port, region=args.region, account_id=account)
+        run(
+            home=args.home,
+            port=args.port,
+            region=args.region,
+            account_id=account,
+            allowed_origins=origins,
+            verify_signatures=args.verify_signatures,
+            keys_file=args.keys_file,
+        )
     except StartupError as exc:
         print(f"localcloud: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -167,15 +167,19 @@ def _validate(operation: OperationModel, params: dict[str, Any]) -> None:
 
 
 @dataclass(frozen=True)
-class _Route:
+class Route:
     operation: OperationModel
     method: str
     pattern: re.Pattern[str]
     required_query: tuple[str, ...]
     literal_length: int
+    # Required members the request carries in headers (lower-case) and in the query string: what
+    # tells CopyObject from PutObject, UploadPart from PutObject (``operations`` uses them).
+    required_headers: tuple[str, ...]
+    required_query_members: tuple[str, ...]
 
 
-def _compile_route(operation: OperationModel) -> _Route:
+def compile_route(operation: OperationModel) -> Route:
     uri = operation.http["requestUri"]
     path, _, literal_query = uri.partition("?")
     regex = ""
@@ -188,12 +192,21 @@ def _compile_route(operation: OperationModel) -> _Route:
     regex += re.escape(path[position:])
     literal = re.sub(r"\{[^}]+\}", "", path)
     required = tuple(part.split("=")[0] for part in literal_query.split("&") if part)
-    return _Route(
+    located: dict[str, list[str]] = {"header": [], "querystring": []}
+    shape = operation.input_shape
+    if isinstance(shape, StructureShape):
+        for name in shape.required_members:
+            serialization = shape.members[name].serialization
+            if serialization.get("location") in located:
+                located[serialization["location"]].append(str(serialization.get("name", name)))
+    return Route(
         operation=operation,
         method=operation.http["method"],
         pattern=re.compile(f"^{regex}/?$"),
         required_query=required,
         literal_length=len(literal),
+        required_headers=tuple(name.lower() for name in located["header"]),
+        required_query_members=tuple(located["querystring"]),
     )
 
 
@@ -210,7 +223,7 @@ class RestJsonProtocol:
     def __init__(self, service: str, *, error_body: ErrorBody = _default_error_body) -> None:
         self.model = service_model(service)
         self._routes = sorted(
-            (_compile_route(self.model.operation_model(name)) for name in self.model.operation_names),
+            (compile_route(self.model.operation_model(name)) for name in self.model.operation_names),
             key=lambda route: -route.literal_length,
         )
         self._error_body = error_body
@@ -291,7 +304,7 @@ class RestJsonProtocol:
             status=error.status, headers=headers, body=json.dumps(self._error_body(error)).encode()
         )
 
-    def _match(self, request: Request) -> tuple[_Route, dict[str, str]]:
+    def _match(self, request: Request) -> tuple[Route, dict[str, str]]:
         path = request.raw_path.split("?", 1)[0]
         for route in self._routes:
             if route.method != request.method:

@@ -28,6 +28,7 @@ import boto3
 from botocore.config import Config
 
 from localcloud.clock import Clock
+from localcloud.faults import Faults
 from localcloud.server.errors import AwsError, NotImplementedByLocalcloud
 from localcloud.server.http import Request, Response
 from localcloud.server.protocols import JsonProtocol, RestJsonProtocol, snake_case
@@ -35,12 +36,16 @@ from localcloud.state import Store
 
 log = logging.getLogger("localcloud")
 
-# Fake, fixed credentials: localcloud does not authenticate, and these can never reach AWS.
+# Fake, fixed credentials for localcloud's own callers when it accepts any key (the default); with
+# --verify-signatures they get a random key of the run instead (``ServiceContext.credentials``).
 FAKE_CREDENTIALS = {
     "aws_access_key_id": "localcloud",
     "aws_secret_access_key": "localcloud",
     "aws_session_token": "localcloud",
 }
+# What localcloud's own clients add to their User-Agent: the endpoint tells their retried attempts
+# apart (``localcloud.faults``).
+INTERNAL_AGENT = "localcloud-internal"
 
 PreviousShutdown = Literal["clean", "crash", "first-start"]
 
@@ -60,13 +65,19 @@ class ServiceContext:
     flush_storage: Callable[[], Coroutine[Any, Any, None]] | None = field(default=None, repr=False)
     """Make MiniStack's state (DynamoDB ...) durable now, on the event loop. Step Functions calls it
     before it saves execution progress, so saved progress never runs ahead of the data."""
+    credentials: dict[str, str] = field(default_factory=lambda: dict(FAKE_CREDENTIALS), repr=False)
+    """What localcloud's own callers sign with: its clients here and Lambda functions' environment."""
+    faults: Faults | None = field(default=None, repr=False)
+    """The faults set on the endpoint, for calls a service makes in-process (``localcloud.faults``)."""
     _clients: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str) -> Any:
         """A boto3 client for the endpoint itself (one per service and thread; call it from a
         worker thread, never from the event loop: the endpoint answers on that loop)."""
-        config = Config(retries={"max_attempts": 2, "mode": "standard"}, read_timeout=900)
+        config = Config(
+            retries={"max_attempts": 2, "mode": "standard"}, read_timeout=900, user_agent_extra=INTERNAL_AGENT
+        )
         return self._cached_client((service, threading.get_ident()), config)
 
     def shared_client(self, service: str) -> Any:
@@ -78,6 +89,7 @@ class ServiceContext:
             read_timeout=900,
             max_pool_connections=64,
             inject_host_prefix=False,
+            user_agent_extra=INTERNAL_AGENT,
         )
         return self._cached_client((service, 0), config)
 
@@ -90,7 +102,7 @@ class ServiceContext:
                     endpoint_url=self.endpoint_url,
                     region_name=self.region,
                     config=config,
-                    **FAKE_CREDENTIALS,
+                    **self.credentials,
                 )
             return self._clients[key]
 

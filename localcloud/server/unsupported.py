@@ -29,7 +29,7 @@ def unsupported_service(
     signing_name: str, request: Request, *, served: list[str], request_id: str
 ) -> Response:
     """The answer to a request signed for ``signing_name``, a service localcloud does not serve."""
-    model = _model(signing_name)
+    model = signing_model(signing_name)
     title = str(model.metadata.get("serviceId") or signing_name) if model else f"'{signing_name}'"
     error = NotImplementedByLocalcloud(
         f"localcloud does not serve {title} (requests signed for '{signing_name}'); it serves "
@@ -54,7 +54,7 @@ def wire_protocol(request: Request, model: ServiceModel | None) -> str:
     return "rest-xml" if resolved == "rest-xml" else "rest-json"
 
 
-def _model(signing_name: str) -> ServiceModel | None:
+def signing_model(signing_name: str) -> ServiceModel | None:
     """botocore's model named like the signing name, when it signs with that name."""
     try:
         model = service_model(signing_name)

@@ -18,7 +18,9 @@ from typing import Any
 
 from localcloud.asl import ExecutionHost, ExecutionRecord
 from localcloud.asl.runtime import ExecutionContext
+from localcloud.asl.service_errors import ServiceRefused
 from localcloud.asl.store import FAILED, RUNNING
+from localcloud.faults import Faults
 
 RESTART_ERROR = "States.Runtime"
 RESTART_CAUSE = (
@@ -48,6 +50,10 @@ def resumed_after_restart(record: ExecutionRecord) -> bool:
 
 
 class EndpointHost(ExecutionHost):
+    #: The endpoint's faults: a ``states:startExecution`` task starts its child in-process, and a
+    #: fault set on states StartExecution answers it as it answers the API.
+    faults: Faults | None = None
+
     def start_child_execution(
         self,
         *,
@@ -57,6 +63,10 @@ class EndpointHost(ExecutionHost):
         parent: ExecutionContext | None = None,
         sync: bool = False,
     ) -> ExecutionRecord:
+        if self.faults is not None and parent is not None:
+            fault = self.faults.in_process("states", "StartExecution")
+            if fault is not None and fault.error is not None:
+                raise ServiceRefused(fault.error, f"localcloud fault {fault.id}: {fault.error}")
         if name is not None:
             prefix = state_machine_arn.replace(":stateMachine:", ":execution:", 1)
             existing = self.store.get(f"{prefix}:{name}")

@@ -202,6 +202,7 @@ class StepFunctionsService(ProtocolService):
             account=context.account_id,
             mock_config=self._mock_file.current if self._mock_file is not None else None,
         )
+        self._host.faults = context.faults
 
     def _checkpoint_loop(self) -> None:
         interval = CHECKPOINT_SECONDS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # Command modules register themselves on `app` when imported; add one import per module here.
 from meterpipe.cli import (
+    faults,  # noqa: F401
     generate,  # noqa: F401
     history,  # noqa: F401
     ingest,  # noqa: F401

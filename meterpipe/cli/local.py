@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from localcloud.server.gate import check_origin
 from meterpipe.aws import Target, clients_for
 from meterpipe.cli.app import app
 from meterpipe.local import deploy as local_deploy
@@ -26,6 +27,13 @@ home_option = click.option(
 _STYLE = {"created": "green", "updated": "yellow", "unchanged": "dim", "skipped": "cyan"}
 
 
+def _origins(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return tuple(check_origin(value) for value in values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 @app.group(name="local")
 def local() -> None:
     """Run the project on this machine: localcloud, the offline stand-in for AWS."""
@@ -35,15 +43,42 @@ def local() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=server.DEFAULT_PORT, show_default=True,
               help="Port on 127.0.0.1 (0: any free port).")  # fmt: skip
 @click.option("--no-deploy", is_flag=True, help="Only start localcloud; do not deploy the project.")
+@click.option("--allow-origin", "allowed_origins", multiple=True, metavar="URL", callback=_origins,
+              help="A web origin (scheme://host[:port]) whose pages may call localcloud; repeatable. "
+                   "Default: none, every request from a web page is refused.")  # fmt: skip
+@click.option("--verify-signatures", is_flag=True,
+              help="Check every request's SigV4 signature against the keys of <home>/credentials (AWS "
+                   "credentials file format; created with a random [localcloud] key, which meterpipe "
+                   "uses; add profiles for other keys; other tools sign with it given "
+                   "AWS_SHARED_CREDENTIALS_FILE=<home>/credentials AWS_PROFILE=localcloud). "
+                   "Default: any key is accepted.")  # fmt: skip
 @click.option("--sfn-mock-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               envvar="SFN_MOCK_CONFIG",
               help="Step Functions Local mock configuration file (default: $SFN_MOCK_CONFIG); start "
                    "executions on '<state machine ARN>#<test case>' to use it.")  # fmt: skip
 @home_option
-def up(port: int, no_deploy: bool, sfn_mock_config: Path | None, home: Path | None) -> None:
-    """Start localcloud in the background and deploy the project to it (idempotent)."""
+def up(
+    port: int,
+    no_deploy: bool,
+    allowed_origins: tuple[str, ...],
+    verify_signatures: bool,
+    sfn_mock_config: Path | None,
+    home: Path | None,
+) -> None:
+    """Start localcloud in the background and deploy the project to it (idempotent).
+
+    localcloud answers only this machine's own clients: requests naming another Host, coming from a
+    web page (an Origin not given with --allow-origin), or not signed with AWS Signature Version 4
+    are refused with an AWS-style 403 (see docs/localcloud.md).
+    """
     folder = resolve_home(home)
-    result = server.up(folder, port=port, sfn_mock_config=sfn_mock_config)
+    result = server.up(
+        folder,
+        port=port,
+        allowed_origins=allowed_origins,
+        verify_signatures=verify_signatures,
+        sfn_mock_config=sfn_mock_config,
+    )
     running = result.server
     verb = "started" if result.started else "already running"
     if result.stale_pid:
@@ -51,6 +86,14 @@ def up(port: int, no_deploy: bool, sfn_mock_config: Path | None, home: Path | No
             f"removed a stale pid file: localcloud (pid {result.stale_pid}) had stopped without cleaning up"
         )
     console.print(f"localcloud {verb} at [bold]{running.endpoint}[/bold] (pid {running.pid}, home {folder})")
+    if not result.started and (
+        running.verify_signatures != verify_signatures or set(running.allowed_origins) != set(allowed_origins)
+    ):
+        console.print(
+            "note: it runs with its own settings (signatures "
+            f"{'checked' if running.verify_signatures else 'not checked'}, web origins allowed: "
+            f"{', '.join(running.allowed_origins) or 'none'}); `meterpipe local down` first to change them"
+        )
     if sfn_mock_config is not None and not result.started:
         console.print(
             f"note: localcloud was already running, with mock configuration "
@@ -88,6 +131,19 @@ def status(as_json: bool, home: Path | None) -> None:
     console.print(f"localcloud running at {info['endpoint']} (pid {info['pid']}, home {folder}), {answering}")
     for name, how in info["services"].items():
         console.print(f"  {name:<10} {how}")
+    security = info.get("security") or {}
+    origins = ", ".join(security.get("allowed_origins") or []) or "none"
+    checks = (
+        f"checked against {security.get('keys_file')}" if security.get("verify_signatures") else "any key"
+    )
+    console.print(f"web origins allowed: {origins}; signatures: {checks}")
+    refused = security.get("refused") or {}
+    if refused:
+        console.print("refused so far: " + ", ".join(f"{kind} {n}" for kind, n in refused.items()))
+    faults = info.get("faults") or []
+    console.print(f"faults: {len(faults) or 'none'}{' set' if faults else ''}")
+    for fault in faults:
+        console.print(f"  {fault['id']}  {fault['description']}  (fired {fault['hits']} times)")
 
 
 @local.command()

@@ -32,7 +32,8 @@ from meterpipe.errors import MeterpipeError
 from meterpipe.local.home import resolve_home
 
 CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"  # what `npx cdk` runs in the checkout
-# Fake, fixed credentials: localcloud accepts any signature, and these can never reach AWS.
+# Fake, fixed credentials: localcloud accepts any key unless it checks signatures (then its keys
+# file's [localcloud] key is used), and these can never reach AWS.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localcloud", "AWS_SECRET_ACCESS_KEY": "localcloud"}
 _DROPPED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_ROLE_ARN")
 
@@ -48,10 +49,12 @@ class Deployment:
     outputs: dict[str, dict[str, str]]  # stack name -> output key -> value
 
 
-def cdk_environment(endpoint: str, region: str, base: dict[str, str] | None = None) -> dict[str, str]:
+def cdk_environment(
+    endpoint: str, region: str, base: dict[str, str] | None = None, credentials: dict[str, str] | None = None
+) -> dict[str, str]:
     """The environment the CDK CLI runs in against localcloud."""
     environment = {k: v for k, v in (base if base is not None else os.environ).items() if k not in _DROPPED}
-    environment.update(LOCAL_CREDENTIALS)
+    environment.update(credentials or LOCAL_CREDENTIALS)
     environment.update(
         {
             "AWS_ENDPOINT_URL": endpoint,
@@ -63,6 +66,17 @@ def cdk_environment(endpoint: str, region: str, base: dict[str, str] | None = No
     )
     environment.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
     return environment
+
+
+def credentials_for(server: launcher.RunningServer) -> dict[str, str]:
+    """The fixed fake key, or the keys file's [localcloud] key of a server that checks signatures."""
+    key = server.signing_key()
+    if key is None:
+        return LOCAL_CREDENTIALS
+    return {
+        "AWS_ACCESS_KEY_ID": key["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": key["aws_secret_access_key"],
+    }
 
 
 def running_server(home: Path) -> launcher.RunningServer:
@@ -87,7 +101,7 @@ def cdk(arguments: Sequence[str], environment: dict[str, str], *, cwd: Path = RE
 def deploy(home: Path, *, app: Path | None = None, extra: Sequence[str] = ()) -> Deployment:
     """Bootstrap (idempotent) and deploy into the localcloud of ``home``; returns the outputs."""
     server = running_server(home)
-    environment = cdk_environment(server.endpoint, server.region)
+    environment = cdk_environment(server.endpoint, server.region, credentials=credentials_for(server))
     app_arguments = ["--app", str(app)] if app else []
     with tempfile.TemporaryDirectory(prefix="meterpipe-cdk-") as scratch:
         # Bootstrapped from a folder without cdk.json, for the one environment named: the CLI would
@@ -115,8 +129,8 @@ def account_of(server: launcher.RunningServer) -> str:
         "sts",
         endpoint_url=server.endpoint,
         region_name=server.region,
-        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_access_key_id=credentials_for(server)["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials_for(server)["AWS_SECRET_ACCESS_KEY"],
     )
     return str(sts.get_caller_identity()["Account"])
 
@@ -124,7 +138,8 @@ def account_of(server: launcher.RunningServer) -> str:
 def destroy(home: Path, *, app: Path | None = None, extra: Sequence[str] = ()) -> None:
     server = running_server(home)
     app_arguments = ["--app", str(app)] if app else []
-    cdk(["destroy", *app_arguments, "--force", *extra], cdk_environment(server.endpoint, server.region))
+    environment = cdk_environment(server.endpoint, server.region, credentials=credentials_for(server))
+    cdk(["destroy", *app_arguments, "--force", *extra], environment)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,14 +24,35 @@ class UpResult:
     stale_pid: int | None = None  # a pid file left by a localcloud that died was removed
 
 
-def up(home: Path, *, port: int = DEFAULT_PORT, sfn_mock_config: Path | None = None) -> UpResult:
+def up(
+    home: Path,
+    *,
+    port: int = DEFAULT_PORT,
+    allowed_origins: tuple[str, ...] = (),
+    verify_signatures: bool = False,
+    sfn_mock_config: Path | None = None,
+) -> UpResult:
     """``sfn_mock_config`` (else ``SFN_MOCK_CONFIG``): a Step Functions Local mock configuration."""
     stale = launcher.status(home).stale_pid
     try:
-        started = launcher.start(home, port=port, sfn_mock_config=sfn_mock_config)
-        return UpResult(started, started=True, stale_pid=stale)
+        server = launcher.start(
+            home,
+            port=port,
+            allowed_origins=allowed_origins,
+            verify_signatures=verify_signatures,
+            sfn_mock_config=sfn_mock_config,
+        )
+        return UpResult(server, started=True, stale_pid=stale)
     except launcher.AlreadyRunning as running:
         return UpResult(running.server, started=False)
+    except launcher.LauncherError as exc:
+        raise LocalServerError(str(exc)) from exc
+
+
+def credentials(server: launcher.RunningServer) -> dict[str, str] | None:
+    """The key meterpipe signs with when the server checks signatures (None: it accepts any key)."""
+    try:
+        return server.signing_key()
     except launcher.LauncherError as exc:
         raise LocalServerError(str(exc)) from exc
 
@@ -59,4 +80,6 @@ def status(home: Path) -> dict[str, Any]:
         "services": health.get("services", {}),
         "clock": health.get("clock"),
         "sfn_mock_config": health.get("sfn_mock_config"),
+        "security": health.get("security", {}),
+        "faults": health.get("faults", []),
     }

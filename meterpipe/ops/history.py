@@ -330,15 +330,33 @@ def readable_cause(cause: str | None, limit: int = _CAUSE_LIMIT) -> str | None:
 
 @dataclass(frozen=True)
 class ChildFailure:
-    """A failed child workflow of a map run: its error and (readable) cause."""
+    """A failed child workflow of a map run: its error, (readable) cause and, when its input says,
+    the batch it was writing (``hour batch of 2024-01-05, 96 rows``)."""
 
     error: str
     cause: str | None
+    batch: str | None = None
 
     def __str__(self) -> str:
         if self.cause and self.cause.startswith(self.error):
-            return self.cause
-        return f"{self.error}: {self.cause}" if self.cause else self.error
+            text = self.cause
+        else:
+            text = f"{self.error}: {self.cause}" if self.cause else self.error
+        # write_batch's own errors name their batch already ("rejected the hour batch for ...").
+        if self.batch and self.batch.split(",")[0] not in text.replace(" for ", " of "):
+            return f"{self.batch}: {text}"
+        return text
+
+
+def batch_label(child_input: Any) -> str | None:
+    """``hour batch of 2024-01-05, 96 rows`` from a write_batch child's input (a JSON string or
+    dict: ``{"BatchInput": {"granularity", "date", ...}, "Items": [...]}``)."""
+    try:
+        data = json.loads(child_input) if isinstance(child_input, str) else child_input
+        batch, items = data["BatchInput"], data["Items"]
+        return f"{batch['granularity']} batch of {batch['date']}, {len(items)} rows"
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def first_failed_child(pipeline: Pipeline, map_run_arn: str) -> ChildFailure | None:
@@ -356,7 +374,11 @@ def first_failed_child(pipeline: Pipeline, map_run_arn: str) -> ChildFailure | N
         listed = pipeline.sfn.list_executions(mapRunArn=map_run_arn, statusFilter="FAILED", maxResults=1)
         for item in listed.get("executions", []):
             child = pipeline.sfn.describe_execution(executionArn=item["executionArn"])
-            return ChildFailure(str(child.get("error") or "Error"), readable_cause(child.get("cause")))
+            return ChildFailure(
+                str(child.get("error") or "Error"),
+                readable_cause(child.get("cause")),
+                batch_label(child.get("input")),
+            )
     except (ClientError, BotoCoreError):
         return None
     return None
@@ -372,7 +394,9 @@ def _failure_from_manifest(pipeline: Pipeline, prefix: str) -> ChildFailure | No
             for failure in failures if isinstance(failures, list) else []:
                 if failure.get("Error") or failure.get("Cause"):
                     return ChildFailure(
-                        str(failure.get("Error") or "Error"), readable_cause(failure.get("Cause"))
+                        str(failure.get("Error") or "Error"),
+                        readable_cause(failure.get("Cause")),
+                        batch_label(failure.get("Input")),
                     )
     except (ClientError, BotoCoreError, ValueError, KeyError, TypeError):
         return None

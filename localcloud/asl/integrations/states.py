@@ -35,7 +35,7 @@ from localcloud.asl.integrations.base import Integration, TaskRequest
 from localcloud.asl.integrations.sdk import epoch_millis, sdk_metadata
 from localcloud.asl.payload import to_json
 from localcloud.asl.runtime import ExecutionTimedOut
-from localcloud.asl.service_errors import ExecutionAlreadyExists, StateMachineDoesNotExist
+from localcloud.asl.service_errors import ExecutionAlreadyExists, ServiceRefused, StateMachineDoesNotExist
 
 _PARAMETERS = {"StateMachineArn", "Input", "Name", "TraceHeader"}
 # StartExecution's name rule: 1-80 characters, none of whitespace, < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /
@@ -46,7 +46,7 @@ _WAIT_SECONDS = 365 * 24 * 3600.0
 
 def _refused(code: str, message: str) -> StatesFailure:
     return StatesFailure(
-        f"StepFunctions.{code}Exception",
+        f"StepFunctions.{code.removesuffix('Exception')}Exception",
         f"{message} (Service: AWSStepFunctions; Status Code: 400; Error Code: {code}; "
         "Request ID: ; Proxy: null)",
     )
@@ -95,6 +95,8 @@ class StartExecution(Integration):
             raise _refused("ExecutionAlreadyExists", str(exc)) from exc
         except StateMachineDoesNotExist as exc:
             raise _refused("StateMachineDoesNotExist", str(exc)) from exc
+        except ServiceRefused as exc:
+            raise _refused(exc.code, exc.message) from exc
         return {
             "ExecutionArn": record.execution_arn,
             "StartDate": epoch_millis(record.start_date),

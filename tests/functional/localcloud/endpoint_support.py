@@ -1,5 +1,5 @@
-"""boto3 clients for a localcloud endpoint that a test started itself (restart tests), and what a
-state machine that EventBridge targets was started with."""
+"""boto3 clients for a localcloud endpoint that a test started itself (restart tests), a Python
+function created from a zip, and what a state machine that EventBridge targets was started with."""
 
 from __future__ import annotations
 
@@ -24,6 +24,22 @@ def endpoint_client(endpoint: str, service: str) -> Any:
 def clients(endpoint: str) -> Callable[[str], Any]:
     """A client maker for one endpoint: ``clients(endpoint)("s3")``."""
     return lambda service: endpoint_client(endpoint, service)
+
+
+ROLE = "arn:aws:iam::000000000000:role/localcloud-tests"
+
+
+def create_function(lam: Any, name: str, package: bytes, **extra: Any) -> dict[str, Any]:
+    """CreateFunction of a python3.12 function whose handler is ``app.handler``."""
+    created: dict[str, Any] = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": package},
+        **extra,
+    )
+    return created
 
 
 def sink_inputs(sfn: Any, sink: str, count: int, timeout: float = 30) -> list[Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from endpoint_support import create_function
 
 from localcloud.launcher import RunningServer
 
@@ -50,15 +51,7 @@ def package(zip_package) -> bytes:
     return zip_package({"app.py": APP})
 
 
-def create(lam, name: str, package: bytes, **extra) -> dict:
-    return lam.create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.handler",
-        Code={"ZipFile": package},
-        **extra,
-    )
+create = create_function
 
 
 def invoke(lam, name: str, event: dict) -> tuple[dict, dict]:

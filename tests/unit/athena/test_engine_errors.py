@@ -88,3 +88,21 @@ def test_the_message_starts_with_the_name_as_state_change_reason_does() -> None:
     assert error.message == "HIVE_CURSOR_ERROR: Failed to read s3://b/k"
     assert error.category is ErrorCategory.SYSTEM
     assert error.retryable
+
+
+def test_the_duckdb_connection_of_a_query_reads_only_its_scratch_folder(tmp_path) -> None:
+    # Table functions are refused by the parser already (NOT_SUPPORTED); this is the second wall:
+    # whatever reaches DuckDB can read the query's own files and nothing else of the machine.
+    import duckdb
+
+    from localcloud.athena.engine import _confine
+
+    (tmp_path / "t.csv").write_text("1\n")
+    connection = duckdb.connect(":memory:")
+    connection.execute(f"CREATE VIEW v AS SELECT * FROM read_csv('{tmp_path / 't.csv'}', header=false)")
+    _confine(connection, tmp_path)
+    assert connection.sql("SELECT * FROM v").fetchall() == [(1,)]
+    with pytest.raises(duckdb.PermissionException, match="file system operations are disabled"):
+        connection.sql("SELECT * FROM read_text('/etc/hostname')").fetchall()
+    with pytest.raises(duckdb.Error):
+        connection.execute("SET enable_external_access = true")

@@ -220,3 +220,31 @@ def test_a_lambda_error_cause_reads_as_type_and_message() -> None:
     cause = json.dumps({"errorType": "InvalidBatchError", "errorMessage": "2 bad rows\nrow 1: x\nrow 2: y"})
     assert readable_cause(cause) == "InvalidBatchError: 2 bad rows; row 1: x (+1 more lines)"
     assert readable_cause("x" * 500, limit=10) == "x" * 9 + "…"
+
+
+def test_a_failed_batch_is_named_when_its_error_does_not_say_which(
+    pipeline: Pipeline, fake_sfn: FakeStepFunctions
+) -> None:
+    fake_sfn.day_outcome = lambda day: failed()
+    start_run(pipeline, dt.date(2024, 1, 5))
+    map_run = next(arn for arn in fake_sfn.map_runs if "/hourly:" in arn)
+    prefix = f"map-results/daily_rollup/hour/{map_run.rsplit(':', 1)[-1]}/"
+    batch_input = {
+        "BatchInput": {"granularity": "hour", "date": "2024-01-05", "execution": "x"},
+        "Items": [{}, {}],
+    }
+    failure = {
+        "Error": "Lambda.ServiceException",
+        "Cause": "Service unavailable",
+        "Input": json.dumps(batch_input),
+    }
+    s3 = pipeline.client("s3")
+    s3.put_object(Bucket=RESULTS, Key=prefix + "FAILED_0.json", Body=json.dumps([failure]))
+    s3.put_object(
+        Bucket=RESULTS,
+        Key=prefix + "manifest.json",
+        Body=json.dumps({"ResultFiles": {"FAILED": [{"Key": prefix + "FAILED_0.json", "Size": 1}]}}),
+    )
+    assert timeline(pipeline, "2024-01-05").root_cause == (
+        "hour batch of 2024-01-05, 2 rows: Lambda.ServiceException: Service unavailable"
+    )
