@@ -58,6 +58,7 @@ def local() -> None:
                    "executions on '<state machine ARN>#<test case>' to use it.")  # fmt: skip
 @home_option
 def up(
+    *,
     port: int,
     no_deploy: bool,
     allowed_origins: tuple[str, ...],
