@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
+# The console's browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+CHROMIUM := /usr/bin/chromium
 # Stamps make `setup` idempotent and instant when nothing changed.
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
@@ -20,12 +22,23 @@ NODE_OLD   := $(shell [ "$(NODE_MAJOR)" -lt 22 ] 2>/dev/null && echo yes)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
 NODE_NOTE = $(if $(NODE_OLD),@echo "note: Node.js $(NODE_MAJOR) is past its end of life for the AWS CDK (jsii supports 22 and 24); it still works" >&2,@true)
 
+# $(CHROMIUM) is a file target: setup installs it once, and never fails for want of it.
 .PHONY: help setup test lint format demo bench scale synth bootstrap deploy destroy deploy-local destroy-local clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
-setup: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules (only when pyproject/package-lock changed)
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) ## Create .venv and node_modules (only when pyproject/package-lock changed); Chromium where apt is available
+
+# Where apt-get runs as root (CI, the dev machines) setup installs Debian's Chromium; elsewhere the
+# browser tests say what is missing and skip, except in CI (CI=true), where they fail.
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium for the console's browser tests"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
+	else \
+		echo "note: no $(CHROMIUM) and no root apt-get: the console's browser tests will skip (install Debian's chromium)" >&2; \
+	fi
 
 $(PY_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "meterpipe needs Python 3.11 or newer")'

@@ -26,7 +26,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from meterpipe.errors import MeterpipeError
-from meterpipe.local.home import resolve_home
+from meterpipe.local.home import not_running, resolve_home
 
 LOCAL_CREDENTIALS = {
     "aws_access_key_id": "meterpipe-local",
@@ -111,7 +111,7 @@ def clients_for(target: Target) -> Clients:
     status = launcher.status(target.home)
     if status.server is None:
         raise LocalcloudNotRunning(
-            f"localcloud is not running for {target.home}: start it with `meterpipe local up`"
+            not_running(target.home),  # the hint keeps the --home given
         )
     from meterpipe.local.server import credentials  # noqa: PLC0415 - the keys of a verifying server
 

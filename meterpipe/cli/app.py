@@ -71,7 +71,8 @@ def app() -> None:
 def main() -> None:
     """Console-script entry point: every error is one clear line and a non-zero exit code."""
     try:
-        app.main(standalone_mode=False)
+        # Without standalone mode click returns a command's ``ctx.exit(n)`` instead of exiting.
+        code = app.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -86,3 +87,5 @@ def main() -> None:
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
         click.echo(f"error: unexpected {message} (set {DEBUG_VARIABLE}=1 for the traceback)", err=True)
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)

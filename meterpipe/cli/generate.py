@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from meterpipe.cli.app import app
+from meterpipe.cli.options import json_option
+from meterpipe.cli.output import print_json
 from meterpipe.datagen import GenerateOptions, generate
 from meterpipe.errors import InvalidDateError
 
@@ -39,7 +41,10 @@ def _date(value: str, option: str) -> dt.date:
     required=True,
     help="Folder to write the lake layout into (created if missing).",
 )
-def generate_command(*, customers: int, start: str, end: str, interval: str, seed: int, out: Path) -> None:
+@json_option
+def generate_command(
+    *, customers: int, start: str, end: str, interval: str, seed: int, out: Path, as_json: bool
+) -> None:
     """Generate smart-meter readings and the customers table in the data lake layout.
 
     Readings follow daily load curves (weekday and weekend), the season, each customer's scale
@@ -72,6 +77,21 @@ def generate_command(*, customers: int, start: str, end: str, interval: str, see
             progress.update(task, advance=1, description=day.isoformat())
 
         summary = generate(options, on_day=advance)
+    if as_json:
+        print_json(
+            {
+                "readings": summary.readings,
+                "sensors": summary.sensors,
+                "customers": summary.customers,
+                "days": summary.days,
+                "from": options.start.isoformat(),
+                "to": options.end.isoformat(),
+                "files": summary.files,
+                "bytes": summary.bytes_written,
+                "out": str(out),
+            }
+        )
+        return
     click.echo(
         f"{summary.readings:,} readings from {summary.sensors:,} sensors of {summary.customers:,} customers, "
         f"{summary.days} days, {summary.files} files ({summary.bytes_written / 1e6:.1f} MB) in {out}"

@@ -13,7 +13,7 @@ from meterpipe.aws import Target, clients_for
 from meterpipe.cli.app import app
 from meterpipe.local import deploy as local_deploy
 from meterpipe.local import server
-from meterpipe.local.home import DEFAULT_HOME, HOME_VARIABLE, resolve_home
+from meterpipe.local.home import DEFAULT_HOME, HOME_VARIABLE, local_command, resolve_home
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -114,11 +114,16 @@ def up(
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @home_option
 def status(as_json: bool, home: Path | None) -> None:
-    """Say whether localcloud runs for the home folder, where, and what it serves."""
+    """Say whether localcloud runs for the home folder, where, and what it serves.
+
+    Exits 0 when it runs, 1 when it does not (with --json too), so scripts can test it.
+    """
     folder = resolve_home(home)
     info = server.status(folder)
     if as_json:
         click.echo(json.dumps(info, indent=2))
+        if not info["running"]:
+            raise click.exceptions.Exit(1)
         return
     if not info["running"]:
         stale = (
@@ -126,8 +131,10 @@ def status(as_json: bool, home: Path | None) -> None:
             if "stale_pid_removed" in info
             else ""
         )
-        console.print(f"localcloud is not running for {folder}{stale}")
-        return
+        console.print(
+            f"localcloud is not running for {folder}{stale}: start it with `{local_command('up', folder)}`"
+        )
+        raise click.exceptions.Exit(1)
     answering = "answering" if info["answering"] else "NOT answering"
     console.print(f"localcloud running at {info['endpoint']} (pid {info['pid']}, home {folder}), {answering}")
     for name, how in info["services"].items():
@@ -150,8 +157,12 @@ def status(as_json: bool, home: Path | None) -> None:
 @local.command()
 @home_option
 def down(home: Path | None) -> None:
-    """Stop localcloud gracefully (its state is saved under the home folder)."""
+    """Stop localcloud gracefully (its state is saved under the home folder); says so, and exits 0,
+    when it is not running."""
     folder = resolve_home(home)
+    if not server.status(folder)["running"]:
+        console.print(f"localcloud is not running for {folder}: nothing to stop")
+        return
     # Saving a large state takes a while (about 20 s for a million DynamoDB items): say so meanwhile.
     with Console(stderr=True).status("localcloud is saving its state and stopping..."):
         stopped = server.down(folder)

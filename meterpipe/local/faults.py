@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from localcloud import control, launcher
+from meterpipe.local.home import not_running
 from meterpipe.local.server import LocalServerError
 
 
 def _endpoint(home: Path) -> str:
     server = launcher.status(home).server
     if server is None:
-        raise LocalServerError(f"localcloud is not running for {home}: start it with `meterpipe local up`")
+        raise LocalServerError(not_running(home))
     return server.endpoint
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from collections import Counter
 from decimal import Decimal
@@ -220,3 +221,49 @@ def test_weekends_seasons_groups_and_installations_shape_the_load(tmp_path: Path
         total for (day, s), total in daily.items() if group_of[s] == "residential" and day == "day=03"
     ]
     assert max(residential) > 2 * min(residential)  # each installation has its own scale
+
+
+def test_generate_json_says_what_it_wrote_and_matches_the_files(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    done = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--customers",
+            "2",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-02",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    files = sorted(p for p in out.rglob("*.csv"))
+    lines = [
+        line
+        for p in files
+        if "iot_electricity_metering" in p.parts
+        for line in p.read_text().splitlines()[1:]
+        if line
+    ]
+    sensors = {
+        line.split(",")[1]
+        for line in (out / "customer_meter_sensor/customers.csv").read_text().splitlines()[1:]
+    }
+    assert report == {
+        "readings": len(lines),
+        "sensors": len(sensors),
+        "customers": 2,
+        "days": 2,
+        "from": "2024-01-01",
+        "to": "2024-01-02",
+        "files": len(files),
+        "bytes": sum(p.stat().st_size for p in files),
+        "out": str(out),
+    }

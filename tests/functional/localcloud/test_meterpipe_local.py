@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,12 +90,20 @@ def test_a_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
 def test_down_stops_it_and_a_second_down_says_it_is_not_running(local_home: Path) -> None:
     code, output, _ = run("local", "down", "--home", str(local_home))
     assert code == 0 and "localcloud stopped" in output
+    # Stopping what is already stopped is done: it says so and exits 0.
     code, output, _ = run("local", "down", "--home", str(local_home))
+    assert code == 0
+    assert output == f"localcloud is not running for {local_home.resolve()}: nothing to stop\n"
+    # status exits 1 when nothing runs (--json too), its hint keeping the --home given.
+    code, output, _ = run("local", "status", "--home", str(local_home))
     assert code == 1
-    assert output == f"error: localcloud is not running for {local_home.resolve()}\n"
+    hint = f"start it with `meterpipe local up --home {local_home.resolve()}`"
+    assert output == f"localcloud is not running for {local_home.resolve()}: {hint}\n"
+    code, output, _ = run("local", "status", "--home", str(local_home), "--json")
+    assert code == 1 and '"running": false' in output
     with pytest.raises(LocalServerError, match=r"^localcloud is not running for "):
         server.down(local_home)
-    with pytest.raises(LocalcloudNotRunning, match="start it with `meterpipe local up`"):
+    with pytest.raises(LocalcloudNotRunning, match=re.escape(hint)):
         clients_for(Target.local(local_home))
 
 

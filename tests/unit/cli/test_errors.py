@@ -91,7 +91,11 @@ def test_localcloud_not_running_is_one_line(invoke: Invoke, tmp_path: Path) -> N
     home = tmp_path / "nothing"
     result = invoke("history", "--home", str(home))
     assert result.exit_code == 1
-    expected = f"error: localcloud is not running for {home.resolve()}: start it with `meterpipe local up`"
+    # The hint keeps the --home that was given, so it can be copied as it is.
+    expected = (
+        f"error: localcloud is not running for {home.resolve()}: "
+        f"start it with `meterpipe local up --home {home.resolve()}`"
+    )
     assert one_error_line(result) == expected
 
 

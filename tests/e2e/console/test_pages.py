@@ -1,0 +1,290 @@
+"""The console's pages through its ASGI app in-process, against a running localcloud with a failed
+day: what each page's JSON twin and HTML say, checked against boto3's own answers and against
+figures computed from the generated files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from meterpipe.console.app import ConsoleApp
+from tests.e2e.console.conftest import CONSOLE_PORT, DAYS, FAILED_DAY, World
+from tests.unit.console.asgi import Answer, call
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+HOST = f"127.0.0.1:{CONSOLE_PORT}"
+
+
+def get(app: ConsoleApp, path: str) -> Answer:
+    return call(app, "GET", path, host=HOST)
+
+
+def page_json(app: ConsoleApp, path: str) -> Any:
+    base, _, query = path.partition("?")
+    answer = get(app, base + ".json" + (f"?{query}" if query else ""))
+    assert answer.status == 200, answer.text
+    return answer.json()
+
+
+def url(arn: str) -> str:
+    return "/executions/" + urllib.parse.quote(arn, safe=":/")
+
+
+@pytest.fixture(scope="module")
+def failed_run(world: World) -> dict[str, Any]:
+    [run] = [e for e in world.executions("daily-rollup", "FAILED") if e["name"].startswith(str(FAILED_DAY))]
+    return run
+
+
+def test_the_list_holds_every_execution_of_both_state_machines_and_filters_them(
+    app: ConsoleApp, world: World
+) -> None:
+    listed = page_json(app, "/executions")["executions"]
+    expected = {e["executionArn"] for m in ("daily-rollup", "backfill") for e in world.executions(m)}
+    assert {row["executionArn"] for row in listed} == expected
+    assert len(listed) == len(expected) >= len(DAYS) + 1
+
+    failed = page_json(app, "/executions?status=FAILED")["executions"]
+    assert {row["executionArn"] for row in failed} == {
+        e["executionArn"] for m in ("daily-rollup", "backfill") for e in world.executions(m, "FAILED")
+    }
+    assert {row["stateMachine"] for row in page_json(app, "/executions?machine=backfill")["executions"]} == {
+        "backfill"
+    }
+    newest = dt.datetime.fromisoformat(listed[0]["start"].replace("Z", "+00:00")).date()
+    oldest = dt.datetime.fromisoformat(listed[-1]["start"].replace("Z", "+00:00")).date()
+    assert page_json(app, f"/executions?from={newest + dt.timedelta(days=1)}")["executions"] == []
+    assert len(page_json(app, f"/executions?from={oldest}&to={newest}")["executions"]) == len(expected)
+    assert page_json(app, f"/executions?to={oldest - dt.timedelta(days=1)}")["executions"] == []
+    wrong = get(app, "/executions.json?from=2024-02-30")
+    assert (wrong.status, "2024-02-30" in wrong.json()["error"]) == (400, True)
+
+
+def test_the_failed_day_shows_each_state_coloured_by_what_it_did(
+    app: ConsoleApp, failed_run: dict[str, Any]
+) -> None:
+    data = page_json(app, url(failed_run["executionArn"]))
+    states = data["states"]
+    assert (states["ResolveDate"], states["CheckInput"], states["RunHourlyQuery"]) == ("succeeded",) * 3
+    assert (states["RollUp"], states["WriteHourlyRollups"]) == ("failed", "failed")
+    assert states["Reconcile"] == states["Done"] == states["InvalidInput"] == "not entered"
+    assert states["WriteHourlyBatch"] == "in child executions"
+    assert data["execution"]["error"] == "States.ExceedToleratedFailureThreshold"
+    assert data["actions"] == {"stop": False, "redrive": True}
+
+    page = get(app, url(failed_run["executionArn"])).shown
+    for name in states:  # every state's name is text in the page, in its box
+        assert f'<span class="state-name">{name}</span>' in page
+    assert '<section class="branch" aria-label="RollUp branch 3">' in page
+    assert '<section class="processor" aria-label="WriteMonthlyRollups processor">' in page
+
+
+def test_a_state_shows_its_input_output_error_duration_and_retries(
+    app: ConsoleApp, failed_run: dict[str, Any], world: World
+) -> None:
+    arn = failed_run["executionArn"]
+    events = world.cli.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)[
+        "events"
+    ]
+    entered = next(
+        e
+        for e in events
+        if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == "RunHourlyQuery"
+    )
+    exited = next(
+        e
+        for e in events
+        if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "RunHourlyQuery"
+    )
+    [visit] = page_json(app, f"{url(arn)}?state=RunHourlyQuery")["visits"]
+    assert (visit["status"], visit["retries"]) == ("succeeded", 0)
+    assert visit["input"] == entered["stateEnteredEventDetails"]["input"]
+    assert visit["output"] == exited["stateExitedEventDetails"]["output"]
+    assert visit["durationSeconds"] == round((exited["timestamp"] - entered["timestamp"]).total_seconds(), 3)
+
+    [failed] = page_json(app, f"{url(arn)}?state=WriteHourlyRollups")["visits"]
+    assert (failed["status"], failed["error"]) == ("failed", "States.ExceedToleratedFailureThreshold")
+    shown = get(app, f"{url(arn)}?state=WriteHourlyRollups").shown
+    assert "<h2>State WriteHourlyRollups</h2>" in shown and "States.ExceedToleratedFailureThreshold" in shown
+    assert get(app, f"{url(arn)}?state=NoSuchState").status == 404
+
+
+def test_the_events_table_filters_by_type(app: ConsoleApp, failed_run: dict[str, Any], world: World) -> None:
+    arn = failed_run["executionArn"]
+    events = world.cli.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)[
+        "events"
+    ]
+    everything = page_json(app, url(arn))["events"]
+    assert [e["id"] for e in everything] == [e["id"] for e in events]
+    started = page_json(app, f"{url(arn)}?type=MapRunStarted")["events"]
+    assert [e["id"] for e in started] == [e["id"] for e in events if e["type"] == "MapRunStarted"]
+    assert len(started) >= 1  # the hourly map's; the others', if they started before it failed
+
+
+def test_map_runs_are_listed_once_with_counts_that_add_up_and_failed_batches_with_their_logs(
+    app: ConsoleApp, failed_run: dict[str, Any], world: World
+) -> None:
+    data = page_json(app, url(failed_run["executionArn"]))
+    runs = {run["state"]: run for run in data["mapRuns"]}
+    events = world.cli.client("stepfunctions").get_execution_history(
+        executionArn=failed_run["executionArn"], maxResults=1000
+    )
+    started = [
+        e["mapRunStartedEventDetails"]["mapRunArn"] for e in events["events"] if e["type"] == "MapRunStarted"
+    ]
+    assert [run["mapRunArn"] for run in data["mapRuns"]] == started and "WriteHourlyRollups" in runs
+    sfn = world.cli.client("stepfunctions")
+    for run in runs.values():
+        described = sfn.describe_map_run(mapRunArn=run["mapRunArn"])
+        assert run["itemCounts"] == described["itemCounts"]
+        parts = ("pending", "running", "succeeded", "failed", "timedOut", "aborted")
+        assert sum(run["itemCounts"][p] for p in parts) == run["itemCounts"]["total"]
+        assert run["itemsUnaccounted"] == run["executionsUnaccounted"] == 0
+    hourly = runs["WriteHourlyRollups"]
+    # One item per sensor and hour of the day's reading lines (the query's rows), every one failed.
+    rows = world.sensor_hours(FAILED_DAY)
+    assert hourly["itemCounts"]["total"] == len(rows) and hourly["itemCounts"]["failed"] == len(rows)
+    [child] = hourly["failedChildren"]
+    assert (child["status"], child["error"]) == ("FAILED", "InvalidBatchError")
+    assert "total_kwh is empty" in child["cause"]
+    assert hourly["functions"] == ["meterpipe-write-batch"]
+
+    logs = page_json(app, f"/logs/meterpipe-write-batch/{child['lambdaRequestId']}")
+    messages = [line["message"] for line in logs["lines"]]
+    assert messages[0] == f"START RequestId: {child['lambdaRequestId']} Version: $LATEST"
+    assert any('"message":"batch rejected"' in m for m in messages)
+    assert logs["logGroup"] == "/aws/lambda/meterpipe-write-batch"
+    page = get(app, url(failed_run["executionArn"])).shown
+    assert f'href="/logs/meterpipe-write-batch/{child["lambdaRequestId"]}"' in page
+
+    # The batch's own page: its parent, its failed task, and the same log lines from there.
+    batch = page_json(app, url(child["executionArn"]))
+    assert batch["parent"]["executionArn"] == failed_run["executionArn"]
+    assert batch["states"]["WriteHourlyBatch"] == "failed"
+    detail = get(app, f"{url(child['executionArn'])}?state=WriteHourlyBatch").shown
+    assert f'href="/logs/meterpipe-write-batch/{child["lambdaRequestId"]}"' in detail
+
+
+def test_a_day_links_to_the_backfill_that_ran_it_and_the_backfill_to_its_days(
+    app: ConsoleApp, failed_run: dict[str, Any], world: World
+) -> None:
+    [backfill] = [e for e in world.executions("backfill") if e["name"].startswith("bf_20240101-20240104_")]
+    assert (
+        page_json(app, url(failed_run["executionArn"]))["parent"]["executionArn"] == backfill["executionArn"]
+    )
+    children = page_json(app, url(backfill["executionArn"]))["children"]
+    assert [c["label"] for c in children] == [str(d) for d in DAYS]
+    assert {c["label"]: c["status"] for c in children}[str(FAILED_DAY)] == "FAILED"
+    days = {e["executionArn"] for e in world.executions("daily-rollup") if backfill["name"] in e["name"]}
+    assert {c["executionArn"] for c in children} == days and len(days) == len(DAYS)
+
+
+def test_export_gives_the_whole_history_as_a_json_download(
+    app: ConsoleApp, failed_run: dict[str, Any], world: World
+) -> None:
+    arn = failed_run["executionArn"]
+    answer = get(app, f"{url(arn)}/history.json")
+    assert answer.status == 200
+    assert (
+        answer.headers["content-disposition"] == f'attachment; filename="{failed_run["name"]}.history.json"'
+    )
+    events = world.cli.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)[
+        "events"
+    ]
+    exported = answer.json()
+    assert [e["id"] for e in exported["events"]] == [e["id"] for e in events]
+    assert exported["execution"]["status"] == "FAILED"
+
+
+def test_a_customer_opens_on_the_latest_month_with_each_days_and_hours_figures(
+    app: ConsoleApp, world: World
+) -> None:
+    for customer in world.customers():
+        data = page_json(app, f"/customers/{customer}")
+        assert (data["month"], data["latestMonth"], data["hoursDay"]) == ("2024-01", "2024-01", str(DAYS[-1]))
+        sensors = sorted(s for s, c in world.owners.items() if c == customer)
+        assert data["sensors"] == sensors
+        month = world.month_kwh(customer)
+        assert {int(s): Decimal(v) for s, v in data["monthKwh"].items()} == month
+        assert Decimal(data["monthTotalKwh"]) == sum(month.values())
+        days = {row["day"]: row for row in data["days"]}
+        assert len(days) == 31
+        for day in DAYS:
+            if day == FAILED_DAY:
+                continue
+            expected = world.day_kwh(customer, day)
+            assert {int(s): Decimal(v) for s, v in days[str(day)]["kwh"].items() if v} == expected
+            assert Decimal(days[str(day)]["totalKwh"]) == sum(expected.values())
+        hours = {
+            (int(s), row["hour"]): Decimal(v) for row in data["hours"] for s, v in row["kwh"].items() if v
+        }
+        assert hours == world.hour_kwh(customer, DAYS[-1])
+        assert [m["month"] for m in data["months"]][-1] == "2024-01" and len(data["months"]) == 12
+
+
+def test_a_customer_page_is_browsable_by_day_and_month_and_shows_its_figures_as_text(
+    app: ConsoleApp, world: World
+) -> None:
+    customer = world.customers()[0]
+    chosen = page_json(app, f"/customers/{customer}?day=2024-01-02")
+    hours = {(int(s), row["hour"]): Decimal(v) for row in chosen["hours"] for s, v in row["kwh"].items() if v}
+    assert (chosen["hoursDay"], hours) == ("2024-01-02", world.hour_kwh(customer, dt.date(2024, 1, 2)))
+    earlier = page_json(app, f"/customers/{customer}?month=2023-12")
+    assert (earlier["month"], earlier["monthTotalKwh"], earlier["hoursDay"]) == ("2023-12", None, None)
+    page = get(app, f"/customers/{customer}").shown
+    total = sum(world.month_kwh(customer).values())
+    assert f'<td class="num" id="month-total">{total:,.2f}</td>' in page
+    for chart in ("chart-days", "chart-hours", "chart-months"):
+        assert f'<figure class="chart" id="{chart}">' in page
+    assert get(app, "/customers/99999999").status == 404
+    assert get(app, "/customers/not-a-number").status == 404
+
+
+def test_stop_ends_a_running_execution(app: ConsoleApp, world: World) -> None:
+    # A backfill of days with no readings, one at a time: long enough to be stopped while running.
+    sfn = world.cli.client("stepfunctions")
+    started = sfn.start_execution(
+        stateMachineArn="arn:aws:states:us-east-1:000000000000:stateMachine:meterpipe-backfill",
+        input='{"from": "2023-05-01", "to": "2023-05-31", "max_concurrency": 1}',
+    )
+    arn = started["executionArn"]
+    assert page_json(app, url(arn))["actions"]["stop"] is True
+    answer = call(
+        app,
+        "POST",
+        f"{url(arn)}/stop",
+        host=HOST,
+        headers={"origin": f"http://{HOST}"},
+        form={"csrf_token": app.guard.csrf_token},
+    )
+    assert answer.status == 303 and answer.headers["location"].startswith(url(arn))
+    assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
+    assert page_json(app, url(arn))["execution"]["status"] == "ABORTED"
+
+
+def test_the_failed_batches_of_a_day_or_of_its_backfill_come_with_their_log_lines(
+    failed_run: dict[str, Any], world: World
+) -> None:
+    from meterpipe.ops.logs import failed_batch_logs
+
+    pipeline = world.pipeline()
+    found = failed_batch_logs(pipeline, failed_run["executionArn"])
+    sfn = world.cli.client("stepfunctions")
+    hourly = [b for b in found if b.state == "WriteHourlyRollups"]
+    failed_children = sfn.list_executions(mapRunArn=hourly[0].map_run_arn, statusFilter="FAILED")[
+        "executions"
+    ]
+    assert {b.child.arn for b in hourly} == {c["executionArn"] for c in failed_children}
+    for batch in hourly:
+        messages = [line.message for line in batch.lines]
+        assert messages[0] == f"START RequestId: {batch.child.request_id} Version: $LATEST"
+        assert messages[-1].startswith(f"REPORT RequestId: {batch.child.request_id}")
+        assert batch.function == "meterpipe-write-batch"
+    [backfill] = [e for e in world.executions("backfill") if e["name"].startswith("bf_20240101-20240104_")]
+    assert {b.child.arn for b in failed_batch_logs(pipeline, backfill["executionArn"])} >= {
+        b.child.arn for b in hourly
+    }
