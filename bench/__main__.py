@@ -1,21 +1,19 @@
-"""`make bench`: run every bench/bench_*.py module's `run()`, print and save its figures.
+"""`make bench`: run every bench/bench_*.py module's ``run()``, print and save its figures, then print
+every ratio (ours against the reference measured in the same run) as one table.
 
-Each module's ``run()`` returns a mapping of figure name to value (numbers or short strings).
-``python -m bench NAME ...`` runs only the named modules.
+``run()`` returns a ``bench.report.Result`` (figures and ratios) or a plain mapping of figures.
+``python -m bench NAME ...`` runs only the named modules; ``BENCH_SKIP=name,name`` leaves some out.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
-import json
-import platform
+import os
 import sys
-from pathlib import Path
+import time
 from typing import Any
 
-HERE = Path(__file__).parent
-RESULTS = HERE / "results"
+from bench.report import HERE, Limit, Ratio, Result, save, stamp, table
 
 
 def _modules(selected: list[str]) -> list[str]:
@@ -26,42 +24,38 @@ def _modules(selected: list[str]) -> list[str]:
         if unknown:
             raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(unknown))}; have: {', '.join(names)}")
         names = [n for n in names if n in wanted]
-    return names
+    skipped = {
+        f"bench_{n.strip().removeprefix('bench_')}"
+        for n in os.environ.get("BENCH_SKIP", "").split(",")
+        if n.strip()
+    }
+    return [n for n in names if n not in skipped]
+
+
+def _result(value: Result | dict[str, Any]) -> Result:
+    return value if isinstance(value, Result) else Result(figures=dict(value))
 
 
 def main(argv: list[str]) -> None:
-    stamp = _stamp()
     names = _modules(argv)
     if not names:
-        print("no benchmarks yet (bench/bench_*.py)")
+        print("no benchmarks selected (bench/bench_*.py)")
         return
-    for name in names:
-        module = importlib.import_module(f"bench.{name}")
-        print(f"== {name}")
-        report(name.removeprefix("bench_"), module.run(), stamp=stamp)
-
-
-def report(name: str, figures: dict[str, Any], *, stamp: str | None = None) -> Path:
-    """Print a benchmark's figures and write them, with the machine, to bench/results/<name>-<stamp>.json."""
-    stamp = stamp or _stamp()
-    for key, value in figures.items():
-        print(f"  {key:<56} {value}")
-    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": _cpus()}
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{name}-{stamp}.json"
-    out.write_text(json.dumps({"when": stamp, "machine": machine, "figures": figures}, indent=2) + "\n")
-    print(f"  -> {out.relative_to(HERE.parent)}")
-    return out
-
-
-def _stamp() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
+    began = time.perf_counter()
+    rows: list[tuple[str, Ratio | Limit]] = []
+    for module_name in names:
+        name = module_name.removeprefix("bench_")
+        module = importlib.import_module(f"bench.{module_name}")
+        print(f"== {name}", flush=True)
+        started, clock = stamp(), time.perf_counter()
+        result = _result(module.run())
+        save(name, result, seconds=time.perf_counter() - clock, started=started)
+        rows += [(name, ratio) for ratio in result.ratios] + [(name, limit) for limit in result.limits]
+    elapsed = time.perf_counter() - began
+    print(
+        f"\n== ratios (ours against a reference measured in the same run) and bounds, {elapsed:.0f} s in all"
+    )
+    print(table(rows) if rows else "(none)")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import os
 import time
 from typing import Any
 
+from bench.report import Ratio, Result
 from localcloud.asl import ExecutionHost, RealClock
 
 SCALE = float(os.environ.get("BENCH_INTERPRETER_SCALE", "1.0"))
@@ -27,6 +28,7 @@ TRANSITIONS = int(10_000 * SCALE)
 ITEMS = int(10_000 * SCALE)
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+TARGET = 10.0  # the interpreter at least ten times moto's rate, full history recorded by both
 
 
 def loop_definition(transitions: int) -> dict[str, Any]:
@@ -196,24 +198,24 @@ def run_distributed(rows: int) -> tuple[float, str, Any]:
     return time.perf_counter() - started, record.status, record.output
 
 
-def run() -> dict[str, Any]:
+def run() -> Result:
     figures: dict[str, Any] = {}
+    ratios = []
     loop = loop_definition(TRANSITIONS)
     ours = run_ours(loop, {})
     moto = run_moto(loop, {})
     figures.update(_figures("pass/choice loop", "transitions", ours[1], ours, moto))
+    ratios.append(
+        Ratio("pass/choice loop: transitions/s", ours[1] / ours[0], moto[1] / moto[0], "moto", TARGET)
+    )
     items = {"items": list(range(ITEMS))}
     mapping = map_definition()
     ours = run_ours(mapping, items)
     moto = run_moto(mapping, items)
     figures.update(_figures("inline map", "items", ITEMS, ours, moto))
+    ratios.append(Ratio("inline map: items/s", ITEMS / ours[0], ITEMS / moto[0], "moto", TARGET))
     elapsed, status, output = run_distributed(ROWS)
     figures["distributed map (CSV, batches of 100, EXPRESS): rows"] = ROWS
     figures["distributed map: localcloud status / seconds"] = f"{status} / {elapsed:.2f} ({output})"
     figures["distributed map: localcloud rows/s"] = round(ROWS / elapsed)
-    return figures
-
-
-if __name__ == "__main__":
-    for key, value in run().items():
-        print(f"{key:<50} {value}")
+    return Result(figures=figures, ratios=ratios)

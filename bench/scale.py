@@ -4,7 +4,7 @@ nine minutes for 1,000 customers on a 2-core machine, five of them the backfill)
 Runs ``make demo``'s program for CUSTOMERS customers (January 2024) in a scratch home, leaves
 localcloud running, reads the whole rollup table back and compares every item with totals computed
 here from the generated CSV files (Decimal sums, half up), then stops localcloud. Prints the figures
-and writes them under bench/results/ as ``scale-<time>.json``.
+and writes them to ``bench/results/scale.json``.
 
     python -m bench.scale [CUSTOMERS]
 """
@@ -21,7 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.__main__ import report
+from bench.report import Result, save, stamp
+
+# tests/e2e/conftest.py imports its neighbours (cdk_support) as pytest's rootdir puts tests/ on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from tests.e2e.conftest import Cli, expected_items, lake_readings
 
 
@@ -72,8 +75,9 @@ def run(customers: int) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
+    started, clock = stamp(), time.perf_counter()
     figures = run(int(argv[0]) if argv else 1000)
-    report("scale", figures)
+    save("scale", Result(figures=figures), seconds=time.perf_counter() - clock, started=started)
     if figures["items not equal to the Decimal totals"] or figures["items not expected"]:
         raise SystemExit(1)
 

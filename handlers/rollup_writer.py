@@ -12,12 +12,18 @@ newer and stays.
 
 Every write is idempotent (the item holds only values a re-run reproduces), so a batch retried by
 the state machine after a TimeBudgetExhaustedError gives the same table.
+
+A batch's items are split into ``concurrency`` parts written side by side, each part as above: a
+call waits on DynamoDB far longer than it costs the Lambda, and items of one batch never share a key,
+so their order does not matter. With 1,000 month items a batch, one PutItem after another took 8 s
+on localcloud (and about as long on AWS at ~10 ms a call); eight at a time, about an eighth.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Final, cast
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
 
 MAX_BATCH_WRITE: Final = 25  # BatchWriteItem's limit of requests per call
+WRITE_CONCURRENCY: Final = 8  # DynamoDB calls one batch keeps in flight
 
 # Whole-call refusals that mean "slow down", retried with the same backoff as UnprocessedItems.
 THROTTLING_ERRORS: Final = frozenset(
@@ -53,7 +60,10 @@ MONTH_CONDITION: Final = "attribute_not_exists(#count) OR #count <= :count"
 # Short timeouts keep one stuck call from eating the Lambda's remaining time; botocore's standard
 # retry mode still retries transient network and 5xx errors a few times.
 _CLIENT_CONFIG: Final = Config(
-    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"mode": "standard", "max_attempts": 3},
+    max_pool_connections=WRITE_CONCURRENCY,
 )
 
 
@@ -86,20 +96,32 @@ class RollupWriter:
         boto3_client: DynamoDBClient | None = None,
         backoff: FullJitterBackoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        concurrency: int = WRITE_CONCURRENCY,
     ) -> None:
         self.table_name = table_name
         self.budget = budget
         self.client = boto3_client if boto3_client is not None else default_client()
         self.backoff = backoff or FullJitterBackoff()
         self.sleep = sleep
+        self.concurrency = max(1, concurrency)
 
     def write(self, items: Sequence[RollupItem], granularity: Granularity) -> WriteResult:
-        progress = _Progress(total=len(items))
-        if granularity == "month":
-            self._put_if_not_older(items, progress)
-        else:
-            self._batch_write(items, progress)
-        return progress.result()
+        write_part = self._put_if_not_older if granularity == "month" else self._batch_write
+        parts = _parts(items, self.concurrency, 1 if granularity == "month" else MAX_BATCH_WRITE)
+        progresses = [_Progress(total=len(part)) for part in parts]
+        if len(parts) == 1:
+            write_part(parts[0], progresses[0])
+            return progresses[0].result()
+        with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="rollup-writer") as pool:
+            futures = [pool.submit(write_part, *job) for job in zip(parts, progresses, strict=True)]
+        errors = [error for future in futures if (error := future.exception()) is not None]
+        progress = _Progress.merged(progresses)
+        if not errors:
+            return progress.result()
+        other = next((e for e in errors if not isinstance(e, TimeBudgetExhaustedError)), None)
+        if other is not None:
+            raise other
+        raise self._exhausted(progress, "") from errors[0]  # the whole batch's counts
 
     def _batch_write(self, items: Sequence[RollupItem], progress: _Progress) -> None:
         pending: list[WriteRequestTypeDef] = [
@@ -193,6 +215,17 @@ class _Progress:
     retried: int = 0
     waited_s: float = 0.0
 
+    @classmethod
+    def merged(cls, parts: Sequence[_Progress]) -> _Progress:
+        return cls(
+            total=sum(p.total for p in parts),
+            stored=sum(p.stored for p in parts),
+            kept_newer=sum(p.kept_newer for p in parts),
+            calls=sum(p.calls for p in parts),
+            retried=sum(p.retried for p in parts),
+            waited_s=sum(p.waited_s for p in parts),
+        )
+
     def result(self) -> WriteResult:
         return WriteResult(
             items=self.total,
@@ -202,6 +235,13 @@ class _Progress:
             retried=self.retried,
             waited_s=round(self.waited_s, 3),
         )
+
+
+def _parts(items: Sequence[RollupItem], count: int, unit: int) -> list[Sequence[RollupItem]]:
+    """At most ``count`` consecutive parts, each a whole number of ``unit`` items (but the last)."""
+    units = -(-len(items) // unit)
+    per = max(1, -(-units // count)) * unit
+    return [items[start : start + per] for start in range(0, len(items), per)] or [items]
 
 
 def _error_code(exc: ClientError) -> str:

@@ -62,8 +62,10 @@ def write_batch(
     sleep: Callable[[float], None] = time.sleep,
     backoff: FullJitterBackoff | None = None,
     time_reserve_ms: int | None = None,
+    concurrency: int | None = None,
 ) -> dict[str, Any]:
-    """Validate the whole batch, then write it; explicit arguments win over the environment."""
+    """Validate the whole batch, then write it; explicit arguments win over the environment
+    (``concurrency``: DynamoDB calls in flight, RollupWriter's default when None)."""
     try:
         batch = parse_event(event)
     except InvalidBatchError as exc:
@@ -83,6 +85,7 @@ def write_batch(
         boto3_client=boto3_client,
         backoff=backoff,
         sleep=sleep,
+        **({} if concurrency is None else {"concurrency": concurrency}),
     )
     try:
         result = writer.write(batch.items, granularity)

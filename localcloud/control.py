@@ -63,6 +63,12 @@ def reset_clock(endpoint: str) -> dict[str, Any]:
     return _call(endpoint, "POST", "/_localcloud/clock", {"reset": True})
 
 
+def flush_storage(endpoint: str) -> dict[str, Any]:
+    """Make MiniStack's data durable now, as a Step Functions checkpoint does; returns
+    ``{"seconds": ..., "persisted": bool}`` once it is."""
+    return _call(endpoint, "POST", "/_localcloud/storage/flush", {})
+
+
 def health(endpoint: str) -> dict[str, Any]:
     return _call(endpoint, "GET", "/_localcloud/health")
 

@@ -242,7 +242,7 @@ def start(
     raise StartFailed(f"localcloud did not answer within {timeout:.0f} s (log: {log_path})")
 
 
-# A graceful stop saves every table: about 20 s for a million DynamoDB items on this machine.
+# A graceful stop syncs the DynamoDB journal and snapshots what else changed: seconds, whatever the size.
 STOP_TIMEOUT_SECONDS = 300.0
 
 

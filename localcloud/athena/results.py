@@ -16,6 +16,7 @@ import json
 import math
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,7 +111,8 @@ class QueryResult:
 
     def text_rows(self) -> list[list[str | None]]:
         """Every value as Athena's text (None for NULL): what GetQueryResults' ``VarCharValue`` holds."""
-        return [[format_value(v, c) for v, c in zip(row, self.columns, strict=False)] for row in self.rows]
+        formatters = [_formatter(c) for c in self.columns]
+        return [[f(v) for f, v in zip(formatters, row, strict=False)] for row in self.rows]
 
     def to_csv(self) -> bytes:
         """The result file Athena writes: header row, every value quoted, NULL empty, LF line ends."""
@@ -155,6 +157,30 @@ def format_value(value: Any, column: ResultColumn) -> str | None:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}={_nested(v, ResultColumn('', ''))}" for k, v in value.items()) + "}"
     return str(value)
+
+
+def _formatter(column: ResultColumn) -> Callable[[Any], str | None]:
+    """``format_value`` for one column, its type's common case decided once: a query result holds
+    hundreds of thousands of values (a day of 100,000 meters: 2.4 million hour rows)."""
+
+    def general(value: Any) -> str | None:
+        return format_value(value, column)
+
+    if column.type in ("bigint", "integer", "smallint", "tinyint"):
+        return lambda value: str(value) if type(value) is int else general(value)
+    if column.type in ("varchar", "char"):
+        return lambda value: value if type(value) is str else general(value)
+    if column.type == "double":
+
+        def double(value: Any) -> str | None:
+            # In this range Python's repr and Java's Double.toString agree: the shortest digits that
+            # read back as the same double, in plain notation (java_double handles the rest).
+            if type(value) is float and 1e-3 <= abs(value) < 1e7:
+                return repr(value)
+            return general(value)
+
+        return double
+    return general
 
 
 def _nested(value: Any, column: ResultColumn) -> str:

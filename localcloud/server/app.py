@@ -22,6 +22,7 @@ persistence loop and the services, and on shutdown stops them in reverse and sav
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import tempfile
@@ -62,6 +63,7 @@ from localcloud.server.registry import (
     ServiceRegistry,
 )
 from localcloud.server.routing import signing_name
+from localcloud.server.stalls import StallWatch
 from localcloud.server.unsupported import signing_model, unsupported_service, wire_protocol
 from localcloud.state import Store
 
@@ -102,7 +104,13 @@ class LocalcloudApp:
         saved_clock = self._meta.get(CLOCK_KEY)
         self.clock = Clock(ClockState.from_json(saved_clock) if saved_clock else None)
         self.faults = Faults()
-        self.control = Control(clock=self.clock, store=self.store, health=self.health, faults=self.faults)
+        self.control = Control(
+            clock=self.clock,
+            store=self.store,
+            health=self.health,
+            faults=self.faults,
+            flush=self.ministack.save if self.ministack.persist else None,
+        )
         # localcloud's own callers sign with a random key of this run when signatures are checked.
         own = (
             random_pair("LCRUN")
@@ -124,6 +132,7 @@ class LocalcloudApp:
         self.started_at: float | None = None
         self.on_started: list[Callable[[], None]] = []
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self.stalls = StallWatch()
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def startup(self) -> None:
@@ -149,6 +158,8 @@ class LocalcloudApp:
         await self.ministack.start()
         await self.registry.start(self.context)
         install_cloudformation_providers(self.context)
+        gc.collect()  # what was loaded: collected once now, before the first request waits on it
+        self.stalls.start()
         for service in (self.registry.get(name) for name in ("scheduler",)):
             hook = getattr(service, "run_due", None)
             if hook is not None:
@@ -165,6 +176,7 @@ class LocalcloudApp:
 
     async def shutdown(self) -> None:
         log.info("localcloud shutting down")
+        self.stalls.stop()
         await self.registry.stop()
         await self.ministack.stop()
         self._meta.put(_RUN_KEY, {"running": False, "pid": os.getpid(), "stopped_at": time.time()})
@@ -192,6 +204,8 @@ class LocalcloudApp:
             "previous_run": self.context.previous_shutdown if self.context else None,
             "services": dict(sorted(services.items())),
             "ministack_last_save_seconds": round(self.ministack.last_save_seconds, 4),
+            "ministack_storage": self.ministack.storage(),
+            "event_loop": self.stalls.report(),
             "ministack_replaced": own_machinery(),
             "security": {
                 "allowed_origins": sorted(self.gate.allowed_origins),

@@ -17,12 +17,16 @@
   ``{"cleared": [...]}`` (404 for an unknown id).
 
 Writes must be ``Content-Type: application/json`` (``gate``: no web page sends that unasked).
+- ``POST /_localcloud/storage/flush``: make MiniStack's data durable now (what a Step Functions
+  checkpoint does first); answers ``{"seconds": ...}`` once it is. For benchmarks and tests that
+  must know a checkpoint ran (or is running) instead of waiting for the periodic one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,6 +37,7 @@ from localcloud.state import Store
 
 # Called after every clock change; returns what fired (the scheduler registers one).
 ClockHook = Callable[[], Awaitable[list[dict[str, Any]]]]
+Flush = Callable[[], Awaitable[None]]
 
 CLOCK_KEY = "clock"
 META = "localcloud.meta"
@@ -56,11 +61,13 @@ class Control:
         store: Store,
         health: Callable[[], dict[str, Any]],
         faults: Faults | None = None,
+        flush: Flush | None = None,
     ) -> None:
         self.clock = clock
         self.faults = faults if faults is not None else Faults()
         self._meta = store.collection(META)
         self._health = health
+        self._flush = flush
         self.clock_hooks: list[ClockHook] = []
 
     async def handle(self, request: Request) -> Response:
@@ -76,6 +83,13 @@ class Control:
                 return Response.json({"error": str(exc)}, status=400)
             fired = await self.after_clock_change()
             return Response.json({**clock_json(self.clock), "fired": fired})
+        if route == "/storage/flush" and request.method == "POST":
+            began = time.perf_counter()
+            if self._flush is not None:
+                await self._flush()
+            return Response.json(
+                {"seconds": round(time.perf_counter() - began, 4), "persisted": self._flush is not None}
+            )
         if route == "/faults" or route.startswith("/faults/"):
             return self._faults(request, route.removeprefix("/faults").strip("/") or None)
         return Response.json({"error": f"no localcloud route {request.method} {request.path}"}, status=404)

@@ -26,7 +26,7 @@ from typing import IO
 # The runtime file and the exit codes are what the launcher reads: one definition, the launcher's.
 from localcloud.asl.mocking import MockConfigError
 from localcloud.launcher import EXIT_ALREADY_RUNNING, EXIT_PORT_IN_USE, MOCK_VARIABLE, RUNTIME_FILE
-from localcloud.server import ministack
+from localcloud.server import heap, ministack
 from localcloud.server.app import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LocalcloudApp, ServerConfig
 from localcloud.server.gate import check_origin
 from localcloud.server.keys import KEYS_FILE, KeysFileError, ensure_keys_file, read_pairs
@@ -125,6 +125,7 @@ def run(
         ministack.configure(home, port=config.port, region=region, account_id=account_id)
         from localcloud.server.services import default_services  # noqa: PLC0415 - after configure()
 
+        heap.install()
         registry = ServiceRegistry((services or default_services)())
         app = LocalcloudApp(config, registry, ministack.MiniStack(persist=home is not None))
         if home is not None:

@@ -212,7 +212,7 @@ class StepFunctionsService(ProtocolService):
                 self.executions.checkpoint(self._flush_storage)
             except Exception:  # never let the loop die: the next tick tries again
                 log.exception("saving running executions failed")
-            # A checkpoint snapshots MiniStack's tables: keep that under ~10% of the time as they grow.
+            # A checkpoint may wait for a snapshot of MiniStack's: keep checkpoints under ~10% of the time.
             interval = max(CHECKPOINT_SECONDS, 10 * (time.perf_counter() - began))
 
     def _flush_storage(self) -> None:

@@ -146,6 +146,7 @@ def test_unprocessed_items_are_retried_until_everything_is_written(
         boto3_client=client,  # type: ignore[arg-type]
         sleep=sleeps.append,
         backoff=FullJitterBackoff(uniform=lambda: 1.0),
+        concurrency=1,  # one call after another: the backoff grows call after call
     )
     assert response["written"] == 200
     assert readable(table_items()) == expected_items(rows, "hour")

@@ -79,7 +79,7 @@ def test_state_survives_a_graceful_stop_and_a_sigkill(tmp_path: Path) -> None:
     assert_everything(client, "graceful")
     assert control.get_clock(second.endpoint)["now"] == "2030-05-01T00:00:00Z"  # the clock is state too
     create_everything(client, "killed")
-    time.sleep(3)  # MiniStack's state is saved every ~2 s; localcloud's own at each write
+    time.sleep(3)  # MiniStack's state is saved every ~1 s; localcloud's own at each write
     launcher.stop(home, kill=True)
     assert launcher.status(home).stale_pid == second.pid  # the crash left its pid file behind
 

@@ -4,6 +4,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from localcloud.athena import QueryResult, ResultColumn, format_value, java_double
 
@@ -77,3 +79,23 @@ def test_column_info_matches_get_query_results() -> None:
     }
     assert ResultColumn.from_duckdb("n", "HUGEINT").type == "bigint"
     assert ResultColumn.from_duckdb("s", "VARCHAR").column_info()["CaseSensitive"] is True
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
+            st.one_of(st.none(), st.text(max_size=12)),
+            st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+        ),
+        max_size=20,
+    )
+)
+def test_a_results_text_is_each_values_format_value_whatever_the_column_fast_paths(
+    rows: list[tuple[int | None, str | None, float | None]],
+) -> None:
+    columns = [ResultColumn("n", "bigint"), ResultColumn("s", "varchar"), ResultColumn("x", "double")]
+
+    text = QueryResult(columns, rows).text_rows()
+
+    assert text == [[format_value(v, c) for v, c in zip(row, columns, strict=True)] for row in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -83,6 +84,7 @@ def writer(client: ScriptedClient, clock: FakeClock, reserve_ms: int = 0) -> Rol
         boto3_client=client,  # type: ignore[arg-type]
         backoff=FullJitterBackoff(base_s=0.1, cap_s=1.0, uniform=lambda: 0.5),
         sleep=clock.sleep,
+        concurrency=1,  # the scripted calls are answered in order
     )
 
 
@@ -225,3 +227,74 @@ def test_a_deadline_budget_counts_down_on_its_clock() -> None:
     budget = TimeBudget.from_deadline(3.0, reserve_ms=500, clock=lambda: next(ticks))
     assert budget.spendable_ms() == 1000
     assert budget.spendable_ms() == -1500
+
+
+class MeetingClient(ScriptedClient):
+    """Every call waits until ``parties`` calls are in flight at once (a barrier): a writer that
+    sends one call after another never gets past the first."""
+
+    def __init__(self, clock: FakeClock, parties: int, **script: Any) -> None:
+        super().__init__(clock, **script)
+        self.barrier = threading.Barrier(parties, timeout=30)
+        self.lock = threading.Lock()
+
+    def batch_write_item(self, RequestItems: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        self.barrier.wait()
+        with self.lock:
+            return super().batch_write_item(RequestItems)
+
+    def put_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.barrier.wait()
+        with self.lock:
+            return super().put_item(**kwargs)
+
+
+def concurrent_writer(client: ScriptedClient, clock: FakeClock, concurrency: int) -> RollupWriter:
+    return RollupWriter(
+        TABLE,
+        TimeBudget(clock.remaining_ms, 0),
+        boto3_client=client,  # type: ignore[arg-type]
+        backoff=FullJitterBackoff(base_s=0.1, cap_s=1.0, uniform=lambda: 0.5),
+        sleep=clock.sleep,
+        concurrency=concurrency,
+    )
+
+
+def test_a_batchs_hour_items_are_written_in_parts_side_by_side_25_a_call() -> None:
+    clock = FakeClock(60_000)
+    client = MeetingClient(clock, parties=4)
+
+    result = concurrent_writer(client, clock, 4).write(items(400), "hour")
+
+    assert sorted(sent(client.batches)) == [25] * 16
+    written = sorted(key for batch in client.batches for key in batch)
+    assert written == sorted(i.sensor_period for i in items(400))
+    assert (result.items, result.stored, result.calls) == (400, 400, 16)
+
+
+def test_a_batchs_month_items_are_put_side_by_side_and_counted_whole() -> None:
+    clock = FakeClock(60_000)
+    client = MeetingClient(clock, parties=8, put_errors=["ConditionalCheckFailedException"] * 3)
+
+    result = concurrent_writer(client, clock, 8).write(items(40, "month"), "month")
+
+    assert len(client.puts) == 40
+    assert (result.items, result.stored, result.kept_newer, result.calls) == (40, 37, 3, 40)
+
+
+def test_parts_that_run_out_of_time_report_the_whole_batchs_counts() -> None:
+    clock = FakeClock(60_000)
+    client = ScriptedClient(clock, unprocessed=["ThrottlingException"] * 1000)
+    writer = concurrent_writer(client, clock, 2)
+    writer.budget = TimeBudget(lambda: 150, 0)  # room for the first backoffs only
+
+    with pytest.raises(TimeBudgetExhaustedError, match=r"wrote 0 of 50 items, 50 not written"):
+        writer.write(items(50), "hour")
+
+
+def test_a_part_failing_otherwise_fails_the_batch_with_its_error() -> None:
+    clock = FakeClock(60_000)
+    client = ScriptedClient(clock, put_errors=["ValidationException"])
+
+    with pytest.raises(ClientError, match="ValidationException"):
+        concurrent_writer(client, clock, 4).write(items(8, "month"), "month")
