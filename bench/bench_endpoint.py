@@ -144,6 +144,7 @@ def _pipeline_figures(home: Path) -> dict[str, Any]:
 
     from meterpipe.aws import Target, clients_for
     from meterpipe.datagen import GenerateOptions, generate, upload_lake
+    from meterpipe.definitions import DEFAULT_MAX_KWH_PER_READING, rollup_query
     from meterpipe.local import server as local_server
     from meterpipe.local.deploy import LocalDeployment, deploy
     from meterpipe.tables import GLUE_DATABASE
@@ -167,7 +168,7 @@ def _pipeline_figures(home: Path) -> dict[str, Any]:
         account = "arn:aws:states:us-east-1:000000000000:stateMachine:"
         sfn = clients.client("stepfunctions")
         athena = clients.client("athena")
-        sql = (Path(__file__).resolve().parents[1] / "queries" / "hourly.sql").read_text()
+        sql = rollup_query("hourly", DEFAULT_MAX_KWH_PER_READING)
         latencies = []
         for day in range(1, 8):
             began = time.perf_counter()

@@ -37,10 +37,21 @@ def _rows(granularity: str) -> list[dict[str, str]]:
     return rows
 
 
-def _event(rows: list[dict[str, str]], granularity: str) -> dict[str, Any]:
+OWNER = "arn:aws:states:us-east-1:123456789012:execution:meterpipe-daily-rollup:bench"
+
+
+def _event(
+    rows: list[dict[str, str]], granularity: str, computed_at: str = "2022-01-06T03:30:00.000Z"
+) -> dict[str, Any]:
     return {
         "Items": rows,
-        "BatchInput": {"granularity": granularity, "date": "2022-01-05", "execution": "bench"},
+        "BatchInput": {
+            "granularity": granularity,
+            "date": "2022-01-05",
+            "execution_arn": OWNER,
+            "computed_at": computed_at,
+            "query_execution_id": "bench",
+        },
     }
 
 
@@ -61,12 +72,15 @@ def run() -> dict[str, Any]:
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }.items():
         os.environ.setdefault(name, value)
+    import datetime as dt
+
     import boto3
     from moto import mock_aws
 
+    from handlers import ledger_format
     from handlers.batch_event import parse_event
     from handlers.write_batch import metrics, write_batch
-    from meterpipe.tables import ROLLUPS
+    from meterpipe.tables import LEDGER, ROLLUPS
 
     hour, month = _event(_rows("hour"), "hour"), _event(_rows("month"), "month")
     figures: dict[str, Any] = {"batch_rows": BATCH, "backend": "moto (in-process)"}
@@ -74,13 +88,18 @@ def run() -> dict[str, Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(**ROLLUPS.create_table_params("bench"))
+        client.create_table(**LEDGER.create_table_params("bench-ledger"))
+        day = {**ledger_format.day_key(dt.date(2022, 1, 5)), ledger_format.EXECUTION: {"S": OWNER}}
+        client.put_item(TableName="bench-ledger", Item=day)
 
         def write(event: dict[str, Any]) -> dict[str, Any]:
-            return write_batch(event, _Context(), table_name="bench", boto3_client=client)
+            return write_batch(
+                event, _Context(), table_name="bench", ledger_table_name="bench-ledger", boto3_client=client
+            )
 
         figures["hour_items_per_s"] = _best_rate(lambda: write(hour), BATCH)
         figures["month_items_per_s"] = _best_rate(lambda: write(month), BATCH)
-        older = _event([{**row, "reading_count": "3"} for row in month["Items"]], "month")
+        older = _event(month["Items"], "month", computed_at="2022-01-06T03:29:59.999Z")
         figures["month_items_left_alone_per_s"] = _best_rate(lambda: write(older), BATCH)
         assert write(older)["kept_newer"] == BATCH
     metrics.clear_metrics()

@@ -4,7 +4,9 @@ Event (from the Distributed Map's child workflow)::
 
     {"Items": [{"customerid": "12", "sensorid_period": "51246501#2022-01-05T18",
                 "total_kwh": "1.25", "reading_count": "4"}, ...],
-     "BatchInput": {"granularity": "hour", "date": "2022-01-05", "execution": "<execution name>"}}
+     "BatchInput": {"granularity": "hour", "date": "2022-01-05",
+                    "execution_arn": "arn:aws:states:...:execution:<machine>:<name>",
+                    "computed_at": "2022-01-06T03:30:06.123Z", "query_execution_id": "<Athena id>"}}
 
 Rows are the query result's CSV rows as the ItemReader gives them: every value a string, keyed by
 the header. Every problem of every row is collected, then the batch is rejected with one
@@ -35,7 +37,7 @@ from handlers.rollup_format import (
     format_period,
     parse_sort_key,
 )
-from handlers.rollup_items import RollupItem
+from handlers.rollup_items import Computation, RollupItem
 
 ITEMS: Final = "Items"
 BATCH_INPUT: Final = "BatchInput"
@@ -46,6 +48,9 @@ _SIGNED_WHOLE = re.compile(r"[+-]?\d+")
 # which also takes surrounding spaces, underscores, "NaN" and "Infinity".
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ComputedAt compares as text, so it must always have this exact form (what JSONata's $fromMillis gives).
+_COMPUTED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+_EXECUTION_ARN = re.compile(r"arn:[a-z-]+:states:[a-z0-9-]*:\d*:execution:[^:]+:([^:]+)")
 # DynamoDB numbers hold up to 38 digits.
 _MAX_ID_DIGITS: Final = 38
 
@@ -56,7 +61,12 @@ class BatchInput:
 
     granularity: Granularity
     date: dt.date
-    execution: str
+    execution_arn: str  # must own the day in the ledger for the batch to be written
+    computation: Computation
+
+    @property
+    def execution(self) -> str:
+        return self.computation.execution
 
     @property
     def period(self) -> str:
@@ -120,20 +130,44 @@ def parse_rows(rows: Sequence[Any], batch: BatchInput) -> tuple[RollupItem, ...]
 def _parse_batch_input(raw: Any, problems: list[str]) -> BatchInput | None:
     if not isinstance(raw, Mapping):
         found = "missing" if raw is None else _kind(raw)
-        problems.append(f"{BATCH_INPUT} must be an object with granularity, date and execution, got {found}")
+        problems.append(
+            f"{BATCH_INPUT} must be an object with granularity, date, execution_arn, computed_at and "
+            f"query_execution_id, got {found}"
+        )
         return None
+    before = len(problems)
     granularity = raw.get("granularity")
     if granularity not in GRANULARITIES:
         problems.append(
             f"{BATCH_INPUT}.granularity must be one of {', '.join(GRANULARITIES)}, got {_shown(granularity)}"
         )
     date = _parse_date(raw.get("date"), problems)
-    execution = raw.get("execution", "")
+    arn = raw.get("execution_arn")
+    arn_match = _EXECUTION_ARN.fullmatch(arn) if isinstance(arn, str) else None
+    if arn_match is None:
+        problems.append(f"{BATCH_INPUT}.execution_arn must be an execution ARN, got {_shown(arn)}")
+    computed_at = raw.get("computed_at")
+    if not isinstance(computed_at, str) or not _COMPUTED_AT.fullmatch(computed_at):
+        example = "2022-01-06T03:30:06.123Z"
+        problems.append(
+            f"{BATCH_INPUT}.computed_at must be a UTC time like {example}, got {_shown(computed_at)}"
+        )
+    query_id = raw.get("query_execution_id")
+    if not isinstance(query_id, str) or not query_id:
+        problems.append(f"{BATCH_INPUT}.query_execution_id must be a query id, got {_shown(query_id)}")
+    execution = raw.get("execution", arn_match.group(1) if arn_match else "")
     if not isinstance(execution, str):
         problems.append(f"{BATCH_INPUT}.execution must be a string, got {_kind(execution)}")
-    if granularity not in GRANULARITIES or date is None or not isinstance(execution, str):
+    if len(problems) > before or granularity not in GRANULARITIES or date is None or arn_match is None:
         return None
-    return BatchInput(granularity=granularity, date=date, execution=execution)
+    return BatchInput(
+        granularity=granularity,
+        date=date,
+        execution_arn=str(arn),
+        computation=Computation(
+            computed_at=str(computed_at), query_execution_id=str(query_id), execution=str(execution)
+        ),
+    )
 
 
 def _parse_date(raw: Any, problems: list[str]) -> dt.date | None:
@@ -168,6 +202,7 @@ def _parse_row(row: Any, batch: BatchInput, messages: list[str]) -> RollupItem |
         kwh=kwh,
         granularity=batch.granularity,
         reading_count=count,
+        computation=batch.computation,
     )
 
 

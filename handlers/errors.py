@@ -61,6 +61,15 @@ class TimeBudgetExhaustedError(HandlerError):
         super().__init__(message)
 
 
+class SupersededError(HandlerError):
+    """The batch's execution no longer owns its day in the ledger: a later run claimed it (docs/ledger.md,
+    "Two runs of one day"). Nothing was written. Never worth retrying: the ownership does not come back."""
+
+    def __init__(self, message: str, *, owner: str | None) -> None:
+        self.owner = owner
+        super().__init__(message)
+
+
 class MissingSettingError(HandlerError):
     """A required environment variable is unset or empty (a deployment mistake)."""
 
@@ -76,6 +85,7 @@ class InvalidSettingError(HandlerError):
 # The error names as Step Functions sees them on AWS (and on localcloud's Lambda).
 INVALID_BATCH: Final = InvalidBatchError.__name__
 TIME_BUDGET_EXHAUSTED: Final = TimeBudgetExhaustedError.__name__
+SUPERSEDED: Final = SupersededError.__name__
 
 
 def _row_list(rows: list[int]) -> str:

@@ -20,7 +20,12 @@ CUSTOMER_ID: Final = "CustomerID"  # N, partition key
 SENSOR_PERIOD: Final = "SensorID-Period"  # S, sort key: "<sensor>#<period>"
 KWH_AMOUNT: Final = "kWh-Amount"  # N, the period's total kWh with at most 2 decimals
 GRANULARITY: Final = "Granularity"  # S, one of GRANULARITIES
-READING_COUNT: Final = "ReadingCount"  # N, readings summed into the item; month items never go back on it
+READING_COUNT: Final = "ReadingCount"  # N, readings summed into the item
+# The computation an item came from (docs/ledger.md, "Items, and corrections both ways"): a later
+# computation replaces an earlier one, up or down; an earlier one never replaces a later one.
+COMPUTED_AT: Final = "ComputedAt"  # S, the query's submission time, ISO 8601 UTC with milliseconds
+QUERY_EXECUTION_ID: Final = "QueryExecutionId"  # S, the Athena query the item's row came from
+EXECUTION: Final = "Execution"  # S, the name of the daily_rollup execution that wrote it
 
 # The query result's columns, as the Distributed Map's CSV ItemReader keys each row.
 ROW_CUSTOMER_ID: Final = "customerid"

@@ -7,9 +7,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from handlers.rollup_format import (
+    COMPUTED_AT,
     CUSTOMER_ID,
+    EXECUTION,
     GRANULARITY,
     KWH_AMOUNT,
+    QUERY_EXECUTION_ID,
     READING_COUNT,
     SENSOR_PERIOD,
     Granularity,
@@ -21,18 +24,32 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class RollupItem:
-    """A period's total for one customer's sensor, as the table stores it.
+class Computation:
+    """The query run an item was computed by: what orders two items of one key (docs/ledger.md)."""
 
-    Only values that a re-run reproduces exactly: no timestamps, no execution names, so that
-    re-running any day, in any order, any number of times, leaves the same table.
-    """
+    computed_at: str  # the query's submission time, ISO 8601 UTC with milliseconds: sorts as text
+    query_execution_id: str  # breaks a tie of two queries submitted in the same millisecond
+    execution: str  # the name of the daily_rollup execution that wrote the item
+
+    def attributes(self) -> dict[str, AttributeValueTypeDef]:
+        return {
+            COMPUTED_AT: {"S": self.computed_at},
+            QUERY_EXECUTION_ID: {"S": self.query_execution_id},
+            EXECUTION: {"S": self.execution},
+        }
+
+
+@dataclass(frozen=True)
+class RollupItem:
+    """A period's total for one customer's sensor, as the table stores it, and the computation it
+    came from (the same kWh and reading count whichever run computes it from the same readings)."""
 
     customer_id: int
     sensor_period: str
     kwh: Decimal
     granularity: Granularity
     reading_count: int
+    computation: Computation
 
     @property
     def key(self) -> tuple[int, str]:
@@ -47,4 +64,5 @@ class RollupItem:
             KWH_AMOUNT: {"N": format_kwh(self.kwh)},
             GRANULARITY: {"S": self.granularity},
             READING_COUNT: {"N": str(self.reading_count)},
+            **self.computation.attributes(),
         }

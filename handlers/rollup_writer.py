@@ -3,15 +3,16 @@
 Hour and day items: BatchWriteItem, 25 items a call, ``UnprocessedItems`` (and whole calls
 refused for throttling) sent again with backoff until all are written or the time budget runs out.
 
-Month items never go backwards (the data contract in docs/architecture.md): a run that saw fewer
-readings must not replace a month item written from more, whatever order concurrent runs finish
-in. BatchWriteItem cannot be conditional, so each month item is a PutItem on the condition that
-the stored item (if any) was computed from at most as many readings. An equal count still lands
-(a corrected total of the same readings); a failed condition is not an error: the stored item is
-newer and stays.
+Month items are written by every day's run of their month, concurrently during a backfill: an item
+is replaced by any result computed later (``ComputedAt``, the query's submission time; ties by
+``QueryExecutionId``), up or down, never by one computed earlier, whatever order the runs finish
+in (docs/ledger.md). BatchWriteItem cannot be conditional, so each month item is a PutItem on that
+condition; a failed condition is not an error: the stored item is newer and stays. Hour and day
+items are written only by the run that owns their day (checked in the ledger before each batch,
+:meth:`RollupWriter.owner_of`), so plain batch writes keep them in order.
 
-Every write is idempotent (the item holds only values a re-run reproduces), so a batch retried by
-the state machine after a TimeBudgetExhaustedError gives the same table.
+Every write is idempotent (a retried batch puts the same items with the same computation), so a
+batch retried by the state machine after a TimeBudgetExhaustedError gives the same table.
 
 A batch's items are split into ``concurrency`` parts written side by side, each part as above: a
 call waits on DynamoDB far longer than it costs the Lambda, and items of one batch never share a key,
@@ -21,6 +22,7 @@ on localcloud (and about as long on AWS at ~10 ms a call); eight at a time, abou
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,9 +35,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from handlers import ledger_format as ledger
 from handlers.backoff import FullJitterBackoff, TimeBudget
 from handlers.errors import TimeBudgetExhaustedError
-from handlers.rollup_format import READING_COUNT, Granularity
+from handlers.rollup_format import COMPUTED_AT, QUERY_EXECUTION_ID, Granularity
 from handlers.rollup_items import RollupItem
 
 if TYPE_CHECKING:
@@ -54,8 +57,9 @@ CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 # slow for a while): retried with the same backoff, within the time budget.
 TRANSIENT_CONNECTION_ERRORS: Final = (BotoConnectionError, HTTPClientError)
 
-# Month items: written only over an item from as many readings or fewer (or none at all).
-MONTH_CONDITION: Final = "attribute_not_exists(#count) OR #count <= :count"
+# Month items: written only over an item computed earlier (or none at all, or one from before items
+# recorded their computation). The same computation again (a retried batch) lands too.
+MONTH_CONDITION: Final = "attribute_not_exists(#at) OR #at < :at OR (#at = :at AND #query <= :query)"
 
 # Short timeouts keep one stuck call from eating the Lambda's remaining time; botocore's standard
 # retry mode still retries transient network and 5xx errors a few times.
@@ -79,7 +83,7 @@ class WriteResult:
 
     items: int  # rows of the batch: stored + kept_newer
     stored: int  # items now in the table as the batch has them
-    kept_newer: int  # month items left alone: the table holds a total from more readings
+    kept_newer: int  # month items left alone: the table holds a total computed later
     calls: int  # DynamoDB calls made
     retried: int  # items sent again (unprocessed or throttled)
     waited_s: float  # time spent in backoff
@@ -163,8 +167,11 @@ class RollupWriter:
                         TableName=self.table_name,
                         Item=item.dynamodb_item(),
                         ConditionExpression=MONTH_CONDITION,
-                        ExpressionAttributeNames={"#count": READING_COUNT},
-                        ExpressionAttributeValues={":count": {"N": str(item.reading_count)}},
+                        ExpressionAttributeNames={"#at": COMPUTED_AT, "#query": QUERY_EXECUTION_ID},
+                        ExpressionAttributeValues={
+                            ":at": {"S": item.computation.computed_at},
+                            ":query": {"S": item.computation.query_execution_id},
+                        },
                     )
                     progress.stored += 1
                 except (ClientError, *TRANSIENT_CONNECTION_ERRORS) as exc:
@@ -178,6 +185,31 @@ class RollupWriter:
                     else:
                         raise
                 break
+
+    def owner_of(self, ledger_table: str, day: dt.date) -> str | None:
+        """The execution ARN that owns ``day`` in the ledger (its day record's ``Execution``), read
+        consistently; None when the ledger has no record of the day. Throttling and calls that get
+        no answer are retried with the same backoff as the writes, within the time budget."""
+        progress = _Progress(total=0)
+        attempt = 0
+        while True:
+            self._check_budget(progress)
+            try:
+                response = self.client.get_item(
+                    TableName=ledger_table,
+                    Key=ledger.day_key(day),
+                    ConsistentRead=True,
+                    ProjectionExpression="#execution",
+                    ExpressionAttributeNames={"#execution": ledger.EXECUTION},
+                )
+            except (ClientError, *TRANSIENT_CONNECTION_ERRORS) as exc:
+                if not _slow_down(exc):
+                    raise
+                self._wait(attempt, progress)
+                attempt += 1
+                continue
+            owner = response.get("Item", {}).get(ledger.EXECUTION, {}).get("S")
+            return str(owner) if owner is not None else None
 
     def _check_budget(self, progress: _Progress) -> None:
         if self.budget.spendable_ms() <= 0:

@@ -14,6 +14,8 @@ from handlers.errors import InvalidSettingError, MissingSettingError
 
 # Set by the deployment (CDK on AWS, the local deploy on localcloud).
 ROLLUP_TABLE_NAME_ENV: Final = "ROLLUP_TABLE_NAME"
+# The per-day ledger (docs/ledger.md): write_batch checks there that its execution still owns the day.
+LEDGER_TABLE_NAME_ENV: Final = "LEDGER_TABLE_NAME"
 # Optional: how much of the Lambda's remaining time to keep unused (see time_reserve_ms).
 TIME_RESERVE_MS_ENV: Final = "WRITE_BATCH_TIME_RESERVE_MS"
 # Powertools' own variables; the deployment sets them, the defaults match it.
@@ -29,11 +31,18 @@ DEFAULT_TIME_RESERVE_MS: Final = 5_000
 
 def rollup_table_name(explicit: str | None = None) -> str:
     """The DynamoDB table the rollups are written to."""
-    if explicit:
-        return explicit
-    value = os.environ.get(ROLLUP_TABLE_NAME_ENV, "").strip()
+    return explicit or _required(ROLLUP_TABLE_NAME_ENV, "the name of the rollup DynamoDB table")
+
+
+def ledger_table_name(explicit: str | None = None) -> str:
+    """The DynamoDB table of the per-day ledger."""
+    return explicit or _required(LEDGER_TABLE_NAME_ENV, "the name of the ledger DynamoDB table")
+
+
+def _required(variable: str, purpose: str) -> str:
+    value = os.environ.get(variable, "").strip()
     if not value:
-        raise MissingSettingError(ROLLUP_TABLE_NAME_ENV, "the name of the rollup DynamoDB table")
+        raise MissingSettingError(variable, purpose)
     return value
 
 

@@ -3,16 +3,21 @@
 Called by the daily_rollup state machine's EXPRESS child workflow with::
 
     {"Items": [<query result rows, strings keyed by the CSV header>],
-     "BatchInput": {"granularity": "hour"|"day"|"month", "date": "YYYY-MM-DD", "execution": "<name>"}}
+     "BatchInput": {"granularity": "hour"|"day"|"month", "date": "YYYY-MM-DD",
+                    "execution_arn": "<ARN>", "computed_at": "<query submission, ISO 8601 UTC ms>",
+                    "query_execution_id": "<Athena id>"}}
 
-Returns ``{"written": n, "granularity": ..., "date": ..., "stored": s, "kept_newer": k}``: ``written``
-counts every row of the batch (``stored`` items now as the batch has them, plus ``kept_newer``
-month items left alone because the table already holds a total from more readings).
+Before writing, it checks in the ledger that ``execution_arn`` still owns the day (docs/ledger.md,
+"Two runs of one day"). Returns ``{"written": n, "granularity": ..., "date": ..., "stored": s,
+"kept_newer": k}``: ``written`` counts every row of the batch (``stored`` items now as the batch
+has them, plus ``kept_newer`` month items left alone because the table holds one computed later).
 
-Raises :class:`InvalidBatchError` (bad event or rows, nothing written: never retry) and
+Raises :class:`InvalidBatchError` (bad event or rows, nothing written: never retry),
+:class:`SupersededError` (another execution owns the day, nothing written: never retry) and
 :class:`TimeBudgetExhaustedError` (ran short of time: retry the batch); see ``handlers.errors``.
-Environment: ``ROLLUP_TABLE_NAME`` (required), ``WRITE_BATCH_TIME_RESERVE_MS`` (optional), and
-Powertools' ``POWERTOOLS_SERVICE_NAME`` / ``POWERTOOLS_METRICS_NAMESPACE``.
+Environment: ``ROLLUP_TABLE_NAME`` and ``LEDGER_TABLE_NAME`` (required),
+``WRITE_BATCH_TIME_RESERVE_MS`` (optional), and Powertools' ``POWERTOOLS_SERVICE_NAME`` /
+``POWERTOOLS_METRICS_NAMESPACE``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from handlers import settings
 from handlers.backoff import FullJitterBackoff, RemainingTime, TimeBudget
 from handlers.batch_event import parse_event
-from handlers.errors import InvalidBatchError, TimeBudgetExhaustedError
+from handlers.errors import InvalidBatchError, SupersededError, TimeBudgetExhaustedError
 from handlers.rollup_writer import RollupWriter
 
 if TYPE_CHECKING:
@@ -43,6 +48,7 @@ ITEMS_WRITTEN = "ItemsWritten"
 MONTH_ITEMS_KEPT_NEWER = "MonthItemsKeptNewer"
 UNPROCESSED_ITEM_RETRIES = "UnprocessedItemRetries"
 BATCHES_REJECTED = "BatchesRejected"
+BATCHES_SUPERSEDED = "BatchesSuperseded"
 TIME_BUDGET_EXHAUSTED = "TimeBudgetExhausted"
 
 
@@ -58,6 +64,7 @@ def write_batch(
     context: RemainingTime,
     *,
     table_name: str | None = None,
+    ledger_table_name: str | None = None,
     boto3_client: DynamoDBClient | None = None,
     sleep: Callable[[float], None] = time.sleep,
     backoff: FullJitterBackoff | None = None,
@@ -87,6 +94,17 @@ def write_batch(
         sleep=sleep,
         **({} if concurrency is None else {"concurrency": concurrency}),
     )
+    owner = writer.owner_of(settings.ledger_table_name(ledger_table_name), batch.input.date)
+    if owner != batch.input.execution_arn:
+        metrics.add_metric(name=BATCHES_SUPERSEDED, unit=MetricUnit.Count, value=1)
+        holder = f"is owned by {owner}" if owner else "has no record in the ledger"
+        logger.warning("batch superseded", extra={"owner": owner})
+        raise SupersededError(
+            f"{date} {holder}, not by this execution ({batch.input.execution_arn}): a later run claimed "
+            f"the day, so this {granularity} batch wrote nothing (a redrive of a superseded run never "
+            "writes; run the day again instead)",
+            owner=owner,
+        )
     try:
         result = writer.write(batch.items, granularity)
     except TimeBudgetExhaustedError as exc:

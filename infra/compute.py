@@ -49,6 +49,7 @@ class Compute(Construct):
         *,
         handlers_dir: Path,
         table_name: str,
+        ledger_table_name: str,
         timeout_seconds: int,
         memory_mb: int,
         reserved_concurrency: int | None,
@@ -108,7 +109,7 @@ class Compute(Construct):
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
-            environment=write_batch_environment(table_name),
+            environment=write_batch_environment(table_name, ledger_table_name),
         )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> None:

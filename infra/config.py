@@ -21,16 +21,21 @@ from meterpipe.definitions import (
     DEFAULT_LAMBDA_MEMORY_MB,
     DEFAULT_LAMBDA_TIMEOUT_SECONDS,
     DEFAULT_MAP_MAX_CONCURRENCY,
+    DEFAULT_MAX_BAD_READINGS,
     DEFAULT_MAX_INPUT_BYTES_PER_BATCH,
     DEFAULT_MAX_ITEMS_PER_BATCH,
+    DEFAULT_MAX_KWH_PER_READING,
+    DEFAULT_MIN_COMPLETENESS_PERCENT,
     DEFAULT_NAME_PREFIX,
+    DEFAULT_READINGS_PER_SENSOR_PER_DAY,
     DEFAULT_SCHEDULE,
     DEFAULT_STACK_NAME,
     DEFAULT_TIMEZONE,
+    LEDGER_SYNC,
     MAX_INPUT_BYTES_PER_BATCH_LIMIT,
     state_machine_name,
 )
-from meterpipe.tables import ROLLUPS
+from meterpipe.tables import LEDGER, ROLLUPS
 
 PREFIX = "meterpipe:"
 
@@ -64,10 +69,16 @@ class DeploymentConfig:
     powertools_layer_version: int = 27
     # Data.
     table_name: str = ROLLUPS.name
+    ledger_table_name: str = LEDGER.name
     table_deletion_protection: bool = True
     remove_data_on_destroy: bool = False
     results_expiration_days: int = 30
     athena_bytes_scanned_cutoff: int = 10 * 1024**3
+    # Validation before any write (meterpipe.checks, docs/ledger.md).
+    max_bad_readings: int = DEFAULT_MAX_BAD_READINGS
+    max_kwh_per_reading: int = DEFAULT_MAX_KWH_PER_READING
+    readings_per_sensor_per_day: int = DEFAULT_READINGS_PER_SENSOR_PER_DAY
+    min_completeness_percent: int = DEFAULT_MIN_COMPLETENESS_PERCENT
     # Operations.
     log_retention_days: int = 30
     alarm_email: str = ""
@@ -89,6 +100,11 @@ class DeploymentConfig:
             # Athena's minimum cutoff is 10 MB.
             "athena_bytes_scanned_cutoff": (10_000_000, 2**62),
             "log_retention_days": (1, 3653),
+            "max_bad_readings": (0, 1_000_000_000),
+            "max_kwh_per_reading": (1, 1_000_000_000),
+            # 15-minute readings give 96 a day; one a second 86,400.
+            "readings_per_sensor_per_day": (1, 86_400),
+            "min_completeness_percent": (0, 100),
         }
         for name, (low, high) in ranges.items():
             value = getattr(self, name)
@@ -116,8 +132,11 @@ class DeploymentConfig:
             problems.append(
                 f"{PREFIX}stackName is not a valid CloudFormation stack name: {self.stack_name!r}"
             )
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", self.table_name):
-            problems.append(f"{PREFIX}tableName is not a valid DynamoDB table name: {self.table_name!r}")
+        for key, name in (("tableName", self.table_name), ("ledgerTableName", self.ledger_table_name)):
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", name):
+                problems.append(f"{PREFIX}{key} is not a valid DynamoDB table name: {name!r}")
+        if self.ledger_table_name == self.table_name:
+            problems.append(f"{PREFIX}ledgerTableName must differ from {PREFIX}tableName")
         if self.alarm_email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", self.alarm_email):
             problems.append(f"{PREFIX}alarmEmail is not an e-mail address: {self.alarm_email!r}")
         if problems:
@@ -130,6 +149,10 @@ class DeploymentConfig:
     @property
     def backfill_name(self) -> str:
         return state_machine_name(BACKFILL, self.name_prefix)
+
+    @property
+    def ledger_sync_name(self) -> str:
+        return state_machine_name(LEDGER_SYNC, self.name_prefix)
 
     @property
     def workgroup_name(self) -> str:

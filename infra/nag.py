@@ -14,7 +14,7 @@ from aws_cdk import Acknowledgment, CfnResource, Stack, Token, Validations
 from constructs import IConstruct
 
 from meterpipe.definitions import ATHENA_RESULTS_PREFIX, MAP_RESULTS_PREFIX
-from meterpipe.tables import LAKE_TABLES
+from meterpipe.tables import LAKE_PREFIXES
 
 if TYPE_CHECKING:
     from infra.compute import Compute
@@ -59,7 +59,11 @@ def suppress_findings(
     daily_name = orchestration.daily_rollup_name
     backfill_name = orchestration.backfill_name
 
-    for role in (orchestration.daily_rollup_role, orchestration.backfill_role):
+    for role in (
+        orchestration.daily_rollup_role,
+        orchestration.backfill_role,
+        orchestration.ledger_sync_role,
+    ):
         _acknowledge(role, "AwsSolutions-IAM5[Resource::*]", TRACING_AND_LOGGING)
 
     for pattern in (
@@ -80,7 +84,7 @@ def suppress_findings(
     # The same prefixes Storage grants on (the lake tables' and the results bucket's).
     lake = _arn_reference(stack, storage.lake_bucket)
     results = _arn_reference(stack, storage.results_bucket)
-    for prefix in (table.prefix for table in LAKE_TABLES):
+    for prefix in LAKE_PREFIXES:
         _acknowledge(
             orchestration.daily_rollup_role, f"AwsSolutions-IAM5[Resource::{lake}/{prefix}*]", LAKE_OBJECTS
         )

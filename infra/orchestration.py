@@ -1,15 +1,27 @@
-"""Orchestration: daily_rollup and backfill from the rendered state_machines/*.asl.json."""
+"""Orchestration: daily_rollup, backfill and ledger_sync from the rendered state_machines/*.asl.json,
+and the EventBridge rule that starts ledger_sync on daily_rollup's status changes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.retention import retention
-from meterpipe.definitions import BACKFILL, DAILY_ROLLUP, DeploymentValues, render_state_machines
+from meterpipe.definitions import (
+    BACKFILL,
+    DAILY_ROLLUP,
+    LEDGER_SYNC,
+    DeploymentValues,
+    ledger_sync_event_pattern,
+    render_state_machines,
+)
 
 # The managed rule Step Functions creates to learn when a .sync child execution ends.
 SYNC_EXECUTION_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
@@ -28,7 +40,8 @@ def _states_arn(scope: Construct, resource: str, name: str) -> str:
 
 
 class Orchestration(Construct):
-    """Both Standard state machines, logged (ALL) and traced, each with its own least-privilege role.
+    """The state machines (daily_rollup and backfill STANDARD, ledger_sync EXPRESS), logged (ALL) and
+    traced, each with its own least-privilege role, and ledger_sync's EventBridge rule.
 
     The roles get what the definitions themselves do (their Distributed Maps, nested executions);
     the stack adds the grants on other constructs' resources (queries, buckets, function).
@@ -43,6 +56,7 @@ class Orchestration(Construct):
         values: DeploymentValues,
         daily_rollup_name: str,
         backfill_name: str,
+        ledger_sync_name: str,
         log_retention_days: int,
         remove_logs_on_destroy: bool,
     ) -> None:
@@ -65,6 +79,26 @@ class Orchestration(Construct):
         # roles never depend on each other's resources); create it second all the same.
         self.backfill.node.add_dependency(self.daily_rollup)
 
+        self.ledger_sync_role = self._role(
+            "LedgerSyncRole", "ledger_sync: records daily_rollup's ends in the ledger"
+        )
+        self.ledger_sync = self._machine(
+            "LedgerSync",
+            ledger_sync_name,
+            definitions[LEDGER_SYNC],
+            self.ledger_sync_role,
+            kind=sfn.StateMachineType.EXPRESS,
+        )
+        # docs/ledger.md: the ends daily_rollup cannot record itself (a failure, a time-out, a stop)
+        # and its redrives reach the ledger through its status-change events.
+        self.ledger_sync_rule = events.Rule(
+            self,
+            "LedgerSyncRule",
+            description="Starts ledger_sync on daily_rollup's failures, time-outs, stops and redrives",
+            event_pattern=_event_pattern(ledger_sync_event_pattern(self.daily_rollup.state_machine_arn)),
+            targets=[targets.SfnStateMachine(self.ledger_sync)],
+        )
+
         self._grant_distributed_map(self.daily_rollup_role, daily_rollup_name, describe_map_runs=True)
         self._grant_distributed_map(self.backfill_role, backfill_name, describe_map_runs=False)
         self._grant_sync_execution(self.backfill_role, daily_rollup_name)
@@ -74,7 +108,15 @@ class Orchestration(Construct):
             self, role_id, assumed_by=iam.ServicePrincipal("states.amazonaws.com"), description=description
         )
 
-    def _machine(self, machine_id: str, name: str, definition: str, role: iam.Role) -> sfn.StateMachine:
+    def _machine(
+        self,
+        machine_id: str,
+        name: str,
+        definition: str,
+        role: iam.Role,
+        *,
+        kind: sfn.StateMachineType = sfn.StateMachineType.STANDARD,
+    ) -> sfn.StateMachine:
         log_group = logs.LogGroup(
             self,
             f"{machine_id}Logs",
@@ -87,7 +129,7 @@ class Orchestration(Construct):
             self,
             machine_id,
             state_machine_name=name,
-            state_machine_type=sfn.StateMachineType.STANDARD,
+            state_machine_type=kind,
             definition_body=sfn.DefinitionBody.from_string(definition),
             role=role,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
@@ -135,3 +177,10 @@ class Orchestration(Construct):
                 ],
             )
         )
+
+
+def _event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
+    """The pattern (meterpipe.definitions, the same the local deploy puts) as CDK's EventPattern."""
+    return events.EventPattern(
+        source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
+    )

@@ -17,7 +17,7 @@ from infra.orchestration import Orchestration, state_machine_arn
 from infra.schedule import Schedule
 from infra.storage import Storage
 from meterpipe.definitions import ATHENA_RESULTS_PREFIX, MAP_RESULTS_PREFIX, REPO_ROOT, DeploymentValues
-from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, ROLLUPS
+from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, LEDGER, ROLLUPS
 
 
 class MeterPipeStack(Stack):
@@ -40,6 +40,8 @@ class MeterPipeStack(Stack):
             "Storage",
             table_spec=ROLLUPS,
             table_name=config.table_name,
+            ledger_spec=LEDGER,
+            ledger_table_name=config.ledger_table_name,
             table_deletion_protection=config.table_deletion_protection,
             results_expiration_days=config.results_expiration_days,
             remove_data_on_destroy=config.remove_data_on_destroy,
@@ -60,6 +62,7 @@ class MeterPipeStack(Stack):
             "Compute",
             handlers_dir=handlers_dir,
             table_name=storage.table.table_name,
+            ledger_table_name=storage.ledger.table_name,
             timeout_seconds=config.lambda_timeout_seconds,
             memory_mb=config.lambda_memory_mb,
             reserved_concurrency=config.lambda_reserved_concurrency,
@@ -74,6 +77,8 @@ class MeterPipeStack(Stack):
                 write_batch_function_arn=compute.function.function_arn,
                 daily_rollup_state_machine_arn=state_machine_arn(self, config.daily_rollup_name),
                 results_bucket=storage.results_bucket.bucket_name,
+                lake_bucket=storage.lake_bucket.bucket_name,
+                ledger_table=storage.ledger.table_name,
                 athena_workgroup=config.workgroup_name,
                 glue_database=GLUE_DATABASE,
                 map_results_prefix=MAP_RESULTS_PREFIX,
@@ -83,9 +88,15 @@ class MeterPipeStack(Stack):
                 backfill_max_concurrency=config.backfill_max_concurrency,
                 backfill_max_concurrency_limit=config.backfill_max_concurrency_limit,
                 timezone=config.timezone,
+                max_kwh_per_reading=config.max_kwh_per_reading,
+                max_bad_readings=config.max_bad_readings,
+                readings_per_sensor_per_day=config.readings_per_sensor_per_day,
+                min_completeness_percent=config.min_completeness_percent,
+                write_batch_timeout_seconds=config.lambda_timeout_seconds,
             ),
             daily_rollup_name=config.daily_rollup_name,
             backfill_name=config.backfill_name,
+            ledger_sync_name=config.ledger_sync_name,
             log_retention_days=config.log_retention_days,
             remove_logs_on_destroy=config.remove_data_on_destroy,
         )
@@ -100,6 +111,10 @@ class MeterPipeStack(Stack):
         storage.grant_results_read_write(orchestration.daily_rollup_role)
         compute.grant_invoke(orchestration.daily_rollup_role)
         storage.grant_rollup_writes(compute.role)
+        # The ledger: daily_rollup claims and records its day; write_batch only reads the owner.
+        storage.grant_ledger_writes(orchestration.daily_rollup_role)
+        storage.grant_ledger_writes(orchestration.ledger_sync_role)
+        storage.grant_ledger_read(compute.role)
 
         Schedule(
             self,
@@ -112,14 +127,26 @@ class MeterPipeStack(Stack):
         monitoring = Monitoring(
             self,
             "Monitoring",
-            state_machines={"DailyRollup": orchestration.daily_rollup, "Backfill": orchestration.backfill},
+            state_machines={
+                "DailyRollup": orchestration.daily_rollup,
+                "Backfill": orchestration.backfill,
+                # A failing ledger_sync leaves days RUNNING in the ledger: worth an alarm too.
+                "LedgerSync": orchestration.ledger_sync,
+            },
             alarm_email=config.alarm_email,
         )
 
         outputs = {
             "DailyRollupStateMachineArn": orchestration.daily_rollup.state_machine_arn,
             "BackfillStateMachineArn": orchestration.backfill.state_machine_arn,
+            "LedgerSyncStateMachineArn": orchestration.ledger_sync.state_machine_arn,
             "RollupTableName": storage.table.table_name,
+            "LedgerTableName": storage.ledger.table_name,
+            # Deploy-time validation settings, for the CLI to report what a run applies.
+            "MaxBadReadings": str(config.max_bad_readings),
+            "MaxKwhPerReading": str(config.max_kwh_per_reading),
+            "ReadingsPerSensorPerDay": str(config.readings_per_sensor_per_day),
+            "MinCompletenessPercent": str(config.min_completeness_percent),
             "LakeBucketName": storage.lake_bucket.bucket_name,
             "ResultsBucketName": storage.results_bucket.bucket_name,
             "AthenaWorkGroupName": config.workgroup_name,

@@ -1,4 +1,4 @@
-"""Storage: the data lake bucket, the query-results bucket and the rollup table."""
+"""Storage: the data lake bucket, the query-results bucket, the rollup table and the per-day ledger."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from meterpipe.definitions import ATHENA_RESULTS_PREFIX, MAP_RESULTS_PREFIX
-from meterpipe.tables import LAKE_TABLES, KeyValueTable
+from meterpipe.tables import LAKE_PREFIXES, KeyValueTable
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -28,6 +28,8 @@ class Storage(Construct):
         *,
         table_spec: KeyValueTable,
         table_name: str,
+        ledger_spec: KeyValueTable,
+        ledger_table_name: str,
         table_deletion_protection: bool,
         results_expiration_days: int,
         remove_data_on_destroy: bool,
@@ -70,28 +72,33 @@ class Storage(Construct):
             ],
         )
 
-        sort_key = table_spec.sort_key
-        self.table = dynamodb.Table(
-            self,
-            "Rollups",
-            table_name=table_name,
-            partition_key=dynamodb.Attribute(
-                name=table_spec.partition_key.name, type=_ATTRIBUTE_TYPES[table_spec.partition_key.type]
-            ),
-            sort_key=dynamodb.Attribute(name=sort_key.name, type=_ATTRIBUTE_TYPES[sort_key.type])
-            if sort_key
-            else None,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            deletion_protection=table_deletion_protection,
-            removal_policy=removal,
-        )
+        def table(table_id: str, spec: KeyValueTable, name: str) -> dynamodb.Table:
+            sort_key = spec.sort_key
+            return dynamodb.Table(
+                self,
+                table_id,
+                table_name=name,
+                partition_key=dynamodb.Attribute(
+                    name=spec.partition_key.name, type=_ATTRIBUTE_TYPES[spec.partition_key.type]
+                ),
+                sort_key=dynamodb.Attribute(name=sort_key.name, type=_ATTRIBUTE_TYPES[sort_key.type])
+                if sort_key
+                else None,
+                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+                deletion_protection=table_deletion_protection,
+                removal_policy=removal,
+            )
+
+        self.table = table("Rollups", table_spec, table_name)
+        # docs/ledger.md: what a billing job checks before it reads a day; kept like the rollups.
+        self.ledger = table("Ledger", ledger_spec, ledger_table_name)
 
     def grant_lake_read(self, grantee: iam.IGrantable) -> None:
         """Read the lake tables' objects (Athena reads them with the caller's credentials)."""
-        prefixes = [self.lake_bucket.arn_for_objects(f"{table.prefix}*") for table in LAKE_TABLES]
+        prefixes = [self.lake_bucket.arn_for_objects(f"{prefix}*") for prefix in LAKE_PREFIXES]
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=prefixes)
         )
@@ -130,4 +137,20 @@ class Storage(Construct):
             iam.PolicyStatement(
                 actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources=[self.table.table_arn]
             )
+        )
+
+    def grant_ledger_writes(self, grantee: iam.IGrantable) -> None:
+        """What daily_rollup and ledger_sync do to the ledger: read a record, and write records in
+        transactions (TransactWriteItems needs the action of each item it holds)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                resources=[self.ledger.table_arn],
+            )
+        )
+
+    def grant_ledger_read(self, grantee: iam.IGrantable) -> None:
+        """write_batch reads the day record to check that its execution still owns the day."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[self.ledger.table_arn])
         )

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, Final, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from handlers import settings
+from handlers import ledger_format, settings
+from meterpipe.checks import VALID_READINGS_FILE, VALIDATION_FILE, fill, markers
 from meterpipe.errors import MeterpipeError
 from meterpipe.tables import GLUE_DATABASE
 
@@ -36,10 +37,24 @@ QUERIES_DIR: Final = REPO_ROOT / "queries"
 
 DAILY_ROLLUP: Final = "daily_rollup"
 BACKFILL: Final = "backfill"
-STATE_MACHINE_NAMES: Final = (DAILY_ROLLUP, BACKFILL)
+LEDGER_SYNC: Final = "ledger_sync"
+STATE_MACHINE_NAMES: Final = (DAILY_ROLLUP, BACKFILL, LEDGER_SYNC)
+# ledger_sync runs for a moment per event and needs no history: EXPRESS. The others are STANDARD.
+EXPRESS_STATE_MACHINES: Final = frozenset({LEDGER_SYNC})
 
 # The three granularities: query file stem -> placeholder holding its SQL.
 QUERY_PLACEHOLDERS: Final = {"hourly": "HourlyQuery", "daily": "DailyQuery", "monthly": "MonthlyQuery"}
+VALIDATION_PLACEHOLDER: Final = "ValidationQuery"
+# The rollup queries read readings through queries/valid_readings.sql, of one day or one month: the
+# partition filter goes inside, where Athena (and localcloud) prune partitions by it.
+VALID_READINGS_MARKERS: Final = {
+    "valid_readings_of_day": "l.year = ? AND l.month = ? AND l.day = ?",
+    "valid_readings_of_month": "l.year = ? AND l.month = ?",
+}
+DEFAULT_MAX_KWH_PER_READING: Final = 1000
+DEFAULT_MAX_BAD_READINGS: Final = 0
+DEFAULT_READINGS_PER_SENSOR_PER_DAY: Final = 24
+DEFAULT_MIN_COMPLETENESS_PERCENT: Final = 0
 
 # Step Functions caps a state's input at 256 KiB; a batch must leave room for BatchInput and framing.
 PAYLOAD_LIMIT_BYTES: Final = 262_144
@@ -88,7 +103,8 @@ def definition_path(name: str, directory: Path = STATE_MACHINES_DIR) -> Path:
 
 
 def state_machine_name(name: str, prefix: str = DEFAULT_NAME_PREFIX) -> str:
-    """The deployed name of a state machine: ``meterpipe-daily-rollup``, ``meterpipe-backfill``."""
+    """The deployed name of a state machine: ``meterpipe-daily-rollup``, ``meterpipe-backfill``,
+    ``meterpipe-ledger-sync``."""
     if name not in STATE_MACHINE_NAMES:
         raise DefinitionError(
             f"unknown state machine {name!r}; expected one of {', '.join(STATE_MACHINE_NAMES)}"
@@ -149,6 +165,10 @@ class DeploymentValues:
     daily_rollup_state_machine_arn: str
     results_bucket: str
     athena_workgroup: str
+    # Where the readings are (the input fingerprint lists the day's objects there).
+    lake_bucket: str
+    # The per-day ledger daily_rollup writes (docs/ledger.md).
+    ledger_table: str = ledger_format.LEDGER_TABLE_NAME
     glue_database: str = GLUE_DATABASE
     # ResultWriter output of the Distributed Maps goes under this prefix of the results bucket.
     map_results_prefix: str = MAP_RESULTS_PREFIX
@@ -161,6 +181,15 @@ class DeploymentValues:
     timezone: str = DEFAULT_TIMEZONE
     timezone_first_year: int = 2000
     timezone_last_year: int = 2099
+    # Validation: a reading of this many kWh or more is bad (meterpipe.checks); bad readings a day
+    # may have and still be rolled up (skipped); readings a sensor gives a day; the share of those
+    # (percent, 0 = off) below which a day fails. The last two may come in the execution input.
+    max_kwh_per_reading: int = DEFAULT_MAX_KWH_PER_READING
+    max_bad_readings: int = DEFAULT_MAX_BAD_READINGS
+    readings_per_sensor_per_day: int = DEFAULT_READINGS_PER_SENSOR_PER_DAY
+    min_completeness_percent: int | float = DEFAULT_MIN_COMPLETENESS_PERCENT
+    # How long a write_batch invocation may run: a stopped or failed owner's batches are over after it.
+    write_batch_timeout_seconds: int = DEFAULT_LAMBDA_TIMEOUT_SECONDS
     queries_dir: Path = field(default=QUERIES_DIR)
 
     def validate(self) -> None:
@@ -197,19 +226,28 @@ class DeploymentValues:
                 "timezone_first_year..timezone_last_year must be a range within 1970..2199, got "
                 f"{self.timezone_first_year}..{self.timezone_last_year}"
             )
+        lowest = {"max_kwh_per_reading": 1, "max_bad_readings": 0, "readings_per_sensor_per_day": 1}
+        for name, low in lowest.items():
+            value = getattr(self, name)
+            if not _is_int(value) or value < low:
+                problems.append(f"{name} must be a whole number >= {low}, got {value!r}")
+        percent = self.min_completeness_percent
+        if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 <= percent <= 100:
+            problems.append(f"min_completeness_percent must be a number from 0 to 100, got {percent!r}")
         # These values are embedded in JSONata string literals ('...'): a quote would end them early.
-        for name in ("daily_rollup_state_machine_arn", "results_bucket", "map_results_prefix"):
+        for name in ("daily_rollup_state_machine_arn", "results_bucket", "map_results_prefix", "lake_bucket"):
             if "'" in getattr(self, name):
                 problems.append(f"{name} must not contain a single quote")
         if problems:
             raise DefinitionError("invalid deployment values: " + "; ".join(problems))
 
 
-def write_batch_environment(table_name: str) -> dict[str, str]:
+def write_batch_environment(table_name: str, ledger_table_name: str) -> dict[str, str]:
     """The write_batch function's environment as every deployment sets it, under the names
     ``handlers.settings`` reads (the Powertools names at their defaults)."""
     return {
         settings.ROLLUP_TABLE_NAME_ENV: table_name,
+        settings.LEDGER_TABLE_NAME_ENV: ledger_table_name,
         settings.SERVICE_NAME_ENV: settings.DEFAULT_SERVICE_NAME,
         settings.METRICS_NAMESPACE_ENV: settings.DEFAULT_METRICS_NAMESPACE,
     }
@@ -223,6 +261,13 @@ def build_substitutions(values: DeploymentValues) -> dict[str, dict[str, Substit
     )
     daily: dict[str, Substitution] = {
         "WriteBatchFunctionArn": values.write_batch_function_arn,
+        "LedgerTable": values.ledger_table,
+        "LakeBucket": values.lake_bucket,
+        "MaxBadReadings": values.max_bad_readings,
+        "MinCompletenessPercent": values.min_completeness_percent,
+        "ReadingsPerSensorPerDay": values.readings_per_sensor_per_day,
+        "WriteBatchTimeoutSeconds": values.write_batch_timeout_seconds,
+        "LedgerCauseLimit": ledger_format.CAUSE_LIMIT,
         "AthenaWorkGroup": values.athena_workgroup,
         "GlueDatabase": values.glue_database,
         "ResultsBucket": values.results_bucket,
@@ -236,15 +281,35 @@ def build_substitutions(values: DeploymentValues) -> dict[str, dict[str, Substit
         "TimeZoneCoverageEnd": end,
     }
     for stem, placeholder in QUERY_PLACEHOLDERS.items():
-        daily[placeholder] = sql_for_definition(
-            (values.queries_dir / f"{stem}.sql").read_text(encoding="utf-8")
-        )
+        daily[placeholder] = rollup_query(stem, values.max_kwh_per_reading, values.queries_dir)
+    daily[VALIDATION_PLACEHOLDER] = validation_query(values.max_kwh_per_reading, values.queries_dir)
     backfill: dict[str, Substitution] = {
         "DailyRollupStateMachineArn": values.daily_rollup_state_machine_arn,
         "BackfillMaxConcurrency": values.backfill_max_concurrency,
         "BackfillMaxConcurrencyLimit": values.backfill_max_concurrency_limit,
     }
-    return {DAILY_ROLLUP: daily, BACKFILL: backfill}
+    ledger_sync: dict[str, Substitution] = {
+        "LedgerTable": values.ledger_table,
+        "LedgerCauseLimit": ledger_format.CAUSE_LIMIT,
+    }
+    return {DAILY_ROLLUP: daily, BACKFILL: backfill, LEDGER_SYNC: ledger_sync}
+
+
+def ledger_sync_event_pattern(daily_rollup_state_machine_arn: str) -> dict[str, Any]:
+    """The EventBridge pattern that starts ledger_sync: daily_rollup's "Step Functions Execution
+    Status Change" events that it must record (docs/ledger.md): an end daily_rollup could not
+    record itself, or a redrive (RUNNING again, with a redrive count above 0)."""
+    return {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "stateMachineArn": [daily_rollup_state_machine_arn],
+            "$or": [
+                {"status": ["FAILED", "TIMED_OUT", "ABORTED"]},
+                {"status": ["RUNNING"], "redriveCount": [{"numeric": [">", 0]}]},
+            ],
+        },
+    }
 
 
 def render_state_machines(values: DeploymentValues, directory: Path = STATE_MACHINES_DIR) -> dict[str, str]:
@@ -254,6 +319,25 @@ def render_state_machines(values: DeploymentValues, directory: Path = STATE_MACH
         name: render_definition(definition_path(name, directory), substitutions[name])
         for name in substitutions
     }
+
+
+def rollup_query(stem: str, max_kwh_per_reading: int, queries_dir: Path = QUERIES_DIR) -> str:
+    """The rollup query ``queries/<stem>.sql`` as it runs: one line, its readings read through
+    ``queries/valid_readings.sql`` with the partition filter and the per-reading ceiling filled in."""
+    valid = sql_for_definition((queries_dir / VALID_READINGS_FILE).read_text(encoding="utf-8"))
+    sql = sql_for_definition((queries_dir / f"{stem}.sql").read_text(encoding="utf-8"))
+    fragments = {
+        marker: fill(valid, {"partitions": partitions, "max_kwh_per_reading": str(max_kwh_per_reading)})
+        for marker, partitions in VALID_READINGS_MARKERS.items()
+        if marker in markers(sql)
+    }
+    return fill(sql, fragments)
+
+
+def validation_query(max_kwh_per_reading: int, queries_dir: Path = QUERIES_DIR) -> str:
+    """``queries/validation.sql`` as it runs: one line, the per-reading ceiling filled in."""
+    sql = sql_for_definition((queries_dir / VALIDATION_FILE).read_text(encoding="utf-8"))
+    return fill(sql, {"max_kwh_per_reading": str(max_kwh_per_reading)})
 
 
 def sql_for_definition(sql: str) -> str:

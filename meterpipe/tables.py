@@ -16,9 +16,12 @@ from typing import Any
 from handlers import ledger_format as ledger
 from handlers.ledger_format import LEDGER_TABLE_NAME
 from handlers.rollup_format import (
+    COMPUTED_AT,
     CUSTOMER_ID,
+    EXECUTION,
     GRANULARITY,
     KWH_AMOUNT,
+    QUERY_EXECUTION_ID,
     READING_COUNT,
     SENSOR_PERIOD,
     TABLE_NAME,
@@ -61,7 +64,8 @@ class LakeTable:
     partition_keys: tuple[Column, ...] = ()
     projections: tuple[Projection, ...] = ()
     skip_header_lines: int = 1
-    field_delimiter: str = ","
+    # None: LazySimpleSerDe's default (Ctrl-A), so a one-column table reads each line whole.
+    field_delimiter: str | None = ","
     description: str = ""
 
     def location(self, bucket: str) -> str:
@@ -102,13 +106,16 @@ class LakeTable:
                 "OutputFormat": _TEXT_OUTPUT_FORMAT,
                 "SerdeInfo": {
                     "SerializationLibrary": _LAZY_SIMPLE_SERDE,
-                    "Parameters": {
-                        "field.delim": self.field_delimiter,
-                        "serialization.format": self.field_delimiter,
-                    },
+                    "Parameters": self._serde_parameters(),
                 },
             },
         }
+
+    def _serde_parameters(self) -> dict[str, str]:
+        if self.field_delimiter is None:
+            # What Athena's DDL gives a table without FIELDS TERMINATED BY: format "1", i.e. Ctrl-A.
+            return {"serialization.format": "1"}
+        return {"field.delim": self.field_delimiter, "serialization.format": self.field_delimiter}
 
 
 @dataclass(frozen=True)
@@ -177,7 +184,29 @@ CUSTOMERS = LakeTable(
     ),
 )
 
-LAKE_TABLES: tuple[LakeTable, ...] = (READINGS, CUSTOMERS)
+# The same objects read as whole lines, for the checks (meterpipe.checks): every line of a file,
+# whatever its fields, with the object it came from ("$path"). The header line is skipped.
+READINGS_LINES = LakeTable(
+    name="iot_electricity_metering_lines",
+    prefix=READINGS.prefix,
+    description="The readings' lines as text, one row per line, for validation before any rollup.",
+    columns=(Column("line", "string"),),
+    partition_keys=READINGS.partition_keys,
+    projections=READINGS.projections,
+    field_delimiter=None,
+)
+
+CUSTOMERS_LINES = LakeTable(
+    name="customer_meter_sensor_lines",
+    prefix=CUSTOMERS.prefix,
+    description="The customers table's lines as text, for validation before any rollup.",
+    columns=(Column("line", "string"),),
+    field_delimiter=None,
+)
+
+LAKE_TABLES: tuple[LakeTable, ...] = (READINGS, CUSTOMERS, READINGS_LINES, CUSTOMERS_LINES)
+# Where the lake tables' objects are: each prefix once.
+LAKE_PREFIXES: tuple[str, ...] = tuple(dict.fromkeys(table.prefix for table in LAKE_TABLES))
 
 
 # The names are the data contract's (handlers.rollup_format, which the write_batch Lambda uses).
@@ -188,8 +217,11 @@ ROLLUPS = KeyValueTable(
     attributes={
         KWH_AMOUNT: "N",  # total kWh of the period, 2 decimals
         GRANULARITY: "S",  # hour | day | month
-        READING_COUNT: "N",  # readings summed into the item; month items never go backwards on it
-        # No run-dependent attributes (updated-at, execution): re-running a day must give the same table.
+        READING_COUNT: "N",  # readings summed into the item
+        # The computation the item came from: a later one replaces it, up or down (docs/ledger.md).
+        COMPUTED_AT: "S",
+        QUERY_EXECUTION_ID: "S",
+        EXECUTION: "S",
     },
 )
 

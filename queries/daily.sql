@@ -1,14 +1,12 @@
 -- kWh per customer and sensor for one day.
 -- Parameters (ExecutionParameters, SQL string literals): year '2022', month '01', day '05'.
 -- Result: customerid, sensorid_period ('<sensor>#YYYY-MM-DD'), total_kwh, reading_count.
--- total_kwh: exact decimal sum rounded half up to 2 decimals, then DOUBLE (see hourly.sql).
+-- Readings only through {{ valid_readings_of_day }}; total_kwh as in hourly.sql.
 SELECT
-    c.customerid AS customerid,
-    concat(cast(r.sensorid AS varchar), '#', r.year, '-', r.month, '-', r.day) AS sensorid_period,
-    cast(round(sum(cast(r.kwh AS decimal(18, 6))), 2) AS double) AS total_kwh,
+    v.customerid AS customerid,
+    concat(cast(v.sensorid AS varchar), '#', v.year, '-', v.month, '-', v.day) AS sensorid_period,
+    cast(round(sum(v.kwh), 2) AS double) AS total_kwh,
     count(*) AS reading_count
-FROM iot_electricity_metering AS r
-JOIN customer_meter_sensor AS c ON c.sensorid = r.sensorid
-WHERE r.year = ? AND r.month = ? AND r.day = ?
-GROUP BY c.customerid, r.sensorid, r.year, r.month, r.day
+FROM ({{ valid_readings_of_day }}) AS v
+GROUP BY v.customerid, v.sensorid, v.year, v.month, v.day
 ORDER BY customerid, sensorid_period

@@ -1,15 +1,13 @@
--- kWh per customer and sensor for one month: every reading of that month present in the lake.
+-- kWh per customer and sensor for one month: every valid reading of that month present in the lake.
 -- Parameters (ExecutionParameters, SQL string literals): year '2022', month '01'.
 -- Result: customerid, sensorid_period ('<sensor>#YYYY-MM'), total_kwh, reading_count.
--- total_kwh: exact decimal sum rounded half up to 2 decimals, then DOUBLE (see hourly.sql).
--- reading_count lets the writer keep a month item from going backwards.
+-- Readings only through {{ valid_readings_of_month }}: a bad reading on any day of the month is left
+-- out, whichever day's run computes the month. total_kwh as in hourly.sql.
 SELECT
-    c.customerid AS customerid,
-    concat(cast(r.sensorid AS varchar), '#', r.year, '-', r.month) AS sensorid_period,
-    cast(round(sum(cast(r.kwh AS decimal(18, 6))), 2) AS double) AS total_kwh,
+    v.customerid AS customerid,
+    concat(cast(v.sensorid AS varchar), '#', v.year, '-', v.month) AS sensorid_period,
+    cast(round(sum(v.kwh), 2) AS double) AS total_kwh,
     count(*) AS reading_count
-FROM iot_electricity_metering AS r
-JOIN customer_meter_sensor AS c ON c.sensorid = r.sensorid
-WHERE r.year = ? AND r.month = ?
-GROUP BY c.customerid, r.sensorid, r.year, r.month
+FROM ({{ valid_readings_of_month }}) AS v
+GROUP BY v.customerid, v.sensorid, v.year, v.month
 ORDER BY customerid, sensorid_period

@@ -81,10 +81,25 @@ class TableDefinition:
             columns=tuple(_column(c) for c in storage.get("Columns") or ()),
             partition_keys=tuple(_column(c) for c in table.get("PartitionKeys") or ()),
             parameters=dict(params),
-            field_delimiter=serde_params.get("field.delim", _DEFAULT_FIELD_DELIMITER),
+            field_delimiter=_field_delimiter(serde_params),
             null_format=serde_params.get("serialization.null.format", _DEFAULT_NULL_FORMAT),
             skip_header_lines=_header_lines(params.get("skip.header.line.count", "0"), f"{db}.{name}"),
         )
+
+
+def _field_delimiter(serde_params: Mapping[str, str]) -> str:
+    """LazySimpleSerDe's field delimiter: ``field.delim``, else ``serialization.format``, else Ctrl-A.
+
+    Hive reads either as a byte: a number is that byte's value (Athena's DDL writes
+    ``serialization.format = 1`` for a table without FIELDS TERMINATED BY, i.e. Ctrl-A), anything
+    else its first character.
+    """
+    raw = serde_params.get("field.delim", serde_params.get("serialization.format"))
+    if not raw:
+        return _DEFAULT_FIELD_DELIMITER
+    if raw.isdigit() and int(raw) < 128:
+        return chr(int(raw))
+    return raw[0]
 
 
 def _column(column: Mapping[str, Any]) -> ColumnDefinition:

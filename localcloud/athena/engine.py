@@ -5,19 +5,22 @@
 2. Select the partitions those filters allow and fetch only their objects (:mod:`partitions`),
    counting the bytes read: Athena's ``DataScannedInBytes``.
 3. Normalise each object's text (:mod:`textfile`), write it to a scratch folder, and define each
-   table as a DuckDB view over ``read_csv`` with the columns cast to their catalog types.
+   table as a DuckDB view over ``read_csv`` with the columns cast to their catalog types. A query
+   naming one of Trino's hidden columns (``"$path"``, ``"$file_size"``, ``"$file_modified_time"``)
+   gets them in every view, one ``read_csv`` per object, and kept out of ``SELECT *`` as in Trino.
 4. Transpile the query to DuckDB with sqlglot, run it, and map DuckDB's errors to Athena's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 from sqlglot import exp
@@ -31,6 +34,10 @@ from localcloud.athena.storage import ObjectStore, S3ObjectStore, StoredObject, 
 from localcloud.athena.textfile import normalise
 
 _READ_THREADS = 8
+# The hidden columns Trino's Hive connector (so Athena) gives every table, with their DuckDB types:
+# the object a row was read from, its size in bytes and its last modification
+# ("timestamp(3) with time zone"). Never part of SELECT *.
+HIDDEN_COLUMNS: Final = {"$path": "VARCHAR", "$file_size": "BIGINT", "$file_modified_time": "TIMESTAMPTZ"}
 PartitionValues = tuple[tuple[str, str], ...]
 _DECIMAL = re.compile(r"decimal\((\d+)\s*,\s*(\d+)\)")
 _SIMPLE_TYPES = {
@@ -69,18 +76,21 @@ class AthenaEngine:
         started = time.perf_counter()
         statement = parse(sql, parameters, self.catalog, database.lower())
         check_comparison_types(statement)
+        hidden = uses_hidden_columns(statement.tree)
         with tempfile.TemporaryDirectory(prefix="athena-") as scratch:
             connection = duckdb.connect(":memory:")
             # DuckDB would push TRY_CAST into the CSV reader as a strict cast, failing on a bad number
             # where Hive (and so Athena) reads NULL.
             connection.execute("SET disabled_optimizers = 'type_pushdown'")
+            # Athena's session zone is UTC: timestamps with a zone come back in UTC.
+            connection.execute("SET TimeZone = 'UTC'")
             try:
                 try:
-                    scanned, objects = self._define_tables(connection, statement, Path(scratch))
+                    scanned, objects = self._define_tables(connection, statement, Path(scratch), hidden)
                 except duckdb.Error as exc:  # a table definition DuckDB refused: our bug, not the query's
                     raise AthenaQueryError("GENERIC_INTERNAL_ERROR", _first_line(str(exc))) from exc
                 _confine(connection, Path(scratch))
-                result = self._run(connection, statement)
+                result = self._run(connection, statement, hidden)
             finally:
                 connection.close()
         result.data_scanned_bytes = scanned
@@ -121,7 +131,7 @@ class AthenaEngine:
     # -- tables ----------------------------------------------------------------------------------
 
     def _define_tables(
-        self, connection: duckdb.DuckDBPyConnection, statement: Statement, scratch: Path
+        self, connection: duckdb.DuckDBPyConnection, statement: Statement, scratch: Path, hidden: bool
     ) -> tuple[int, list[StoredObject]]:
         # One view per table; a table referenced twice reads the union of what each reference allows.
         wanted: dict[tuple[str, str], tuple[TableDefinition, dict[PartitionValues, Partition]]] = {}
@@ -137,19 +147,24 @@ class AthenaEngine:
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(table.database)}")
             branches = []
             for number, partition in enumerate(sorted(partitions.values(), key=lambda p: p.values)):
-                path = scratch / f"t{index}-p{number}.csv"
-                with path.open("wb") as out:
-                    for obj in partition.objects:
-                        out.write(
-                            normalise(
-                                contents[obj],
-                                skip_header_lines=table.skip_header_lines,
-                                null_marker=table.null_format.encode(),
+                values = dict(partition.values)
+                # One file per partition, or per object when the hidden columns must say which.
+                groups = [(o,) for o in partition.objects] if hidden else [partition.objects]
+                for part, group in enumerate(groups):
+                    path = scratch / f"t{index}-p{number}-{part}.csv"
+                    with path.open("wb") as out:
+                        for obj in group:
+                            out.write(
+                                normalise(
+                                    contents[obj],
+                                    skip_header_lines=table.skip_header_lines,
+                                    null_marker=table.null_format.encode(),
+                                )
                             )
-                        )
-                if path.stat().st_size:
-                    branches.append(_partition_select(table, path, dict(partition.values)))
-            body = " UNION ALL ".join(branches) if branches else _empty_select(table)
+                    if path.stat().st_size:
+                        source = group[0] if hidden else None
+                        branches.append(_partition_select(table, path, values, source))
+            body = " UNION ALL ".join(branches) if branches else _empty_select(table, hidden)
             connection.execute(f"CREATE VIEW {_ident(table.database)}.{_ident(table.name)} AS {body}")
         return sum(o.size for o in objects), objects
 
@@ -163,8 +178,10 @@ class AthenaEngine:
 
     # -- query -----------------------------------------------------------------------------------
 
-    def _run(self, connection: duckdb.DuckDBPyConnection, statement: Statement) -> QueryResult:
+    def _run(self, connection: duckdb.DuckDBPyConnection, statement: Statement, hidden: bool) -> QueryResult:
         tree = statement.tree.copy()
+        if hidden:
+            _hide_from_stars(statement, tree)
         tables = {id(r.node): r.table for r in statement.references}
         # The copy walks in the same order as the original, whose nodes the references point at.
         for original, copied in zip(
@@ -203,6 +220,31 @@ def _confine(connection: duckdb.DuckDBPyConnection, scratch: Path) -> None:
     connection.execute("SET lock_configuration = true")
 
 
+def uses_hidden_columns(tree: exp.Expr) -> bool:
+    """Whether the query names any of the hidden columns (``"$path"``, ...)."""
+    return any(column.name.lower() in HIDDEN_COLUMNS for column in tree.find_all(exp.Column))
+
+
+def _hide_from_stars(statement: Statement, tree: exp.Expr) -> None:
+    """Keep the hidden columns out of ``*`` and ``t.*`` over a catalog table (``tree`` is a copy of
+    the statement's tree, walked in the same order)."""
+    aliases: dict[int, set[str]] = {}
+    for reference in statement.references:
+        select = reference.node.find_ancestor(exp.Select)
+        if select is not None:
+            aliases.setdefault(id(select), set()).add(reference.node.alias_or_name.lower())
+    for original, copied in zip(statement.tree.find_all(exp.Select), tree.find_all(exp.Select), strict=False):
+        tables = aliases.get(id(original))
+        if tables is None:
+            continue
+        for projection in copied.expressions:
+            star = projection if isinstance(projection, exp.Star) else None
+            if isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
+                star = projection.this if projection.table.lower() in tables else None
+            if star is not None:
+                star.set("except_", [exp.column(name, quoted=True) for name in HIDDEN_COLUMNS])
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -232,10 +274,12 @@ def _cast(expression: str, column: ColumnDefinition, table: TableDefinition) -> 
     return f"TRY_CAST({expression} AS {target}) AS {_ident(column.name)}"
 
 
-def _partition_select(table: TableDefinition, path: Path, values: dict[str, str]) -> str:
+def _partition_select(
+    table: TableDefinition, path: Path, values: dict[str, str], source: StoredObject | None = None
+) -> str:
     # Every field is read as text and cast like Hive's LazySimpleSerDe: what does not parse is NULL.
     fields = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(table.columns)))
-    source = (
+    reader = (
         f"read_csv({_literal(str(path))}, columns={{{fields}}}, header=false, auto_detect=false, "
         f"delim={_literal(table.field_delimiter)}, quote='', escape='', new_line='\\n', "
         f"nullstr={_literal(table.null_format)}, null_padding=true, strict_mode=false, "
@@ -243,11 +287,28 @@ def _partition_select(table: TableDefinition, path: Path, values: dict[str, str]
     )
     selected = [_cast(f"c{i}", c, table) for i, c in enumerate(table.columns)]
     selected += [_cast(_literal(values[k.name]), k, table) for k in table.partition_keys]
-    return f"SELECT {', '.join(selected)} FROM {source}"
+    if source is not None:
+        selected += _hidden_values(source)
+    return f"SELECT {', '.join(selected)} FROM {reader}"
 
 
-def _empty_select(table: TableDefinition) -> str:
+def _hidden_values(source: StoredObject) -> list[str]:
+    modified = (
+        f"TIMESTAMPTZ {_literal(source.last_modified.astimezone(dt.UTC).isoformat())}"
+        if source.last_modified is not None
+        else "CAST(NULL AS TIMESTAMPTZ)"
+    )
+    return [
+        f"{_literal(source.uri)} AS {_ident('$path')}",
+        f"CAST({int(source.size)} AS BIGINT) AS {_ident('$file_size')}",
+        f"{modified} AS {_ident('$file_modified_time')}",
+    ]
+
+
+def _empty_select(table: TableDefinition, hidden: bool = False) -> str:
     selected = [f"CAST(NULL AS {_duckdb_type(c, table)}) AS {_ident(c.name)}" for c in table.all_columns]
+    if hidden:
+        selected += [f"CAST(NULL AS {kind}) AS {_ident(name)}" for name, kind in HIDDEN_COLUMNS.items()]
     return f"SELECT {', '.join(selected)} WHERE false"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -14,6 +15,8 @@ class StoredObject:
     bucket: str
     key: str
     size: int
+    # S3's LastModified (ListObjectsV2), Trino's "$file_modified_time"; None when the store has none.
+    last_modified: dt.datetime | None = None
 
     @property
     def uri(self) -> str:
@@ -49,7 +52,7 @@ class S3ObjectStore:
         try:
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", ()):
-                    yield StoredObject(bucket, item["Key"], int(item["Size"]))
+                    yield StoredObject(bucket, item["Key"], int(item["Size"]), item.get("LastModified"))
         except self._s3.exceptions.NoSuchBucket as exc:
             raise AthenaQueryError(
                 "HIVE_FILESYSTEM_ERROR", f"The specified bucket does not exist: s3://{bucket}/{prefix}"

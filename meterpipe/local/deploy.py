@@ -7,12 +7,13 @@ One function per resource, each returning a ``Step``:
 
 - ``ensure_buckets``: the lake and results buckets;
 - ``ensure_glue_catalog``: the Glue database and both lake tables;
-- ``ensure_rollup_table``: the DynamoDB rollup table;
+- ``ensure_tables``: the DynamoDB rollup table and the per-day ledger;
 - ``ensure_role``: the IAM role the function and state machines name;
 - ``ensure_write_batch``: the ``write_batch`` Lambda, pointed at the ``handlers/`` source folder
   (localcloud's ``hot-reload`` code location), so edits apply to the next invocation;
 - ``ensure_workgroup``: the Athena workgroup with its enforced result location;
-- ``ensure_state_machines``: daily_rollup and backfill, rendered by ``render_state_machines``;
+- ``ensure_state_machines``: daily_rollup, backfill and ledger_sync, rendered by ``render_state_machines``;
+- ``ensure_ledger_sync_rule``: the EventBridge rule starting ledger_sync on daily_rollup's status changes;
 - ``ensure_schedule``: the daily schedule starting daily_rollup with the scheduled time.
 """
 
@@ -35,19 +36,26 @@ from meterpipe.definitions import (
     DEFAULT_LAMBDA_MEMORY_MB,
     DEFAULT_LAMBDA_TIMEOUT_SECONDS,
     DEFAULT_MAP_MAX_CONCURRENCY,
+    DEFAULT_MAX_BAD_READINGS,
     DEFAULT_MAX_ITEMS_PER_BATCH,
+    DEFAULT_MAX_KWH_PER_READING,
+    DEFAULT_MIN_COMPLETENESS_PERCENT,
     DEFAULT_NAME_PREFIX,
+    DEFAULT_READINGS_PER_SENSOR_PER_DAY,
     DEFAULT_SCHEDULE,
     DEFAULT_TIMEZONE,
+    EXPRESS_STATE_MACHINES,
+    LEDGER_SYNC,
     REPO_ROOT,
     WRITE_BATCH_HANDLER,
     DeploymentValues,
+    ledger_sync_event_pattern,
     render_state_machines,
     state_machine_name,
     write_batch_environment,
 )
 from meterpipe.errors import MeterpipeError
-from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, ROLLUPS, KeyValueTable
+from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, LEDGER, ROLLUPS, KeyValueTable
 
 Action = Literal["created", "updated", "unchanged", "skipped"]
 _T = TypeVar("_T")
@@ -59,7 +67,12 @@ _ASSUME_ROLE = {
         {
             "Effect": "Allow",
             "Principal": {
-                "Service": ["lambda.amazonaws.com", "states.amazonaws.com", "scheduler.amazonaws.com"]
+                "Service": [
+                    "lambda.amazonaws.com",
+                    "states.amazonaws.com",
+                    "scheduler.amazonaws.com",
+                    "events.amazonaws.com",
+                ]
             },
             "Action": "sts:AssumeRole",
         }
@@ -88,6 +101,7 @@ class LocalDeployment:
     results_bucket: str = "meterpipe-results"
     database: str = GLUE_DATABASE
     rollups: KeyValueTable = ROLLUPS
+    ledger: KeyValueTable = LEDGER
     role_name: str = "meterpipe-local"
     function_name: str = "meterpipe-write-batch"
     handler: str = WRITE_BATCH_HANDLER
@@ -100,6 +114,10 @@ class LocalDeployment:
     max_items_per_batch: int = DEFAULT_MAX_ITEMS_PER_BATCH
     max_concurrency: int = DEFAULT_MAP_MAX_CONCURRENCY
     backfill_max_concurrency: int = DEFAULT_BACKFILL_MAX_CONCURRENCY
+    max_bad_readings: int = DEFAULT_MAX_BAD_READINGS
+    max_kwh_per_reading: int = DEFAULT_MAX_KWH_PER_READING
+    readings_per_sensor_per_day: int = DEFAULT_READINGS_PER_SENSOR_PER_DAY
+    min_completeness_percent: int | float = DEFAULT_MIN_COMPLETENESS_PERCENT
     extra_environment: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -115,12 +133,20 @@ class LocalDeployment:
         return state_machine_name(BACKFILL, self.name_prefix)
 
     @property
+    def ledger_sync(self) -> str:
+        return state_machine_name(LEDGER_SYNC, self.name_prefix)
+
+    @property
     def schedule_name(self) -> str:
         return self.daily_rollup
 
+    @property
+    def ledger_sync_rule(self) -> str:
+        return self.ledger_sync
+
     def function_environment(self) -> dict[str, str]:
         return {
-            **write_batch_environment(self.rollups.name),
+            **write_batch_environment(self.rollups.name, self.ledger.name),
             # No X-Ray daemon offline: Powertools' Tracer stays quiet instead of failing to send.
             "POWERTOOLS_TRACE_DISABLED": "true",
             **self.extra_environment,
@@ -176,22 +202,29 @@ def _table_differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
     return any(have.get(key) != value for key, value in want.items())
 
 
-def ensure_rollup_table(clients: Clients, spec: LocalDeployment) -> Step:
+def ensure_tables(clients: Clients, spec: LocalDeployment) -> Step:
+    """The rollup table and the ledger, as CDK makes them (on-demand, the specs' keys)."""
     ddb = clients.client("dynamodb")
-    try:
-        described = ddb.describe_table(TableName=spec.rollups.name)["Table"]
-    except ddb.exceptions.ResourceNotFoundException:
-        ddb.create_table(**spec.rollups.create_table_params())
-        ddb.get_waiter("table_exists").wait(TableName=spec.rollups.name, WaiterConfig={"Delay": 1})
-        return Step("DynamoDB table", "created", spec.rollups.name)
-    if described["KeySchema"] != spec.rollups.key_schema():
-        return Step(
-            "DynamoDB table",
-            "skipped",
-            f"{spec.rollups.name} exists with another key schema; "
-            "delete it to recreate (its items would be lost)",
-        )
-    return Step("DynamoDB table", "unchanged", spec.rollups.name)
+    created, kept, skipped = [], [], []
+    for table in (spec.rollups, spec.ledger):
+        try:
+            described = ddb.describe_table(TableName=table.name)["Table"]
+        except ddb.exceptions.ResourceNotFoundException:
+            ddb.create_table(**table.create_table_params())
+            ddb.get_waiter("table_exists").wait(TableName=table.name, WaiterConfig={"Delay": 1})
+            created.append(table.name)
+            continue
+        if described["KeySchema"] != table.key_schema():
+            skipped.append(
+                f"{table.name} exists with another key schema; "
+                "delete it to recreate (its items would be lost)"
+            )
+        else:
+            kept.append(table.name)
+    if skipped:
+        return Step("DynamoDB tables", "skipped", "; ".join(skipped))
+    names = ", ".join(t.name for t in (spec.rollups, spec.ledger))
+    return Step("DynamoDB tables", "created" if created else "unchanged", names)
 
 
 def ensure_role(clients: Clients, spec: LocalDeployment) -> tuple[Step, str]:
@@ -290,12 +323,19 @@ def ensure_state_machines(
         write_batch_function_arn=function_arn,
         daily_rollup_state_machine_arn=arn_prefix + spec.daily_rollup,
         results_bucket=spec.results_bucket,
+        lake_bucket=spec.lake_bucket,
+        ledger_table=spec.ledger.name,
         athena_workgroup=spec.workgroup,
         glue_database=spec.database,
         max_items_per_batch=spec.max_items_per_batch,
         max_concurrency=spec.max_concurrency,
         backfill_max_concurrency=spec.backfill_max_concurrency,
         timezone=spec.timezone,
+        max_kwh_per_reading=spec.max_kwh_per_reading,
+        max_bad_readings=spec.max_bad_readings,
+        readings_per_sensor_per_day=spec.readings_per_sensor_per_day,
+        min_completeness_percent=spec.min_completeness_percent,
+        write_batch_timeout_seconds=spec.function_timeout,
     )
     rendered = render_state_machines(values)
     done: list[str] = []
@@ -304,7 +344,8 @@ def ensure_state_machines(
         try:
             current = sfn.describe_state_machine(stateMachineArn=arn_prefix + name)
         except sfn.exceptions.StateMachineDoesNotExist:
-            sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn, type="STANDARD")
+            kind = "EXPRESS" if template in EXPRESS_STATE_MACHINES else "STANDARD"
+            sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn, type=kind)
             done.append(f"{name} created")
             continue
         if json.loads(current["definition"]) != json.loads(definition) or current["roleArn"] != role_arn:
@@ -312,12 +353,36 @@ def ensure_state_machines(
                 stateMachineArn=arn_prefix + name, definition=definition, roleArn=role_arn
             )
             done.append(f"{name} updated")
-    names = f"{spec.daily_rollup}, {spec.backfill}"
+    names = f"{spec.daily_rollup}, {spec.backfill}, {spec.ledger_sync}"
     if not done:
         return Step("State machines", "unchanged", names)
     return Step(
         "State machines", "created" if all("created" in d for d in done) else "updated", "; ".join(done)
     )
+
+
+def ensure_ledger_sync_rule(clients: Clients, spec: LocalDeployment, *, role_arn: str) -> Step:
+    """The EventBridge rule (as CDK makes it) that starts ledger_sync on daily_rollup's status changes."""
+    events = clients.client("events")
+    arn_prefix = f"arn:aws:states:{clients.region}:{_account(clients)}:stateMachine:"
+    pattern = json.dumps(ledger_sync_event_pattern(arn_prefix + spec.daily_rollup))
+    target = {"Id": "ledger-sync", "Arn": arn_prefix + spec.ledger_sync, "RoleArn": role_arn}
+    description = "Starts meterpipe ledger_sync on daily_rollup's failures, stops and redrives"
+    try:
+        current = events.describe_rule(Name=spec.ledger_sync_rule)
+    except events.exceptions.ResourceNotFoundException:
+        current = None
+    targets = events.list_targets_by_rule(Rule=spec.ledger_sync_rule)["Targets"] if current else []
+    same_rule = current is not None and json.loads(current.get("EventPattern", "{}")) == json.loads(pattern)
+    same_targets = [{k: t.get(k) for k in target} for t in targets] == [target]
+    if same_rule and same_targets and current is not None and current.get("State") == "ENABLED":
+        return Step("EventBridge rule", "unchanged", spec.ledger_sync_rule)
+    events.put_rule(
+        Name=spec.ledger_sync_rule, EventPattern=pattern, State="ENABLED", Description=description
+    )
+    events.put_targets(Rule=spec.ledger_sync_rule, Targets=[target])
+    action: Action = "created" if current is None else "updated"
+    return Step("EventBridge rule", action, f"{spec.ledger_sync_rule} -> {spec.ledger_sync}")
 
 
 def ensure_schedule(clients: Clients, spec: LocalDeployment, *, role_arn: str) -> Step:
@@ -379,7 +444,7 @@ def deploy(clients: Clients, *, home: Path, spec: LocalDeployment | None = None)
     steps = [
         _guarded("S3 buckets", lambda: ensure_buckets(clients, spec)),
         _guarded("Glue catalog", lambda: ensure_glue_catalog(clients, spec)),
-        _guarded("DynamoDB table", lambda: ensure_rollup_table(clients, spec)),
+        _guarded("DynamoDB tables", lambda: ensure_tables(clients, spec)),
     ]
     role_step, role_arn = _guarded("IAM role", lambda: ensure_role(clients, spec))
     steps.append(role_step)
@@ -395,6 +460,9 @@ def deploy(clients: Clients, *, home: Path, spec: LocalDeployment | None = None)
             "State machines",
             lambda: ensure_state_machines(clients, spec, role_arn=role_arn, function_arn=function_arn),
         )
+    )
+    steps.append(
+        _guarded("EventBridge rule", lambda: ensure_ledger_sync_rule(clients, spec, role_arn=role_arn))
     )
     steps.append(_guarded("Schedule", lambda: ensure_schedule(clients, spec, role_arn=role_arn)))
     return steps

@@ -4,6 +4,7 @@ port), stopped at the end of the session."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -84,10 +85,11 @@ def error_line(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.fixture(scope="session")
-def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+@contextlib.contextmanager
+def local_cli(home: Path) -> Iterator[Cli]:
+    """The installed command against a localcloud it starts in ``home`` (``local up`` on a free
+    port), stopped on the way out."""
     assert METERPIPE.exists(), f"the meterpipe command is not installed next to {sys.executable}"
-    home = tmp_path_factory.mktemp("e2e-home")
     starting = Cli(home, "")
     up = starting("local", "up", "--port", "0")
     assert up.returncode == 0, up.stdout + up.stderr
@@ -96,6 +98,12 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         yield Cli(home, status["endpoint"])
     finally:
         starting("local", "down")
+
+
+@pytest.fixture(scope="session")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    with local_cli(tmp_path_factory.mktemp("e2e-home")) as running:
+        yield running
 
 
 class _NoStacks(BaseHTTPRequestHandler):

@@ -125,7 +125,7 @@ def test_the_state_machines_are_the_templates_definitions_with_its_references(
     resolve = Resolver(cdk_stack)
     sfn = cdk_stack.client("stepfunctions")
     machines = resources_of(cdk_stack.template(), "AWS::StepFunctions::StateMachine")
-    assert len(machines) == 2
+    assert len(machines) == 3  # daily_rollup, backfill, ledger_sync
     for logical_id, resource in machines.items():
         props = resource["Properties"]
         described = sfn.describe_state_machine(stateMachineArn=resolve.physical[logical_id])
@@ -147,6 +147,19 @@ def test_the_state_machines_are_the_templates_definitions_with_its_references(
             ],
         }
         assert described["tracingConfiguration"] == {"enabled": props["TracingConfiguration"]["Enabled"]}
+
+
+def test_the_ledger_sync_rule_has_the_templates_pattern_and_target(cdk_stack: CdkDeployment) -> None:
+    resolve = Resolver(cdk_stack)
+    [(logical_id, rule)] = resources_of(cdk_stack.template(), "AWS::Events::Rule").items()
+    events = cdk_stack.client("events")
+    name = resolve.physical[logical_id].rsplit("/", 1)[-1]
+    described = events.describe_rule(Name=name)
+    assert json.loads(described["EventPattern"]) == resolve(rule["Properties"]["EventPattern"])
+    assert described["State"] == "ENABLED"
+    [target] = events.list_targets_by_rule(Rule=name)["Targets"]
+    [wanted] = rule["Properties"]["Targets"]
+    assert (target["Arn"], target["RoleArn"]) == (resolve(wanted["Arn"]), resolve(wanted["RoleArn"]))
 
 
 def test_the_function_has_the_templates_code_and_settings(cdk_stack: CdkDeployment) -> None:
@@ -305,8 +318,10 @@ def test_cdk_destroy_removes_everything_but_what_the_template_retains(
         remaining = inventory(deployment) - before - toolkit
         assert remaining == retained
         assert sorted(kind for kind, _ in remaining) == [
-            "AWS::DynamoDB::Table",
+            "AWS::DynamoDB::Table",  # the rollups
+            "AWS::DynamoDB::Table",  # the ledger
             "AWS::KMS::Key",
+            "AWS::Logs::LogGroup",
             "AWS::Logs::LogGroup",
             "AWS::Logs::LogGroup",
             "AWS::Logs::LogGroup",

@@ -160,14 +160,19 @@ def test_a_corrupt_day_fails_with_its_cause_and_redrive_completes_it_once_fixed(
     day_file.write_text("\n".join(corrupt) + "\n")
     assert cli("ingest", str(february)).returncode == 0
 
+    tenth_before = only(cli.table(), periods_of([CORRUPT_DAY]) - {"2024-02"})
     failed = cli("backfill", "--from", "2024-02-09", "--to", "2024-02-11", "--wait", "--json")
     assert failed.returncode == 3, failed.stdout + failed.stderr
     assert error_line(failed) == f"error: 1 day(s) failed: {CORRUPT_DAY}"
     days = {d["date"]: d for d in json.loads(failed.stdout)["days"]}
     bad = days[str(CORRUPT_DAY)]
-    assert bad["status"] == "FAILED" and bad["error"] == "States.ExceedToleratedFailureThreshold"
-    assert bad["rootCause"].startswith("InvalidBatchError: rejected the hour batch for 2024-02-10")
-    assert "total_kwh is empty" in bad["rootCause"]
+    # Validated before any write: the day fails naming the file, a bad line and its value.
+    corrupted = sum(1 for ln in corrupt[1:] if ",n/a," in ln)
+    key = f"iot_electricity_metering/year=2024/month=02/day=10/{day_file.name}"
+    assert bad["status"] == "FAILED" and bad["error"] == "MeterPipe.BadReadings"
+    assert bad["cause"].startswith(f"{corrupted} bad reading(s) of {len(corrupt) - 1} on 2024-02-10")
+    assert f'{key}: "' in bad["cause"] and "kWh 'n/a' is not a non-negative decimal" in bad["cause"]
+    assert only(cli.table(), periods_of([CORRUPT_DAY]) - {"2024-02"}) == tenth_before  # nothing written
     assert [days[d]["status"] for d in ("2024-02-09", "2024-02-11")] == ["SUCCEEDED", "SUCCEEDED"]
     assert cli.json("calendar", "--month", "2024-02")["counts"]["failed"] == 1
 
@@ -176,7 +181,7 @@ def test_a_corrupt_day_fails_with_its_cause_and_redrive_completes_it_once_fixed(
     redriven = cli("redrive", "--failed", "--wait")
     assert redriven.returncode == 0, redriven.stdout + redriven.stderr
     assert f"{CORRUPT_DAY}  SUCCEEDED  {CORRUPT_DAY}_redrive_" in redriven.stdout
-    assert "write_batch rejected rows of the day's query result (InvalidBatchError)" in redriven.stderr
+    assert "it failed in its BadReadings state (MeterPipe.BadReadings)" in redriven.stderr
 
     calendar = cli.json("calendar", "--month", "2024-02")
     assert calendar["counts"] == {"succeeded": 29, "failed": 0, "running": 0, "never": 0}

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from meterpipe.tables import CUSTOMERS, READINGS, ROLLUPS
+from meterpipe.tables import CUSTOMERS, CUSTOMERS_LINES, READINGS, READINGS_LINES, ROLLUPS
 
 
 def test_readings_table_has_the_columns_and_partitions_of_the_data_contract() -> None:
@@ -43,3 +43,15 @@ def test_rollup_table_keys_follow_the_contract() -> None:
         {"AttributeName": "SensorID-Period", "KeyType": "RANGE"},
     ]
     assert {"AttributeName": "CustomerID", "AttributeType": "N"} in params["AttributeDefinitions"]
+
+
+def test_the_lines_tables_read_the_same_objects_as_whole_lines() -> None:
+
+    for lines, typed in ((READINGS_LINES, READINGS), (CUSTOMERS_LINES, CUSTOMERS)):
+        table_input = lines.glue_table_input("lake-bucket")
+        assert table_input["StorageDescriptor"]["Columns"] == [{"Name": "line", "Type": "string"}]
+        assert table_input["StorageDescriptor"]["Location"] == typed.location("lake-bucket")
+        assert table_input["PartitionKeys"] == typed.glue_table_input("lake-bucket")["PartitionKeys"]
+        # No field.delim: LazySimpleSerDe splits on Ctrl-A, which CSV lines do not hold.
+        assert table_input["StorageDescriptor"]["SerdeInfo"]["Parameters"] == {"serialization.format": "1"}
+        assert table_input["Parameters"]["skip.header.line.count"] == "1"

@@ -1,11 +1,11 @@
-"""Fakes at the boto3-client boundary for running the project's state machines in-process:
+"""What the project's state machines call, in-process, at the boto3-client boundary:
 
-* :class:`RollupAthena` answers StartQueryExecution / GetQueryExecution / GetQueryRuntimeStatistics
-  for the three rollup queries from canned readings, writing each result as Athena's CSV (every
-  field quoted) to moto's S3;
+* :class:`EngineAthena` answers the Athena API by running each query at once on localcloud's
+  engine (``localcloud.athena.AthenaEngine``) over moto's S3 and the project's table specs, so the
+  validation and rollup SQL is the real thing; it writes results where Athena does;
 * :class:`WriteBatchLambda` answers Invoke by calling ``handlers.write_batch.write_batch`` against
   moto's DynamoDB, reporting a raised exception as Lambda does (FunctionError, errorType);
-* :class:`HostSfn` answers DescribeMapRun from the execution host, as Step Functions would.
+* :class:`HostSfn` answers DescribeMapRun and DescribeExecution from the execution host.
 
 The real services are the endpoint's (localcloud); these stay in tests/.
 """
@@ -16,18 +16,19 @@ import datetime as dt
 import io
 import itertools
 import json
-from collections import defaultdict
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from handlers.write_batch import write_batch
 from localcloud.asl import ExecutionHost
-from meterpipe.definitions import QUERIES_DIR, QUERY_PLACEHOLDERS, sql_for_definition
+from localcloud.athena import AthenaEngine, AthenaQueryError, S3ObjectStore, StaticCatalog
+from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES
 
-COLUMNS = ("customerid", "sensorid_period", "total_kwh", "reading_count")
+READINGS_HEADER = "SensorID,Voltage,Current,Frequency,kWh,HourCollected\n"
 
 
 @dataclass(frozen=True)
@@ -38,52 +39,20 @@ class Reading:
     hour: int
     kwh: str
 
-
-def rollup_rows(readings: list[Reading], granularity: str, params: list[str]) -> list[dict[str, str]]:
-    """What the rollup query of ``granularity`` returns for ExecutionParameters ``params``
-    (``'YYYY'``, ``'MM'`` and for hour/day ``'DD'``): summed exactly, rounded half up to cents."""
-    year, month = (int(p.strip("'")) for p in params[:2])
-    day = int(params[2].strip("'")) if len(params) > 2 else None
-    sums: dict[tuple[int, str], list[Decimal]] = defaultdict(list)
-    for r in readings:
-        if (r.day.year, r.day.month) != (year, month) or (day is not None and r.day.day != day):
-            continue
-        if granularity == "hour":
-            period = f"{r.day.isoformat()}T{r.hour:02d}"
-        elif granularity == "day":
-            period = r.day.isoformat()
-        else:
-            period = f"{r.day.year:04d}-{r.day.month:02d}"
-        sums[(r.customer, f"{r.sensor}#{period}")].append(Decimal(r.kwh))
-    rows = []
-    for (customer, key), amounts in sorted(sums.items()):
-        total = sum(amounts, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        rows.append(
-            {
-                "customerid": str(customer),
-                "sensorid_period": key,
-                "total_kwh": repr(float(total)),  # Java's shortest double text: "1.25", "1.0"
-                "reading_count": str(len(amounts)),
-            }
-        )
-    return rows
-
-
-def athena_csv(rows: list[dict[str, str]]) -> bytes:
-    lines = [",".join(f'"{c}"' for c in COLUMNS)]
-    lines += [",".join(f'"{row[c]}"' for c in COLUMNS) for row in rows]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    def line(self) -> str:
+        return f"{self.sensor},240,10,60,{self.kwh},{self.hour:02d}"
 
 
 @dataclass
-class RollupAthena:
-    """A boto3-shaped Athena client for the three rollup queries."""
+class EngineAthena:
+    """A boto3-shaped Athena client whose queries run on localcloud's engine as they start."""
 
     s3: Any
-    bucket: str
-    readings: list[Reading]
-    # A date ('YYYY-MM-DD') whose hour and day queries fail, as a broken partition would.
-    failing_day: str | None = None
+    lake_bucket: str
+    results_bucket: str
+    now: Callable[[], dt.datetime]
+    # A query whose text and parameters make this return a reason fails with it (a broken partition).
+    fail_when: Callable[[str, list[str]], str | None] = lambda _sql, _params: None
     # Rows GetQueryRuntimeStatistics reports beyond the result file's (a query/result mismatch).
     extra_statistics_rows: int = 0
     # How many GetQueryRuntimeStatistics calls answer without Rows before they appear (None: never).
@@ -94,45 +63,66 @@ class RollupAthena:
     _statistics_calls: int = 0
 
     def __post_init__(self) -> None:
-        self._granularity_of_sql = {
-            sql_for_definition((QUERIES_DIR / f"{stem}.sql").read_text(encoding="utf-8")): stem
-            for stem in QUERY_PLACEHOLDERS
-        }
+        catalog = StaticCatalog({GLUE_DATABASE: [t.glue_table_input(self.lake_bucket) for t in LAKE_TABLES]})
+        self.engine = AthenaEngine(catalog, S3ObjectStore(self.s3))
 
     def start_query_execution(self, **kwargs: Any) -> dict[str, Any]:
-        stem = self._granularity_of_sql.get(kwargs["QueryString"])
-        if stem is None:
-            raise _error("InvalidRequestException", "unknown query", "StartQueryExecution")
-        granularity = {"hourly": "hour", "daily": "day", "monthly": "month"}[stem]
-        params = kwargs.get("ExecutionParameters") or []
-        query_id = f"q-{next(self._ids)}-{granularity}"
-        self.started.append({"granularity": granularity, **kwargs})
-        day = "-".join(p.strip("'") for p in params)
-        if self.failing_day is not None and day == self.failing_day:
-            self._queries[query_id] = {"state": "FAILED", "rows": 0}
+        sql, params = kwargs["QueryString"], list(kwargs.get("ExecutionParameters") or [])
+        query_id = f"q-{next(self._ids):04d}"
+        self.started.append({"id": query_id, **kwargs})
+        record: dict[str, Any] = {"submitted": self.now(), "rows": 0}
+        self._queries[query_id] = record
+        reason = self.fail_when(sql, params)
+        if reason is not None:
+            record.update(state="FAILED", reason=reason)
             return {"QueryExecutionId": query_id}
-        rows = rollup_rows(self.readings, granularity, params)
-        key = f"athena-results/{query_id}.csv"
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=athena_csv(rows))
-        self._queries[query_id] = {"state": "SUCCEEDED", "rows": len(rows), "key": key}
-        return {
-            "QueryExecutionId": query_id,
-            "ResponseMetadata": {"HTTPStatusCode": 200, "RequestId": query_id},
-        }
+        try:
+            result, uri = self.engine.execute_to(
+                sql,
+                params,
+                database=kwargs["QueryExecutionContext"]["Database"],
+                output_location=f"s3://{self.results_bucket}/athena-results/",
+                query_execution_id=query_id,
+            )
+        except AthenaQueryError as exc:
+            record.update(state="FAILED", reason=str(exc))
+            return {"QueryExecutionId": query_id}
+        record.update(
+            state="SUCCEEDED",
+            rows=len(result.rows),
+            uri=uri,
+            result=result,
+            scanned=result.data_scanned_bytes,
+            engine_ms=result.engine_execution_ms,
+        )
+        return {"QueryExecutionId": query_id, "ResponseMetadata": {"HTTPStatusCode": 200}}
 
     def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:
         query = self._queries[QueryExecutionId]
-        status: dict[str, Any] = {
-            "State": query["state"],
-            "SubmissionDateTime": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
-        }
+        status: dict[str, Any] = {"State": query["state"], "SubmissionDateTime": query["submitted"]}
         if query["state"] == "FAILED":
-            status["StateChangeReason"] = "HIVE_CANNOT_OPEN_SPLIT: the partition's file cannot be read"
+            status["StateChangeReason"] = query["reason"]
         execution: dict[str, Any] = {"QueryExecutionId": QueryExecutionId, "Status": status}
-        if "key" in query:
-            execution["ResultConfiguration"] = {"OutputLocation": f"s3://{self.bucket}/{query['key']}"}
-            execution["Statistics"] = {"DataScannedInBytes": 4096}
+        if "uri" in query:
+            execution["ResultConfiguration"] = {"OutputLocation": query["uri"]}
+            execution["Statistics"] = {
+                "DataScannedInBytes": query["scanned"],
+                "EngineExecutionTimeInMillis": query["engine_ms"],
+            }
         return {"QueryExecution": execution}
+
+    def get_query_results(self, QueryExecutionId: str, **_kwargs: Any) -> dict[str, Any]:
+        result = self._queries[QueryExecutionId]["result"]
+        header = [{"VarCharValue": c.name} for c in result.columns]
+        rows = [
+            {"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in result.text_rows()
+        ]
+        return {
+            "ResultSet": {
+                "Rows": [{"Data": header}, *rows],
+                "ResultSetMetadata": result.metadata(),
+            }
+        }
 
     def get_query_runtime_statistics(self, QueryExecutionId: str) -> dict[str, Any]:
         self._statistics_calls += 1
@@ -144,6 +134,34 @@ class RollupAthena:
 
     def stop_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:
         return {}
+
+    def rollup_queries(self) -> list[dict[str, Any]]:
+        """The rollup queries started (not the validation), in order."""
+        return [
+            q
+            for q in self.started
+            if "valid_readings" not in q["QueryString"] and "AS on_day" not in q["QueryString"]
+        ]
+
+
+class Serialised:
+    """A boto3 client whose calls run one at a time. moto checks a condition and writes in two steps
+    without a lock, so two threads' conditional writes can both pass; DynamoDB's are atomic."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        if not callable(attribute) or name in ("get_paginator", "get_waiter"):
+            return attribute
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return locked
 
 
 class LambdaContext:
@@ -165,14 +183,26 @@ class WriteBatchLambda:
 
     dynamodb: Any
     table: str
+    ledger_table: str
     events: list[Any] = field(default_factory=list)
+    # Raised instead of running the handler while it returns an exception (a broken Lambda).
+    broken: Callable[[dict[str, Any]], Exception | None] = lambda _event: None
 
     def invoke(self, **kwargs: Any) -> dict[str, Any]:
         event = json.loads(kwargs["Payload"])
         self.events.append(event)
         meta = {"HTTPStatusCode": 200, "RequestId": "local", "HTTPHeaders": {}}
         try:
-            result = write_batch(event, LambdaContext(), table_name=self.table, boto3_client=self.dynamodb)
+            failure = self.broken(event)
+            if failure is not None:
+                raise failure
+            result = write_batch(
+                event,
+                LambdaContext(),
+                table_name=self.table,
+                ledger_table_name=self.ledger_table,
+                boto3_client=self.dynamodb,
+            )
         except Exception as exc:
             body = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": []}
             return {
@@ -199,6 +229,24 @@ class HostSfn:
             **self.host.describe_map_run(mapRunArn).describe(),
             "ResponseMetadata": {"HTTPStatusCode": 200},
         }
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        try:
+            record = self.host.describe(executionArn)
+        except LookupError:
+            message = f"Execution Does Not Exist: '{executionArn}'"
+            raise _error("ExecutionDoesNotExist", message, "DescribeExecution") from None
+        described: dict[str, Any] = {
+            "executionArn": record.execution_arn,
+            "stateMachineArn": record.state_machine_arn,
+            "name": record.name,
+            "status": record.status,
+            "startDate": record.start_date,
+            "redriveCount": record.redrive_count,
+        }
+        if record.stop_date is not None:
+            described["stopDate"] = record.stop_date
+        return described
 
 
 def _error(code: str, message: str, operation: str) -> ClientError:

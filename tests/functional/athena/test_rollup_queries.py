@@ -21,6 +21,7 @@ from moto import mock_aws
 
 from localcloud.athena import AthenaEngine, GlueCatalog
 from meterpipe.datagen import GenerateOptions, generate, upload_lake
+from meterpipe.definitions import DEFAULT_MAX_KWH_PER_READING, rollup_query
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -122,7 +123,7 @@ def _expected(folder: Path, granularity: str, day: dt.date) -> list[list[str]]:
 def _run(lake: dict[str, Any], query: str, day: dt.date, query_id: str) -> tuple[Any, list[list[str]]]:
     parameters = [f"'{day:%Y}'", f"'{day:%m}'"] + ([] if query == "monthly" else [f"'{day:%d}'"])
     result, uri = lake["engine"].execute_to(
-        (ROOT / "queries" / f"{query}.sql").read_text(),
+        rollup_query(query, DEFAULT_MAX_KWH_PER_READING),
         parameters,
         database=GLUE_DATABASE,
         output_location=RESULTS,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,14 +12,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handlers import rollup_writer, write_batch
-from meterpipe.tables import ROLLUPS
+from handlers import ledger_format, rollup_writer, write_batch
+from meterpipe.tables import LEDGER, ROLLUPS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 TABLE = "ElectricityMeteredByPeriod-test"
+LEDGER_TABLE = "MeterPipeLedger-test"
+# The execution the test events come from, which owns their day (2022-01-05) in the ledger.
+OWNER = "arn:aws:states:us-east-1:123456789012:execution:meterpipe-daily-rollup:daily-2022-01-05-a1b2"
 
 
 class FakeLambdaContext:
@@ -41,14 +45,35 @@ class FakeLambdaContext:
 
 @pytest.fixture
 def dynamodb() -> Iterator[DynamoDBClient]:
-    """moto's DynamoDB holding an empty rollup table named TABLE (the project's table spec)."""
+    """moto's DynamoDB holding an empty rollup table named TABLE (the project's table spec) and a
+    ledger whose day record of 2022-01-05 says OWNER owns the day."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(**ROLLUPS.create_table_params(TABLE))
+        client.create_table(**LEDGER.create_table_params(LEDGER_TABLE))
+        set_owner(client, OWNER)
         # The handler's default client is built once per container; build it inside this mock.
         rollup_writer.default_client.cache_clear()
         yield client
         rollup_writer.default_client.cache_clear()
+
+
+def set_owner(client: DynamoDBClient, owner: str, day: str = "2022-01-05") -> None:
+    """The ledger's day record, as daily_rollup's claim leaves it."""
+    client.put_item(
+        TableName=LEDGER_TABLE,
+        Item={
+            **ledger_format.day_key(dt.date.fromisoformat(day)),
+            ledger_format.STATUS: {"S": "RUNNING"},
+            ledger_format.EXECUTION: {"S": owner},
+        },
+    )
+
+
+@pytest.fixture(autouse=True)
+def _ledger_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LEDGER_TABLE_NAME set to the moto ledger, as the deployment sets it for the Lambda."""
+    monkeypatch.setenv("LEDGER_TABLE_NAME", LEDGER_TABLE)
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,9 @@ from botocore.exceptions import ReadTimeoutError
 
 from handlers import write_batch as write_batch_module
 from handlers.backoff import FullJitterBackoff
-from handlers.errors import InvalidBatchError, MissingSettingError, TimeBudgetExhaustedError
+from handlers.errors import InvalidBatchError, MissingSettingError, SupersededError, TimeBudgetExhaustedError
 from handlers.write_batch import handler, write_batch
+from tests.functional.handlers.conftest import OWNER, set_owner
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -46,8 +47,26 @@ def _cents_text(cents: int) -> str:
     return repr(cents / 100)
 
 
-def event(rows: list[dict[str, str]], granularity: str = "hour", date: str = DATE) -> dict[str, Any]:
-    return {"Items": rows, "BatchInput": {"granularity": granularity, "date": date, "execution": "run-1"}}
+COMPUTED_AT = "2022-01-06T03:30:06.123Z"
+
+
+def event(
+    rows: list[dict[str, str]],
+    granularity: str = "hour",
+    date: str = DATE,
+    *,
+    computed_at: str = COMPUTED_AT,
+    query: str = "q-1",
+    execution_arn: str = OWNER,
+) -> dict[str, Any]:
+    batch_input = {
+        "granularity": granularity,
+        "date": date,
+        "execution_arn": execution_arn,
+        "computed_at": computed_at,
+        "query_execution_id": query,
+    }
+    return {"Items": rows, "BatchInput": batch_input}
 
 
 def expected_items(rows: list[dict[str, str]], granularity: str) -> Items:
@@ -58,6 +77,9 @@ def expected_items(rows: list[dict[str, str]], granularity: str) -> Items:
             "kWh-Amount": Decimal(row["total_kwh"]),
             "Granularity": granularity,
             "ReadingCount": int(row["reading_count"]),
+            "ComputedAt": COMPUTED_AT,
+            "QueryExecutionId": "q-1",
+            "Execution": "daily-2022-01-05-a1b2",
         }
         for row in rows
     }
@@ -67,14 +89,26 @@ def readable(items: Items) -> Items:
     """The table's items with their attribute types checked, values as Python values."""
     out: Items = {}
     for key, item in items.items():
-        assert set(item) == {"CustomerID", "SensorID-Period", "kWh-Amount", "Granularity", "ReadingCount"}
-        assert [next(iter(item[name])) for name in sorted(item)] == ["N", "S", "N", "S", "N"]
+        types = {name: next(iter(value)) for name, value in item.items()}
+        assert types == {
+            "CustomerID": "N",
+            "SensorID-Period": "S",
+            "kWh-Amount": "N",
+            "Granularity": "S",
+            "ReadingCount": "N",
+            "ComputedAt": "S",
+            "QueryExecutionId": "S",
+            "Execution": "S",
+        }
         out[key] = {
             "CustomerID": item["CustomerID"]["N"],
             "SensorID-Period": item["SensorID-Period"]["S"],
             "kWh-Amount": Decimal(item["kWh-Amount"]["N"]),
             "Granularity": item["Granularity"]["S"],
             "ReadingCount": int(item["ReadingCount"]["N"]),
+            "ComputedAt": item["ComputedAt"]["S"],
+            "QueryExecutionId": item["QueryExecutionId"]["S"],
+            "Execution": item["Execution"]["S"],
         }
     return out
 
@@ -119,6 +153,9 @@ class UnprocessingClient:
         self.flaky_calls = flaky_calls
         self.keep = keep
         self.calls: list[int] = []
+
+    def get_item(self, **kwargs: Any) -> Any:
+        return self.inner.get_item(**kwargs)
 
     def batch_write_item(self, RequestItems: dict[str, list[Any]]) -> dict[str, Any]:
         ((table, requests),) = RequestItems.items()
@@ -225,6 +262,9 @@ class SilentClient:
     def put_item(self, **kwargs: Any) -> Any:
         return self._call("put_item", **kwargs)
 
+    def get_item(self, **kwargs: Any) -> Any:
+        return self._call("get_item", **kwargs)
+
 
 @pytest.mark.parametrize(
     ("granularity", "rows"), [("hour", hour_rows(60)), ("month", [month_row("90.5", 480)])]
@@ -251,52 +291,92 @@ def test_calls_that_get_no_answer_in_time_are_retried_with_backoff(
     assert sleeps == [0.05, 0.1, 0.2]
 
 
-def test_a_month_item_is_not_replaced_by_one_from_fewer_readings(
+def test_a_month_item_is_replaced_by_any_later_computation_up_or_down_never_by_an_earlier_one(
     dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
 ) -> None:
-    write = lambda total, count: write_batch(  # noqa: E731
-        event([month_row(total, count)], "month"), context, table_name=TABLE, boto3_client=dynamodb
-    )
-    assert write("90.5", 480)["stored"] == 1
-    fewer = write("88.25", 470)
-    assert (fewer["written"], fewer["stored"], fewer["kept_newer"]) == (1, 0, 1)
-    assert stored_month(table_items) == ("90.5", "480")
-    assert write("95.75", 490)["stored"] == 1
-    assert stored_month(table_items) == ("95.75", "490")
-    # The same readings with a corrected total: an equal count still lands.
-    assert write("95.7", 490)["stored"] == 1
-    assert stored_month(table_items) == ("95.7", "490")
+    def write(total: str, count: int, at: str, query: str = "q") -> dict[str, Any]:
+        batch = event([month_row(total, count)], "month", computed_at=at, query=query)
+        return write_batch(batch, context, table_name=TABLE, boto3_client=dynamodb)
+
+    assert write("166.59", 762, "2022-01-06T03:30:00.000Z")["stored"] == 1
+    # A duplicate file removed and the day run again: the later computation brings the month down.
+    assert write("161.44", 738, "2022-01-07T03:30:00.000Z")["stored"] == 1
+    assert stored_month(table_items) == ("161.44", "738")
+    # A computation that started earlier but finished later never wins.
+    late = write("170.0", 790, "2022-01-06T23:59:59.999Z")
+    assert (late["written"], late["stored"], late["kept_newer"]) == (1, 0, 1)
+    assert stored_month(table_items) == ("161.44", "738")
+    # The same computation again (a retried batch) lands; a tie is broken by the query id.
+    assert write("161.44", 738, "2022-01-07T03:30:00.000Z")["stored"] == 1
+    assert write("160.0", 700, "2022-01-07T03:30:00.000Z", query="p")["kept_newer"] == 1
+    assert write("162.0", 740, "2022-01-07T03:30:00.000Z", query="r")["stored"] == 1
+    assert stored_month(table_items) == ("162", "740")
 
 
-def test_concurrent_month_runs_converge_on_the_item_from_the_most_readings_in_any_order(
+def test_concurrent_month_runs_converge_on_the_latest_computation_in_any_order(
     dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
 ) -> None:
-    runs = [("30.1", 150), ("90.5", 480), ("61.02", 310)]
+    runs = [
+        ("90.5", 480, "2022-01-06T03:30:00.000Z"),
+        ("61.02", 310, "2022-01-06T03:30:00.001Z"),
+        ("30.1", 150, "2022-01-05T03:30:00.000Z"),
+    ]
     for order in itertools.permutations(runs):
         dynamodb.delete_item(
             TableName=TABLE, Key={"CustomerID": {"N": "1001"}, "SensorID-Period": {"S": "51246501#2022-01"}}
         )
-        for total, count in order:
-            write_batch(
-                event([month_row(total, count)], "month"), context, table_name=TABLE, boto3_client=dynamodb
-            )
-        assert stored_month(table_items) == ("90.5", "480"), order
+        for total, count, at in order:
+            batch = event([month_row(total, count)], "month", computed_at=at)
+            write_batch(batch, context, table_name=TABLE, boto3_client=dynamodb)
+        assert stored_month(table_items) == ("61.02", "310"), order
 
 
-def test_a_month_item_without_a_reading_count_is_replaced(
+def test_a_month_item_without_a_computation_is_replaced(
     dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
 ) -> None:
-    # As the upstream sample wrote them: no ReadingCount attribute.
+    # As the upstream sample (and the releases before the ledger) wrote them: no ComputedAt.
     dynamodb.put_item(
         TableName=TABLE,
         Item={
             "CustomerID": {"N": "1001"},
             "SensorID-Period": {"S": "51246501#2022-01"},
             "kWh-Amount": {"N": "1000"},
+            "ReadingCount": {"N": "9999"},
         },
     )
     write_batch(event([month_row("90.5", 480)], "month"), context, table_name=TABLE, boto3_client=dynamodb)
     assert stored_month(table_items) == ("90.5", "480")
+
+
+@pytest.mark.parametrize("granularity", ["hour", "month"])
+def test_a_batch_of_an_execution_that_no_longer_owns_its_day_writes_nothing(
+    dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items], granularity: str
+) -> None:
+    later = OWNER.replace("a1b2", "c3d4")
+    set_owner(dynamodb, later)
+    rows = hour_rows(30) if granularity == "hour" else [month_row("90.5", 480)]
+    with pytest.raises(SupersededError) as caught:
+        write_batch(event(rows, granularity), context, table_name=TABLE, boto3_client=dynamodb)
+    assert str(caught.value) == (
+        f"2022-01-05 is owned by {later}, not by this execution ({OWNER}): a later run claimed the day, "
+        f"so this {granularity} batch wrote nothing (a redrive of a superseded run never writes; run the "
+        "day again instead)"
+    )
+    assert caught.value.owner == later
+    assert table_items() == {}
+
+
+def test_a_batch_for_a_day_the_ledger_has_no_record_of_writes_nothing(
+    dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
+) -> None:
+    with pytest.raises(SupersededError, match="2022-01-04 has no record in the ledger"):
+        write_batch(
+            event([{**hour_rows(1)[0], "sensorid_period": "5#2022-01-04T01"}], date="2022-01-04"),
+            context,
+            table_name=TABLE,
+            boto3_client=dynamodb,
+        )
+    assert table_items() == {}
 
 
 class SlowClient:
@@ -306,6 +386,9 @@ class SlowClient:
         self.inner = inner
         self.context = context
         self.cost_ms = cost_ms
+
+    def get_item(self, **kwargs: Any) -> Any:
+        return self.inner.get_item(**kwargs)
 
     def batch_write_item(self, **kwargs: Any) -> Any:
         self.context.remaining_ms -= self.cost_ms
@@ -379,15 +462,29 @@ def test_the_lambda_handler_counts_month_items_left_alone(
     month = load_event("write_batch_month")
     handler(month, context)
     month["Items"][0]["reading_count"] = "479"
+    month["BatchInput"]["computed_at"] = "2022-01-06T03:30:06.122Z"  # a query submitted just before
     capsys.readouterr()
     assert handler(month, context) == {
         "written": 2,
         "granularity": "month",
         "date": DATE,
-        "stored": 1,
-        "kept_newer": 1,
+        "stored": 0,
+        "kept_newer": 2,
     }
-    assert emitted_metrics(capsys.readouterr().out)["MonthItemsKeptNewer"] == 1
+    assert emitted_metrics(capsys.readouterr().out)["MonthItemsKeptNewer"] == 2
+
+
+def test_the_lambda_handler_counts_a_superseded_batch(
+    table_env: str,
+    dynamodb: DynamoDBClient,
+    context: Any,
+    load_event: Callable[[str], dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    set_owner(dynamodb, OWNER + "-later")
+    with pytest.raises(SupersededError):
+        handler(load_event("write_batch_day"), context)
+    assert emitted_metrics(capsys.readouterr().out) == {"BatchesSuperseded": 1}
 
 
 def test_the_lambda_handler_rejects_a_bad_batch_with_every_bad_row_and_counts_it(
@@ -426,14 +523,16 @@ def test_the_lambda_handler_logs_every_problem_of_a_rejected_batch(
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
-def test_the_lambda_handler_names_the_missing_table_variable(
-    dynamodb: DynamoDBClient,
+@pytest.mark.parametrize("variable", ["ROLLUP_TABLE_NAME", "LEDGER_TABLE_NAME"])
+def test_the_lambda_handler_names_a_missing_table_variable(
+    table_env: str,
     context: Any,
     load_event: Callable[[str], dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
+    variable: str,
 ) -> None:
-    monkeypatch.delenv("ROLLUP_TABLE_NAME", raising=False)
-    with pytest.raises(MissingSettingError, match="ROLLUP_TABLE_NAME is not set"):
+    monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(MissingSettingError, match=f"{variable} is not set"):
         handler(load_event("write_batch_day"), context)
 
 

@@ -9,7 +9,6 @@ import csv
 import datetime as dt
 import io
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,16 +16,17 @@ from botocore.exceptions import ClientError
 
 from localcloud.athena import AthenaEngine, GlueCatalog
 from meterpipe.datagen import GenerateOptions, generate, upload_lake
+from meterpipe.definitions import DEFAULT_MAX_KWH_PER_READING, rollup_query
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES
 
-ROOT = Path(__file__).resolve().parents[3]
 LAKE = "athena-lake"
 RESULTS = "athena-out"
 DAY = dt.date(2024, 1, 5)
 
 
 def hourly_sql() -> str:
-    return (ROOT / "queries" / "hourly.sql").read_text()
+    """The hourly rollup query as daily_rollup runs it (its valid readings filled in)."""
+    return rollup_query("hourly", DEFAULT_MAX_KWH_PER_READING)
 
 
 @pytest.fixture(scope="module")

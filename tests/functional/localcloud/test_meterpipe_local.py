@@ -39,7 +39,7 @@ def test_up_starts_localcloud_and_deploys_the_project(local_home: Path) -> None:
     running = launcher.status(local_home).server
     assert running is not None
     assert f"localcloud started at {running.endpoint}" in output
-    assert "created   DynamoDB table: ElectricityMeteredByPeriod" in output
+    assert "created   DynamoDB tables: ElectricityMeteredByPeriod, MeterPipeLedger" in output
     assert "created   Athena workgroup: meterpipe -> s3://meterpipe-results/athena-results/" in output
     assert "created   State machines: meterpipe-daily-rollup created; meterpipe-backfill created" in output
     assert "created   Schedule: meterpipe-daily-rollup: cron(30 3 * * ? *) UTC" in output
@@ -64,7 +64,8 @@ def test_up_twice_changes_nothing(local_home: Path) -> None:
     assert code == 0
     assert "already running" in output
     assert "created" not in output and "updated" not in output
-    assert output.count("unchanged") == 8
+    # buckets, catalog, tables, role, function, workgroup, state machines, the ledger_sync rule, schedule
+    assert output.count("unchanged") == 9
 
 
 def test_status_reports_the_endpoint_and_services_as_json(local_home: Path) -> None:

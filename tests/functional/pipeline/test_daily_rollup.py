@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+from typing import Any
 
 from pipeline_support import SPEC, Pipeline, expected_items
 
@@ -58,3 +60,63 @@ def test_daily_rollup_for_a_date_writes_exactly_the_items_computed_from_the_read
         assert (output[granularity]["rows"], output[granularity]["items_written"]) == (rows, rows)
         assert output[granularity]["rows_source"] == "athena"
     assert pipeline.table() == expected
+
+
+def ledger_day(pipeline: Pipeline, date: str) -> dict[str, Any]:
+    item = pipeline.client("dynamodb").get_item(
+        TableName=SPEC.ledger.name,
+        Key={"Pipeline": {"S": "daily_rollup"}, "Key": {"S": date}},
+        ConsistentRead=True,
+    )["Item"]
+    return {name: next(iter(value.values())) for name, value in item.items()}
+
+
+def wait_for_ledger(pipeline: Pipeline, date: str, status: str, timeout: float = 60) -> dict[str, Any]:
+    """The day's ledger record once it has ``status`` (ledger_sync runs on an EventBridge delivery)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        record = ledger_day(pipeline, date)
+        if record["Status"] == status or time.monotonic() > deadline:
+            return record
+        time.sleep(0.2)
+
+
+def test_a_failure_in_the_writes_reaches_the_ledger_as_incomplete_through_eventbridge(
+    pipeline: Pipeline,
+) -> None:
+    # write_batch pointed at a ledger table that does not exist: every batch fails after the
+    # state machine began writing, so only ledger_sync (on the FAILED event) can record the end.
+    lam = pipeline.client("lambda")
+    config = lam.get_function_configuration(FunctionName=SPEC.function_name)
+    environment = config["Environment"]["Variables"]
+    lam.update_function_configuration(
+        FunctionName=SPEC.function_name,
+        Environment={"Variables": {**environment, "LEDGER_TABLE_NAME": "no-such-ledger"}},
+    )
+    try:
+        arn = pipeline.start(SPEC.daily_rollup, json.dumps({"date": "2024-01-21"}))
+        described = pipeline.wait(arn)
+    finally:
+        lam.update_function_configuration(
+            FunctionName=SPEC.function_name, Environment={"Variables": environment}
+        )
+    assert described["status"] == "FAILED"
+    record = wait_for_ledger(pipeline, "2024-01-21", "INCOMPLETE")
+    assert (record["Status"], record["Execution"], record["WritesStarted"]) == ("INCOMPLETE", arn, True)
+    assert record["Error"] == described["error"]
+    # Run again: the day is claimed, written whole and recorded SUCCEEDED, two attempts in all.
+    again = pipeline.wait(pipeline.start(SPEC.daily_rollup, json.dumps({"date": "2024-01-21"})))
+    assert again["status"] == "SUCCEEDED", again.get("cause")
+    record = ledger_day(pipeline, "2024-01-21")
+    assert (record["Status"], record["Attempts"]) == ("SUCCEEDED", "2")
+
+
+def test_a_day_without_readings_ends_no_data_and_the_ledger_says_so(pipeline: Pipeline) -> None:
+    described = pipeline.wait(pipeline.start(SPEC.daily_rollup, json.dumps({"date": "2099-01-01"})))
+    assert (described["status"], described["error"]) == ("FAILED", "MeterPipe.NoReadings")
+    assert described["cause"] == (
+        "no readings for 2099-01-01: no objects under "
+        "s3://meterpipe-lake/iot_electricity_metering/year=2099/month=01/day=01/"
+    )
+    record = ledger_day(pipeline, "2099-01-01")
+    assert (record["Status"], record["Error"], record["Readings"]) == ("NO_DATA", "MeterPipe.NoReadings", "0")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,18 +14,21 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
+        self.modified: dict[tuple[str, str], dt.datetime] = {}
         self.listed: list[str] = []
         self.read_keys: list[str] = []
 
-    def put(self, uri: str, body: bytes | str) -> None:
+    def put(self, uri: str, body: bytes | str, modified: dt.datetime | None = None) -> None:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         self.objects[(bucket, key)] = body.encode() if isinstance(body, str) else body
+        if modified is not None:
+            self.modified[(bucket, key)] = modified
 
     def list(self, bucket: str, prefix: str) -> Iterator[StoredObject]:
         self.listed.append(f"s3://{bucket}/{prefix}")
         for (b, key), body in sorted(self.objects.items()):
             if b == bucket and key.startswith(prefix):
-                yield StoredObject(b, key, len(body))
+                yield StoredObject(b, key, len(body), self.modified.get((b, key)))
 
     def read(self, obj: StoredObject) -> bytes:
         self.read_keys.append(obj.key)

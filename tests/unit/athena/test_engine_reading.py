@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from athena_fakes import EVENTS_COLUMNS, MemoryStore, glue_table
 
 from localcloud.athena import AthenaEngine, StaticCatalog
@@ -105,3 +107,87 @@ def test_execute_to_writes_the_csv_and_metadata_beside_each_other(
     assert store.objects[("results", "athena/q-1.csv")] == b'"name","amount"\n"a","0.25"\n'
     assert b'"Type":"double"' in store.objects[("results", "athena/q-1.csv.metadata")]
     assert result.rows == [("a", 0.25)]
+
+
+def test_hidden_columns_name_each_rows_object_its_size_and_modification_time(
+    engine: AthenaEngine, store: MemoryStore
+) -> None:
+    # Trino's Hive connector (Athena's engine) has "$path", "$file_size" and "$file_modified_time"
+    # on every table: https://trino.io/docs/current/connector/hive.html#metadata-columns
+    first, second = "h\n1,a,1\n2,b,2\n", "h\n3,c,3\n"
+    store.put(
+        "s3://lake/listed/year=2022/month=01/a.csv", first, dt.datetime(2024, 1, 5, 10, 0, 0, tzinfo=dt.UTC)
+    )
+    store.put(
+        "s3://lake/listed/year=2022/month=02/b.csv",
+        second,
+        dt.datetime(2024, 2, 1, 9, 30, 15, 250_000, tzinfo=dt.UTC),
+    )
+    result = engine.execute(
+        'SELECT id, "$path", "$file_size", l."$file_modified_time" FROM listed AS l ORDER BY id',
+        database="db",
+    )
+    assert [(c.name, c.type) for c in result.columns] == [
+        ("id", "bigint"),
+        ("$path", "varchar"),
+        ("$file_size", "bigint"),
+        ("$file_modified_time", "timestamp with time zone"),
+    ]
+    a, b = "s3://lake/listed/year=2022/month=01/a.csv", "s3://lake/listed/year=2022/month=02/b.csv"
+    assert result.text_rows() == [
+        ["1", a, str(len(first)), "2024-01-05 10:00:00.000 UTC"],
+        ["2", a, str(len(first)), "2024-01-05 10:00:00.000 UTC"],
+        ["3", b, str(len(second)), "2024-02-01 09:30:15.250 UTC"],
+    ]
+
+
+def test_hidden_columns_stay_out_of_select_star_but_can_be_named_beside_it(
+    engine: AthenaEngine, store: MemoryStore
+) -> None:
+    store.put("s3://lake/events/a.csv", "h\n1,a,1\n")
+    result = engine.execute('SELECT *, e.*, "$path" AS p FROM events AS e', database="db")
+    assert [c.name for c in result.columns] == ["id", "name", "amount", "id", "name", "amount", "p"]
+    grouped = engine.execute(
+        'SELECT "$path", count(*) AS n FROM events WHERE "$path" LIKE \'%a.csv\' GROUP BY 1', database="db"
+    )
+    assert grouped.text_rows() == [["s3://lake/events/a.csv", "1"]]
+    through_cte = engine.execute('WITH x AS (SELECT "$path" AS p FROM events) SELECT * FROM x', database="db")
+    assert through_cte.text_rows() == [["s3://lake/events/a.csv"]]
+
+
+def test_a_one_column_table_without_a_delimiter_reads_whole_lines() -> None:
+    # LazySimpleSerDe's default field delimiter is Ctrl-A: a one-column string table over CSV files
+    # gets each line whole, commas included; the header is skipped and a blank line is no text.
+    store = MemoryStore()
+    lines = {
+        "Name": "lines",
+        "Parameters": {"skip.header.line.count": "1"},
+        "PartitionKeys": [],
+        "StorageDescriptor": {
+            "Location": "s3://lake/raw/",
+            "Columns": [{"Name": "line", "Type": "string"}],
+            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"},
+        },
+    }
+    store.put("s3://lake/raw/a.csv", 'a,b,c\r\n1,"x, y",3\r\n\r\n4,,\r\n5')
+    engine = AthenaEngine(StaticCatalog({"db": [lines]}), store)
+    result = engine.execute("SELECT line, cardinality(split(line, ',')) AS fields FROM lines", database="db")
+    assert result.text_rows() == [['1,"x, y",3', "4"], [None, None], ["4,,", "3"], ["5", "1"]]
+
+
+def test_the_trino_string_and_array_functions_keep_trinos_meaning(engine: AthenaEngine) -> None:
+    # https://trino.io/docs/current/functions/array.html and .../functions/regexp.html: split keeps
+    # empty fields, element_at past the end is NULL, regexp_like matches anywhere in the string,
+    # regexp_replace replaces every match, try_cast gives NULL for what does not parse.
+    sql = (
+        "SELECT cardinality(split(t, ',')) AS n, element_at(split(t, ','), 2) AS second, "
+        "element_at(split(t, ','), 9) AS ninth, regexp_like(t, '[0-9]') AS digit, "
+        "regexp_like(t, '^[0-9]+$') AS digits, regexp_replace(t, ',', ';') AS replaced, "
+        "try_cast(element_at(split(t, ','), 1) AS decimal(18, 6)) AS amount, substr(t, 1, 3) AS head "
+        "FROM (VALUES ('1.5,,x'), (''), ('abc,7')) AS v(t)"
+    )
+    assert engine.execute(sql).text_rows() == [
+        ["3", "", None, "true", "false", "1.5;;x", "1.500000", "1.5"],
+        ["1", None, None, "false", "false", "", None, ""],
+        ["2", "7", None, "true", "false", "abc;7", None, "abc"],
+    ]

@@ -12,11 +12,15 @@ from hypothesis import strategies as st
 
 from handlers.batch_event import BatchInput, parse_event, parse_rows
 from handlers.errors import InvalidBatchError, RowProblem
-from handlers.rollup_items import RollupItem
+from handlers.rollup_items import Computation, RollupItem
 
-HOUR = BatchInput(granularity="hour", date=dt.date(2022, 1, 5), execution="run-1")
-DAY = BatchInput(granularity="day", date=dt.date(2022, 1, 5), execution="run-1")
-MONTH = BatchInput(granularity="month", date=dt.date(2022, 1, 5), execution="run-1")
+ARN = "arn:aws:states:us-east-1:123456789012:execution:meterpipe-daily-rollup:run-1"
+COMPUTATION = Computation(computed_at="2022-01-06T03:30:06.123Z", query_execution_id="q-1", execution="run-1")
+HOUR = BatchInput(granularity="hour", date=dt.date(2022, 1, 5), execution_arn=ARN, computation=COMPUTATION)
+DAY = BatchInput(granularity="day", date=dt.date(2022, 1, 5), execution_arn=ARN, computation=COMPUTATION)
+MONTH = BatchInput(granularity="month", date=dt.date(2022, 1, 5), execution_arn=ARN, computation=COMPUTATION)
+# The BatchInput the state machine sends with every batch.
+SENT = {"execution_arn": ARN, "computed_at": "2022-01-06T03:30:06.123Z", "query_execution_id": "q-1"}
 
 
 def row(**overrides: Any) -> dict[str, Any]:
@@ -39,13 +43,13 @@ def problems(rows: list[Any], batch: BatchInput = HOUR) -> list[tuple[int, str]]
 def test_a_valid_event_becomes_items_of_the_batchs_granularity() -> None:
     event = {
         "Items": [row(), row(customerid="13", sensorid_period="7#2022-01-05T00", total_kwh="0.3")],
-        "BatchInput": {"granularity": "hour", "date": "2022-01-05", "execution": "run-1"},
+        "BatchInput": {"granularity": "hour", "date": "2022-01-05", "execution": "run-1", **SENT},
     }
     batch = parse_event(event)
     assert batch.input == HOUR
     assert batch.items == (
-        RollupItem(12, "51246501#2022-01-05T18", Decimal("1.25"), "hour", 4),
-        RollupItem(13, "7#2022-01-05T00", Decimal("0.3"), "hour", 4),
+        RollupItem(12, "51246501#2022-01-05T18", Decimal("1.25"), "hour", 4, COMPUTATION),
+        RollupItem(13, "7#2022-01-05T00", Decimal("0.3"), "hour", 4, COMPUTATION),
     )
 
 
@@ -159,44 +163,66 @@ def test_the_rejection_is_one_error_naming_every_bad_row_in_its_message() -> Non
     [
         ([], "the event must be an object with Items and BatchInput, got a list"),
         (
-            {"BatchInput": {"granularity": "hour", "date": "2022-01-05", "execution": "e"}},
+            {"BatchInput": {"granularity": "hour", "date": "2022-01-05", **SENT}},
             "invalid write_batch event: Items must be a list of rows, got missing",
         ),
         (
-            {"Items": {}, "BatchInput": {"granularity": "hour", "date": "2022-01-05", "execution": "e"}},
+            {"Items": {}, "BatchInput": {"granularity": "hour", "date": "2022-01-05", **SENT}},
             "invalid write_batch event: Items must be a list of rows, got an object",
         ),
         (
             {"Items": []},
-            "invalid write_batch event: BatchInput must be an object with granularity, date and execution, "
-            "got missing",
+            "invalid write_batch event: BatchInput must be an object with granularity, date, execution_arn, "
+            "computed_at and query_execution_id, got missing",
         ),
         (
-            {"Items": [], "BatchInput": {"granularity": "week", "date": "2022-01-05"}},
+            {"Items": [], "BatchInput": {"granularity": "week", "date": "2022-01-05", **SENT}},
             "invalid write_batch event: BatchInput.granularity must be one of hour, day, month, "
             "got the string 'week'",
         ),
         (
-            {"Items": [], "BatchInput": {"date": "2022-01-05"}},
+            {"Items": [], "BatchInput": {"date": "2022-01-05", **SENT}},
             "invalid write_batch event: BatchInput.granularity must be one of hour, day, month, got nothing",
         ),
         (
-            {"Items": [], "BatchInput": {"granularity": "day", "date": "2022-1-5"}},
+            {"Items": [], "BatchInput": {"granularity": "day", "date": "2022-1-5", **SENT}},
             "invalid write_batch event: BatchInput.date must be a date YYYY-MM-DD, got the string '2022-1-5'",
         ),
         (
-            {"Items": [], "BatchInput": {"granularity": "day", "date": "2023-02-30"}},
+            {"Items": [], "BatchInput": {"granularity": "day", "date": "2023-02-30", **SENT}},
             "invalid write_batch event: BatchInput.date '2023-02-30' is not a real date",
         ),
         (
-            {"Items": [], "BatchInput": {"granularity": "day", "date": "2022-01-05", "execution": 7}},
+            {"Items": [], "BatchInput": {"granularity": "day", "date": "2022-01-05", "execution": 7, **SENT}},
             "invalid write_batch event: BatchInput.execution must be a string, got the number 7",
         ),
         (
-            {"Items": None, "BatchInput": {"granularity": "year", "date": 20220105}},
+            {"Items": None, "BatchInput": {"granularity": "year", "date": 20220105, **SENT}},
             "invalid write_batch event: BatchInput.granularity must be one of hour, day, month, "
             "got the string 'year'; BatchInput.date must be a date YYYY-MM-DD, got the number 20220105; "
             "Items must be a list of rows, got missing",
+        ),
+        (
+            {"Items": [], "BatchInput": {"granularity": "day", "date": "2022-01-05"}},
+            "invalid write_batch event: BatchInput.execution_arn must be an execution ARN, got nothing; "
+            "BatchInput.computed_at must be a UTC time like 2022-01-06T03:30:06.123Z, got nothing; "
+            "BatchInput.query_execution_id must be a query id, got nothing",
+        ),
+        (
+            {
+                "Items": [],
+                "BatchInput": {
+                    "granularity": "day",
+                    "date": "2022-01-05",
+                    "execution_arn": "run-1",
+                    "computed_at": "2022-01-06T03:30:06Z",
+                    "query_execution_id": "",
+                },
+            },
+            "invalid write_batch event: BatchInput.execution_arn must be an execution ARN, got the string "
+            "'run-1'; BatchInput.computed_at must be a UTC time like 2022-01-06T03:30:06.123Z, got the "
+            "string '2022-01-06T03:30:06Z'; BatchInput.query_execution_id must be a query id, got the "
+            "string ''",
         ),
     ],
 )
@@ -207,9 +233,10 @@ def test_a_malformed_event_is_refused_with_every_problem(event: Any, message: st
     assert caught.value.problems == ()
 
 
-def test_execution_may_be_absent_from_a_hand_made_event() -> None:
-    batch = parse_event({"Items": [], "BatchInput": {"granularity": "day", "date": "2022-01-05"}})
-    assert batch.input.execution == ""
+def test_the_execution_name_comes_from_its_arn_when_the_event_does_not_give_it() -> None:
+    batch = parse_event({"Items": [], "BatchInput": {"granularity": "day", "date": "2022-01-05", **SENT}})
+    assert batch.input.execution == "run-1"
+    assert batch.input.computation == COMPUTATION
 
 
 def test_a_long_rejection_lists_fifty_problems_and_counts_the_rest() -> None:

@@ -73,3 +73,16 @@ def test_powertools_names_default_to_the_deployments_values(monkeypatch: pytest.
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Other")
     assert settings.metrics_namespace() == "Other"
     assert settings.metrics_namespace("Explicit") == "Explicit"
+
+
+def test_the_ledger_table_name_comes_from_the_environment_and_is_required(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEDGER_TABLE_NAME", "Ledger")
+    assert settings.ledger_table_name() == "Ledger"
+    assert settings.ledger_table_name("explicit") == "explicit"
+    monkeypatch.delenv("LEDGER_TABLE_NAME")
+    with pytest.raises(
+        MissingSettingError, match="LEDGER_TABLE_NAME is not set: it must hold the name of the ledger"
+    ):
+        settings.ledger_table_name()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -12,10 +13,11 @@ from botocore.exceptions import ClientError
 
 from handlers.backoff import FullJitterBackoff, TimeBudget
 from handlers.errors import TimeBudgetExhaustedError
-from handlers.rollup_items import RollupItem
+from handlers.rollup_items import Computation, RollupItem
 from handlers.rollup_writer import RollupWriter
 
 TABLE = "Rollups"
+COMPUTATION = Computation("2022-01-06T03:30:06.123Z", "q-1", "run-1")
 
 
 class FakeClock:
@@ -74,7 +76,10 @@ class ScriptedClient:
 
 def items(n: int, granularity: str = "hour") -> list[RollupItem]:
     suffix = {"hour": "2022-01-05T18", "day": "2022-01-05", "month": "2022-01"}[granularity]
-    return [RollupItem(1, f"{s}#{suffix}", Decimal("1.5"), granularity, 4) for s in range(n)]  # type: ignore[arg-type]
+    return [
+        RollupItem(1, f"{s}#{suffix}", Decimal("1.5"), granularity, 4, COMPUTATION)  # type: ignore[arg-type]
+        for s in range(n)
+    ]
 
 
 def writer(client: ScriptedClient, clock: FakeClock, reserve_ms: int = 0) -> RollupWriter:
@@ -183,7 +188,7 @@ def test_a_backoff_that_would_overrun_the_budget_ends_the_batch_instead() -> Non
     assert (caught.value.written, caught.value.pending, caught.value.retried) == (20, 5, 10)
 
 
-def test_month_items_are_conditional_puts_on_the_reading_count() -> None:
+def test_month_items_are_conditional_puts_on_the_time_their_query_ran() -> None:
     clock = FakeClock(60_000)
     client = ScriptedClient(clock)
     (item,) = items(1, "month")
@@ -193,9 +198,11 @@ def test_month_items_are_conditional_puts_on_the_reading_count() -> None:
         {
             "TableName": TABLE,
             "Item": item.dynamodb_item(),
-            "ConditionExpression": "attribute_not_exists(#count) OR #count <= :count",
-            "ExpressionAttributeNames": {"#count": "ReadingCount"},
-            "ExpressionAttributeValues": {":count": {"N": "4"}},
+            "ConditionExpression": (
+                "attribute_not_exists(#at) OR #at < :at OR (#at = :at AND #query <= :query)"
+            ),
+            "ExpressionAttributeNames": {"#at": "ComputedAt", "#query": "QueryExecutionId"},
+            "ExpressionAttributeValues": {":at": {"S": "2022-01-06T03:30:06.123Z"}, ":query": {"S": "q-1"}},
         }
     ]
 
@@ -298,3 +305,35 @@ def test_a_part_failing_otherwise_fails_the_batch_with_its_error() -> None:
 
     with pytest.raises(ClientError, match="ValidationException"):
         concurrent_writer(client, clock, 4).write(items(8, "month"), "month")
+
+
+class LedgerClient:
+    """GetItem of the ledger: throttled as scripted, then the day record (or none)."""
+
+    def __init__(self, clock: FakeClock, owner: str | None, errors: list[str] | None = None) -> None:
+        self.clock = clock
+        self.owner = owner
+        self.errors = list(errors or [])
+        self.gets: list[dict[str, Any]] = []
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.gets.append(kwargs)
+        if self.errors:
+            raise client_error(self.errors.pop(0))
+        return {"Item": {"Execution": {"S": self.owner}}} if self.owner else {}
+
+
+def test_the_owner_of_a_day_is_read_consistently_from_its_ledger_record_retrying_throttles() -> None:
+    clock = FakeClock(60_000)
+    client = LedgerClient(clock, "arn:owner", errors=["ProvisionedThroughputExceededException"])
+    owner = writer(client, clock).owner_of("Ledger", dt.date(2022, 1, 5))  # type: ignore[arg-type]
+    assert owner == "arn:owner"
+    assert clock.sleeps == [0.05]
+    assert client.gets[-1] == {
+        "TableName": "Ledger",
+        "Key": {"Pipeline": {"S": "daily_rollup"}, "Key": {"S": "2022-01-05"}},
+        "ConsistentRead": True,
+        "ProjectionExpression": "#execution",
+        "ExpressionAttributeNames": {"#execution": "Execution"},
+    }
+    assert writer(LedgerClient(clock, None), clock).owner_of("Ledger", dt.date(2022, 1, 5)) is None  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from infra.nag import states_arn
 from infra.schedule import Schedule
 from infra.storage import Storage
 from meterpipe.definitions import REPO_ROOT
-from meterpipe.tables import ROLLUPS
+from meterpipe.tables import LEDGER, ROLLUPS
 
 
 def from_context(values: dict[str, Any]) -> DeploymentConfig:
@@ -77,6 +77,20 @@ def test_values_given_with_dash_c_arrive_as_strings_and_are_parsed_by_type() -> 
         (
             {"meterpipe:backfillMaxConcurrency": 50},
             "backfillMaxConcurrency exceeds meterpipe:backfillMaxConcurrencyLimit",
+        ),
+        ({"meterpipe:maxBadReadings": -1}, "meterpipe:maxBadReadings must be within 0..1000000000, got -1"),
+        (
+            {"meterpipe:maxKwhPerReading": "0"},
+            "meterpipe:maxKwhPerReading must be within 1..1000000000, got 0",
+        ),
+        ({"meterpipe:minCompletenessPercent": 101}, "meterpipe:minCompletenessPercent must be within 0..100"),
+        (
+            {"meterpipe:readingsPerSensorPerDay": 0},
+            "meterpipe:readingsPerSensorPerDay must be within 1..86400",
+        ),
+        (
+            {"meterpipe:ledgerTableName": "ElectricityMeteredByPeriod"},
+            "meterpipe:ledgerTableName must differ from meterpipe:tableName",
         ),
     ],
 )
@@ -146,6 +160,8 @@ def test_storage_follows_the_configured_expiry_deletion_protection_and_removal()
         "Storage",
         table_spec=ROLLUPS,
         table_name="Rollups-test",
+        ledger_spec=LEDGER,
+        ledger_table_name="Ledger-test",
         table_deletion_protection=False,
         results_expiration_days=7,
         remove_data_on_destroy=True,
@@ -153,15 +169,20 @@ def test_storage_follows_the_configured_expiry_deletion_protection_and_removal()
 
     template = Template.from_stack(stack)
 
-    template.has_resource(
-        "AWS::DynamoDB::Table",
-        {
-            "Properties": Match.object_like(
-                {"TableName": "Rollups-test", "DeletionProtectionEnabled": False}
-            ),
-            "DeletionPolicy": "Delete",
-        },
-    )
+    for name in ("Rollups-test", "Ledger-test"):
+        template.has_resource(
+            "AWS::DynamoDB::Table",
+            {
+                "Properties": Match.object_like(
+                    {
+                        "TableName": name,
+                        "DeletionProtectionEnabled": False,
+                        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                    }
+                ),
+                "DeletionPolicy": "Delete",
+            },
+        )
     (results,) = [
         b["Properties"] for key, b in template.find_resources("AWS::S3::Bucket").items() if "Results" in key
     ]
@@ -175,6 +196,7 @@ def test_write_batch_follows_the_configured_timeout_memory_and_reserved_concurre
         "Compute",
         handlers_dir=REPO_ROOT / "handlers",
         table_name="Rollups-test",
+        ledger_table_name="Ledger-test",
         timeout_seconds=30,
         memory_mb=256,
         reserved_concurrency=5,

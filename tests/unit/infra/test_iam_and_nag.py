@@ -79,16 +79,33 @@ def test_daily_rollup_reads_only_the_lake_tables_prefixes(synthesis: Synthesis) 
 
 def test_only_write_batch_can_write_rollups_and_only_by_putting_items(synthesis: Synthesis) -> None:
     table = synthesis.logical_id("AWS::DynamoDB::Table", "Rollups")
-    dynamodb = [
+    on_rollups = [
         s
         for s in policy_statements(synthesis)
         if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))
+        and s["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
     ]
 
-    assert len(dynamodb) == 1
-    assert sorted(as_list(dynamodb[0]["Action"])) == ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
-    assert dynamodb[0]["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
-    assert dynamodb[0] in policy_statements(synthesis, "ComputeRole")
+    assert len(on_rollups) == 1
+    assert sorted(as_list(on_rollups[0]["Action"])) == ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+    assert on_rollups[0] in policy_statements(synthesis, "ComputeRole")
+
+
+def test_the_state_machines_write_the_ledger_and_write_batch_only_reads_it(synthesis: Synthesis) -> None:
+    ledger = {"Fn::GetAtt": [synthesis.logical_id("AWS::DynamoDB::Table", "Ledger"), "Arn"]}
+
+    def on_ledger(role: str) -> set[str]:
+        return {
+            a
+            for s in policy_statements(synthesis, role)
+            if s["Resource"] == ledger
+            for a in as_list(s["Action"])
+        }
+
+    assert on_ledger("ComputeRole") == {"dynamodb:GetItem"}
+    assert on_ledger("DailyRollupRole") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert on_ledger("LedgerSyncRole") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert on_ledger("BackfillRole") == set()
 
 
 def test_backfill_may_start_describe_and_stop_daily_rollup_and_use_the_sync_rule(
@@ -160,6 +177,8 @@ def test_daily_rollup_reads_only_its_glue_database_and_tables(synthesis: Synthes
         f"{prefix}:database/iotanalyticsdb",
         f"{prefix}:table/iotanalyticsdb/iot_electricity_metering",
         f"{prefix}:table/iotanalyticsdb/customer_meter_sensor",
+        f"{prefix}:table/iotanalyticsdb/iot_electricity_metering_lines",
+        f"{prefix}:table/iotanalyticsdb/customer_meter_sensor_lines",
     }
 
 

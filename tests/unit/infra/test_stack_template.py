@@ -12,12 +12,12 @@ from aws_cdk.assertions import Match
 from cdk_support import Synthesis, all_states, deployed_definition, render_intrinsics
 
 from meterpipe.definitions import REPO_ROOT
-from meterpipe.tables import CUSTOMERS, READINGS, ROLLUPS
+from meterpipe.tables import CUSTOMERS, CUSTOMERS_LINES, READINGS, READINGS_LINES, ROLLUPS
 
 
 def test_the_parallel_runs_three_athena_sync_queries_in_the_projects_workgroup(synthesis: Synthesis) -> None:
     definition = deployed_definition(synthesis, "DailyRollup")
-    rollup = definition["States"]["RollUp"]
+    rollup = definition["States"]["RunRollupQueries"]
 
     first = [branch["States"][branch["StartAt"]] for branch in rollup["Branches"]]
 
@@ -59,16 +59,19 @@ def test_backfill_starts_daily_rollup_synchronously_by_its_arn(synthesis: Synthe
     assert states["RunDays"]["ToleratedFailurePercentage"] == 100
 
 
-def test_both_state_machines_are_standard_logged_in_full_and_traced(synthesis: Synthesis) -> None:
+def test_the_state_machines_are_logged_in_full_and_traced_ledger_sync_express(synthesis: Synthesis) -> None:
     machines = synthesis.resources("AWS::StepFunctions::StateMachine")
 
-    assert sorted(m["Properties"]["StateMachineName"] for m in machines.values()) == [
-        "meterpipe-backfill",
-        "meterpipe-daily-rollup",
-    ]
+    kinds = {
+        m["Properties"]["StateMachineName"]: m["Properties"]["StateMachineType"] for m in machines.values()
+    }
+    assert kinds == {
+        "meterpipe-backfill": "STANDARD",
+        "meterpipe-daily-rollup": "STANDARD",
+        "meterpipe-ledger-sync": "EXPRESS",
+    }
     for machine in machines.values():
         properties = machine["Properties"]
-        assert properties["StateMachineType"] == "STANDARD"
         assert properties["LoggingConfiguration"]["Level"] == "ALL"
         assert properties["TracingConfiguration"] == {"Enabled": True}
 
@@ -99,7 +102,7 @@ def test_the_readings_table_projects_its_partitions_onto_the_lake_layout(synthes
 
     readings = tables[READINGS.name]
 
-    assert set(tables) == {READINGS.name, CUSTOMERS.name}
+    assert set(tables) == {READINGS.name, CUSTOMERS.name, READINGS_LINES.name, CUSTOMERS_LINES.name}
     assert readings["Parameters"] | {"storage.location.template": None} == {
         **READINGS.table_parameters("x"),
         "storage.location.template": None,
@@ -111,6 +114,20 @@ def test_the_readings_table_projects_its_partitions_onto_the_lake_layout(synthes
     )
     assert [c["Name"] for c in readings["StorageDescriptor"]["Columns"]] == [c.name for c in READINGS.columns]
     assert "projection.enabled" not in tables[CUSTOMERS.name]["Parameters"]
+    # The lines tables read the same objects whole: one string column, the same partitions and
+    # projection, no field delimiter (LazySimpleSerDe's Ctrl-A).
+    lines = tables[READINGS_LINES.name]
+    assert [(c["Name"], c["Type"]) for c in lines["StorageDescriptor"]["Columns"]] == [("line", "string")]
+    assert lines["StorageDescriptor"]["Location"] == readings["StorageDescriptor"]["Location"]
+    assert (
+        lines["Parameters"]["storage.location.template"]
+        == readings["Parameters"]["storage.location.template"]
+    )
+    assert lines["StorageDescriptor"]["SerdeInfo"]["Parameters"] == {"serialization.format": "1"}
+    assert (
+        tables[CUSTOMERS_LINES.name]["StorageDescriptor"]["Location"]
+        == (tables[CUSTOMERS.name]["StorageDescriptor"]["Location"])
+    )
 
 
 def test_the_catalog_is_a_glue_database_with_projected_tables_and_no_crawler(synthesis: Synthesis) -> None:
@@ -162,6 +179,7 @@ def test_write_batch_is_python_312_on_arm64_with_powertools_and_its_table(synthe
     assert function["TracingConfig"] == {"Mode": "Active"}
     assert function["Environment"]["Variables"] == {
         "ROLLUP_TABLE_NAME": {"Ref": table_id},
+        "LEDGER_TABLE_NAME": {"Ref": synthesis.logical_id("AWS::DynamoDB::Table", "Ledger")},
         "POWERTOOLS_SERVICE_NAME": "meterpipe",
         "POWERTOOLS_METRICS_NAMESPACE": "MeterPipe",
     }
@@ -214,7 +232,7 @@ def test_query_results_expire_after_the_configured_days(synthesis: Synthesis) ->
     assert (rule["ExpirationInDays"], rule["Status"]) == (30, "Enabled")
 
 
-def test_failed_executions_of_either_machine_alarm_to_an_encrypted_topic(synthesis: Synthesis) -> None:
+def test_failed_executions_of_every_machine_alarm_to_an_encrypted_topic(synthesis: Synthesis) -> None:
     topic_id = synthesis.logical_id("AWS::SNS::Topic", "Alarms")
     alarms = synthesis.resources("AWS::CloudWatch::Alarm")
 
@@ -226,8 +244,8 @@ def test_failed_executions_of_either_machine_alarm_to_an_encrypted_topic(synthes
         names = {m["MetricStat"]["Metric"]["MetricName"] for m in metrics}
         assert names == {"ExecutionsFailed", "ExecutionsTimedOut"}
         watched |= {json.dumps(d["Value"]) for m in metrics for d in m["MetricStat"]["Metric"]["Dimensions"]}
-    assert len(alarms) == 2
-    assert len(watched) == 2
+    assert len(alarms) == 3
+    assert len(watched) == 3
     synthesis.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
 
 
@@ -242,6 +260,39 @@ def test_the_stack_outputs_what_operators_and_the_cli_need(synthesis: Synthesis)
         "ResultsBucketName",
         "AthenaWorkGroupName",
     } <= set(outputs)
+    # The ledger, and the validation settings a run applies unless its input says otherwise.
+    ledger = synthesis.logical_id("AWS::DynamoDB::Table", "Ledger")
+    assert outputs["LedgerTableName"]["Value"] == {"Ref": ledger}
+    assert {
+        name: outputs[name]["Value"]
+        for name in (
+            "MaxBadReadings",
+            "MaxKwhPerReading",
+            "ReadingsPerSensorPerDay",
+            "MinCompletenessPercent",
+        )
+    } == {
+        "MaxBadReadings": "0",
+        "MaxKwhPerReading": "1000",
+        "ReadingsPerSensorPerDay": "24",
+        "MinCompletenessPercent": "0",
+    }
+
+
+def test_the_ledger_is_kept_like_the_rollups_on_demand_with_point_in_time_recovery(
+    synthesis: Synthesis,
+) -> None:
+    ledger = synthesis.raw["Resources"][synthesis.logical_id("AWS::DynamoDB::Table", "Ledger")]
+    properties = ledger["Properties"]
+    assert properties["TableName"] == "MeterPipeLedger"
+    assert properties["KeySchema"] == [
+        {"AttributeName": "Pipeline", "KeyType": "HASH"},
+        {"AttributeName": "Key", "KeyType": "RANGE"},
+    ]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["DeletionProtectionEnabled"] is True
+    assert ledger["DeletionPolicy"] == "Retain"
 
 
 def test_the_definitions_as_deployed_pass_asl_validator(synthesis: Synthesis, tmp_path: Path) -> None:
@@ -259,3 +310,36 @@ def test_the_definitions_as_deployed_pass_asl_validator(synthesis: Synthesis, tm
     )
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_an_eventbridge_rule_starts_ledger_sync_on_daily_rollups_ends_and_redrives(
+    synthesis: Synthesis,
+) -> None:
+    (rule,) = synthesis.resources("AWS::Events::Rule").values()
+    daily = synthesis.logical_id("AWS::StepFunctions::StateMachine", "DailyRollup")
+    sync = synthesis.logical_id("AWS::StepFunctions::StateMachine", "LedgerSync")
+    properties = rule["Properties"]
+
+    assert properties["State"] == "ENABLED"
+    assert properties["EventPattern"] == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "stateMachineArn": [{"Ref": daily}],
+            "$or": [
+                {"status": ["FAILED", "TIMED_OUT", "ABORTED"]},
+                {"status": ["RUNNING"], "redriveCount": [{"numeric": [">", 0]}]},
+            ],
+        },
+    }
+    (target,) = properties["Targets"]
+    assert target["Arn"] == {"Ref": sync}
+    # The rule's role may start ledger_sync, and nothing else.
+    role_id = target["RoleArn"]["Fn::GetAtt"][0]
+    statements = [
+        s
+        for policy in synthesis.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert [(s["Action"], s["Resource"]) for s in statements] == [("states:StartExecution", {"Ref": sync})]

@@ -10,9 +10,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from localcloud.events.patterns import compile_pattern
 from meterpipe.aws import Clients, Target
-from meterpipe.definitions import ATHENA_RESULTS_PREFIX
-from meterpipe.local.deploy import LocalDeployment, ensure_schedule, ensure_state_machines, ensure_workgroup
+from meterpipe.definitions import ATHENA_RESULTS_PREFIX, ledger_sync_event_pattern
+from meterpipe.local.deploy import (
+    LocalDeployment,
+    ensure_ledger_sync_rule,
+    ensure_schedule,
+    ensure_state_machines,
+    ensure_workgroup,
+)
 
 ROLE = "arn:aws:iam::123456789012:role/meterpipe-local"
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:meterpipe-write-batch"
@@ -34,14 +41,16 @@ def test_the_workgroup_enforces_the_results_location_and_is_made_once(clients: C
     assert location == f"s3://{spec.results_bucket}/{ATHENA_RESULTS_PREFIX}"
 
 
-def test_both_state_machines_are_rendered_created_then_left_alone(clients: Clients) -> None:
+def test_the_state_machines_are_rendered_created_then_left_alone(clients: Clients) -> None:
     spec = LocalDeployment()
     first = ensure_state_machines(clients, spec, role_arn=ROLE, function_arn=FUNCTION)
     assert first.action == "created"
     assert ensure_state_machines(clients, spec, role_arn=ROLE, function_arn=FUNCTION).action == "unchanged"
     sfn = clients.client("stepfunctions")
     machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
-    assert set(machines) == {"meterpipe-daily-rollup", "meterpipe-backfill"}
+    assert set(machines) == {"meterpipe-daily-rollup", "meterpipe-backfill", "meterpipe-ledger-sync"}
+    kinds = {name: sfn.describe_state_machine(stateMachineArn=arn)["type"] for name, arn in machines.items()}
+    assert kinds["meterpipe-ledger-sync"] == "EXPRESS" and kinds["meterpipe-daily-rollup"] == "STANDARD"
     daily = sfn.describe_state_machine(stateMachineArn=machines["meterpipe-daily-rollup"])["definition"]
     assert FUNCTION in daily and "${" not in daily
     backfill = sfn.describe_state_machine(stateMachineArn=machines["meterpipe-backfill"])["definition"]
@@ -63,3 +72,41 @@ def test_the_schedule_starts_daily_rollup_with_the_scheduled_time(clients: Clien
     assert (
         ensure_schedule(clients, LocalDeployment(timezone="Europe/London"), role_arn=ROLE).action == "updated"
     )
+
+
+def test_the_ledger_sync_rule_starts_ledger_sync_on_daily_rollups_status_changes(clients: Clients) -> None:
+    spec = LocalDeployment()
+    assert ensure_ledger_sync_rule(clients, spec, role_arn=ROLE).action == "created"
+    assert ensure_ledger_sync_rule(clients, spec, role_arn=ROLE).action == "unchanged"
+    events = clients.client("events")
+    rule = events.describe_rule(Name="meterpipe-ledger-sync")
+    daily = "arn:aws:states:us-east-1:123456789012:stateMachine:meterpipe-daily-rollup"
+    assert json.loads(rule["EventPattern"]) == ledger_sync_event_pattern(daily)
+    assert rule["State"] == "ENABLED"
+    (target,) = events.list_targets_by_rule(Rule="meterpipe-ledger-sync")["Targets"]
+    assert target["Arn"] == "arn:aws:states:us-east-1:123456789012:stateMachine:meterpipe-ledger-sync"
+    assert target["RoleArn"] == ROLE
+
+
+def test_the_ledger_sync_pattern_matches_ends_and_redrives_of_daily_rollup_only() -> None:
+    # localcloud's EventBridge matcher (moto's TestEventPattern knows no $or).
+    daily = "arn:aws:states:us-east-1:123456789012:stateMachine:meterpipe-daily-rollup"
+    pattern = compile_pattern(json.dumps(ledger_sync_event_pattern(daily)))
+
+    def matches(status: str, redrives: int, machine: str = daily) -> bool:
+        event = {
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": {"stateMachineArn": machine, "status": status, "redriveCount": redrives},
+        }
+        return pattern.matches_json(json.dumps(event))
+
+    assert [matches(s, 0) for s in ("FAILED", "TIMED_OUT", "ABORTED", "SUCCEEDED", "RUNNING")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert matches("RUNNING", 1)
+    assert not matches("FAILED", 0, daily.replace("daily-rollup", "backfill"))

@@ -18,6 +18,7 @@ from typing import Any
 import jsonata
 from jsonata.utils import Utils
 
+from localcloud.asl.jsonata_eval import _hash
 from meterpipe.definitions import REPO_ROOT, DeploymentValues, render_state_machines, walk_states
 
 ACCOUNT = "123456789012"
@@ -31,6 +32,7 @@ def sample_values(timezone: str = "Europe/London") -> DeploymentValues:
         write_batch_function_arn=FUNCTION_ARN,
         daily_rollup_state_machine_arn=DAILY_ARN,
         results_bucket="meterpipe-results",
+        lake_bucket="meterpipe-lake",
         athena_workgroup="meterpipe",
         timezone=timezone,
         max_items_per_batch=500,
@@ -56,6 +58,8 @@ def _compiled(expression: str) -> jsonata.Jsonata:
     assert expression.startswith("{% ") and expression.endswith(" %}"), expression
     compiled = jsonata.Jsonata(expression[3:-3])
     compiled.register_lambda("parse", json.loads)
+    # Step Functions' $hash (localcloud's, as the interpreter runs it).
+    compiled.register_lambda("hash", _hash)
     return compiled
 
 

@@ -197,7 +197,33 @@ def test_a_day_that_could_not_start_records_the_name_it_would_have_had(
         == "arn:aws:states:eu-west-1:123456789012:execution:meterpipe-daily-rollup:2024-01-06_bf_r0"
     )
     assert result["error"] == "StepFunctions.ExecutionAlreadyExistsException"
-    assert result["cause"] == ("already exists " + "y" * 400)[:256]
+    # One line longer than the limit: cut at a word, never in the middle of one.
+    assert result["cause"] == "already exists …"
+
+
+@pytest.mark.parametrize(
+    ("cause", "kept"),
+    [
+        ("short", "short"),
+        ("7 bad reading(s)\n" + "\n".join(f"key-{n}: line {n}" for n in range(30)), None),
+    ],
+)
+def test_a_failed_days_cause_is_cut_at_a_line_boundary(
+    backfill_states: dict[str, dict[str, Any]], cause: str, kept: str | None
+) -> None:
+    catch = backfill_states["RunDailyRollup"]["Catch"][0]
+    result = evaluate(
+        catch["Output"],
+        input={"date": "2024-01-06", "execution_name": "2024-01-06_bf_r0"},
+        error_output={"Error": "MeterPipe.BadReadings", "Cause": cause},
+    )
+    if kept is not None:
+        assert result["cause"] == kept
+        return
+    *lines, note = result["cause"].split("\n")
+    assert len(result["cause"]) <= 256
+    assert lines == cause.split("\n")[: len(lines)]  # whole lines only
+    assert note == f"(+{len(cause.split(chr(10))) - len(lines)} more lines)"
 
 
 def test_a_successful_day_records_its_execution_arn(backfill_states: dict[str, dict[str, Any]]) -> None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from meterpipe.definitions import (
     BACKFILL,
     DAILY_ROLLUP,
+    LEDGER_SYNC,
     QUERIES_DIR,
     DefinitionError,
     build_substitutions,
@@ -100,19 +101,27 @@ def test_a_template_that_is_not_json_is_reported_by_name(tmp_path: Path) -> None
 def test_the_builder_fills_exactly_the_placeholders_each_template_uses() -> None:
     substitutions = build_substitutions(sample_values())
 
-    for name in (DAILY_ROLLUP, BACKFILL):
+    for name in (DAILY_ROLLUP, BACKFILL, LEDGER_SYNC):
         assert set(substitutions[name]) == placeholders_in(definition_path(name))
 
 
 def test_queries_go_in_as_one_line_without_their_comment_lines() -> None:
     daily = build_substitutions(sample_values())[DAILY_ROLLUP]
-    source = (QUERIES_DIR / "hourly.sql").read_text(encoding="utf-8")
-    expected = " ".join(
-        line.strip() for line in source.splitlines() if line.strip() and not line.strip().startswith("--")
-    )
 
-    assert daily["HourlyQuery"] == expected
+    def one_line(name: str) -> str:
+        source = (QUERIES_DIR / name).read_text(encoding="utf-8")
+        kept = (line.strip() for line in source.splitlines())
+        return " ".join(line for line in kept if line and not line.startswith("--"))
+
+    # The valid readings of one day, the ceiling filled in, where the hourly query reads readings.
+    valid = (
+        one_line("valid_readings.sql")
+        .replace("{{ partitions }}", "l.year = ? AND l.month = ? AND l.day = ?")
+        .replace("{{ max_kwh_per_reading }}", str(sample_values().max_kwh_per_reading))
+    )
+    assert daily["HourlyQuery"] == one_line("hourly.sql").replace("{{ valid_readings_of_day }}", valid)
     assert "\n" not in str(daily["MonthlyQuery"])
+    assert "{{" not in str(daily["MonthlyQuery"])
 
 
 def test_sql_with_an_inline_comment_is_refused_rather_than_truncated() -> None:

@@ -30,7 +30,7 @@ def texts() -> dict[str, str]:
 
 
 def test_every_rendered_definition_is_json_with_no_placeholder_left(texts: dict[str, str]) -> None:
-    assert set(texts) == {"daily_rollup", "backfill"}
+    assert set(texts) == {"daily_rollup", "backfill", "ledger_sync"}
     for name, text in texts.items():
         document = json.loads(text)
         assert document["QueryLanguage"] == "JSONata", name
@@ -51,11 +51,11 @@ def test_every_rendered_definition_passes_asl_validator(texts: dict[str, str], t
     )
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert completed.stdout.count("is valid") == 2
+    assert completed.stdout.count("is valid") == 3
 
 
 def test_the_parallel_runs_three_athena_sync_queries_on_the_workgroup() -> None:
-    rollup = rendered()["daily_rollup"]["States"]["RollUp"]
+    rollup = rendered()["daily_rollup"]["States"]["RunRollupQueries"]
     assert rollup["Type"] == "Parallel"
     first_states = [branch["States"][branch["StartAt"]] for branch in rollup["Branches"]]
 
@@ -63,8 +63,8 @@ def test_the_parallel_runs_three_athena_sync_queries_on_the_workgroup() -> None:
     assert {s["Arguments"]["WorkGroup"] for s in first_states} == {"meterpipe"}
     assert {s["Arguments"]["QueryExecutionContext"]["Database"] for s in first_states} == {"iotanalyticsdb"}
     queries = [s["Arguments"]["QueryString"] for s in first_states]
-    assert ["T', r.hourcollected" in queries[0], "r.day) AS sensorid_period" in queries[1]] == [True, True]
-    assert "concat(cast(r.sensorid AS varchar), '#', r.year, '-', r.month)" in queries[2]
+    assert ["T', v.hourcollected" in queries[0], "v.day) AS sensorid_period" in queries[1]] == [True, True]
+    assert "concat(cast(v.sensorid AS varchar), '#', v.year, '-', v.month)" in queries[2]
 
 
 def test_each_distributed_map_reads_the_query_csv_in_batches_into_express_children(
@@ -79,7 +79,14 @@ def test_each_distributed_map_reads_the_query_csv_in_batches_into_express_childr
         batcher = state["ItemBatcher"]
         assert batcher["MaxItemsPerBatch"] == 500
         assert batcher["MaxInputBytesPerBatch"] <= 256 * 1024 - 4096
-        assert set(batcher["BatchInput"]) == {"granularity", "date", "execution"}
+        assert set(batcher["BatchInput"]) == {
+            "granularity",
+            "date",
+            "execution",
+            "execution_arn",
+            "computed_at",
+            "query_execution_id",
+        }
         assert batcher["BatchInput"]["execution"] == "{% $states.context.Execution.Name %}"
         assert state["MaxConcurrency"] == 25
         assert state["ItemProcessor"]["ProcessorConfig"] == {
@@ -139,7 +146,52 @@ def test_custom_errors_are_named_as_the_issue_specifies() -> None:
 
     assert errors == {
         "MeterPipe.InvalidInput",
+        "MeterPipe.NoReadings",
+        "MeterPipe.BadReadings",
+        "MeterPipe.BadCustomers",
+        "MeterPipe.IncompleteReadings",
+        "MeterPipe.Superseded",
         "MeterPipe.ReconcileFailed",
         "MeterPipe.BatchNotWritten",
         "MeterPipe.DaysFailed",
     }
+
+
+def test_nothing_is_written_before_validation_and_all_three_queries_are_done() -> None:
+    # The path a day takes from its start to its first item write, state by state.
+    states = rendered()["daily_rollup"]["States"]
+    path, name = [], rendered()["daily_rollup"]["StartAt"]
+    while name != "WriteRollups":
+        path.append(name)
+        state = states[name]
+        name = state.get("Next") or state.get("Default")
+    assert path == [
+        "ResolveDate",
+        "ResolveOptions",
+        "CheckInput",
+        "ReadDayRecord",
+        "WhoOwnsTheDay",
+        "DescribeOwner",
+        "OwnerStillRunning",
+        "ClaimDay",
+        "PreviousOwnerDone",
+        "ListDayObjects",
+        "MoreObjects",
+        "ValidateReadings",
+        "ReadValidation",
+        "JudgeReadings",
+        "RecordValidation",
+        "RunRollupQueries",
+        "MarkWritesStarted",
+    ]
+
+
+def test_no_catch_after_the_writes_began_routes_a_failure_to_a_fail_state_but_superseded() -> None:
+    # A redrive re-runs only the failed states: a catch-all ending in a Fail state would make a
+    # redriven day fail there again without retrying its writes.
+    states = rendered()["daily_rollup"]["States"]
+    after = ["MarkWritesStarted", "WriteRollups", "Reconcile", "RecordSuccess"]
+    for name in after:
+        for catcher in states[name].get("Catch", []):
+            assert catcher["ErrorEquals"] == ["DynamoDb.TransactionCanceledException"], name
+            assert catcher["Next"] == "Superseded", name

@@ -1,5 +1,5 @@
-"""daily_rollup's JSONata after ResolveDate: query parameters, result location, batch check,
-the per-granularity summary and Reconcile."""
+"""daily_rollup's JSONata of the queries and writes: query parameters, result location and
+computation, batch input and check, the per-granularity summary, Reconcile and the output."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ RUN = {"problem": None, "source": "date", "date": "2024-01-05", "year": "2024", 
 QUERY_ID = "5b7a1a2e-0c3b-4a43-9a43-1d2f1b5c9e10"
 
 
-def query_execution(scanned: int | None = 1234) -> dict[str, Any]:
-    """startQueryExecution.sync's result: the GetQueryExecution response."""
+def query_execution(scanned: int | None = 1234, submitted: int | str = 1704425406123) -> dict[str, Any]:
+    """startQueryExecution.sync's result: the GetQueryExecution response (its dates in epoch
+    milliseconds, as the .sync integration returns them)."""
     statistics = {"EngineExecutionTimeInMillis": 900}
     if scanned is not None:
         statistics["DataScannedInBytes"] = scanned
@@ -24,7 +25,7 @@ def query_execution(scanned: int | None = 1234) -> dict[str, Any]:
                 "OutputLocation": f"s3://meterpipe-results/athena-results/{QUERY_ID}.csv"
             },
             "Statistics": statistics,
-            "Status": {"State": "SUCCEEDED"},
+            "Status": {"State": "SUCCEEDED", "SubmissionDateTime": submitted},
         }
     }
 
@@ -45,44 +46,58 @@ def test_query_parameters_are_quoted_sql_string_literals_in_the_queries_order(
     assert parameters == expected
 
 
+@pytest.mark.parametrize(
+    "submitted", [1704425406123, "2024-01-05T03:30:06.123Z", "2024-01-05T03:30:06.123+00:00"]
+)
 def test_the_query_result_location_becomes_the_item_readers_bucket_and_key(
-    daily_states: dict[str, dict[str, Any]],
+    daily_states: dict[str, dict[str, Any]], submitted: int | str
 ) -> None:
-    query = evaluate(daily_states["RunHourlyQuery"]["Assign"]["hourQuery"], result=query_execution())
+    query = evaluate(daily_states["RunHourlyQuery"]["Output"], result=query_execution(submitted=submitted))
     reader = daily_states["WriteHourlyRollups"]["ItemReader"]["Arguments"]
 
+    # The submission time, whichever form it comes in, as the items' ComputedAt: ISO 8601 UTC, ms.
     assert query == {
         "id": QUERY_ID,
         "bytes_scanned": 1234,
         "bucket": "meterpipe-results",
         "key": f"athena-results/{QUERY_ID}.csv",
+        "computed_at": "2024-01-05T03:30:06.123Z",
     }
-    assert evaluate(reader["Bucket"], variables={"hourQuery": query}) == "meterpipe-results"
-    assert evaluate(reader["Key"], variables={"hourQuery": query}) == f"athena-results/{QUERY_ID}.csv"
+    queries = {"hour": query}
+    assert evaluate(reader["Bucket"], variables={"queries": queries}) == "meterpipe-results"
+    assert evaluate(reader["Key"], variables={"queries": queries}) == f"athena-results/{QUERY_ID}.csv"
 
 
 def test_a_query_without_scan_statistics_reports_zero_bytes_scanned(
     daily_states: dict[str, dict[str, Any]],
 ) -> None:
-    query = evaluate(
-        daily_states["RunDailyQuery"]["Assign"]["dayQuery"], result=query_execution(scanned=None)
-    )
+    query = evaluate(daily_states["RunDailyQuery"]["Output"], result=query_execution(scanned=None))
 
     assert query["bytes_scanned"] == 0
 
 
-def test_each_batch_carries_granularity_date_and_the_execution_name(
+def test_each_batch_carries_what_write_batch_checks_and_records(
     daily_states: dict[str, dict[str, Any]],
 ) -> None:
     batch_input = daily_states["WriteMonthlyRollups"]["ItemBatcher"]["BatchInput"]
     context = {"Execution": {"Name": "daily-2024-01-05", "Id": "arn:exec"}}
+    queries = {"month": {"id": QUERY_ID, "computed_at": "2024-01-05T03:30:06.123Z"}}
 
     values = {
-        key: evaluate(value, variables={"run": RUN}, context=context) if value.startswith("{%") else value
+        key: evaluate(value, variables={"run": RUN, "queries": queries}, context=context)
+        if value.startswith("{%")
+        else value
         for key, value in batch_input.items()
     }
 
-    assert values == {"granularity": "month", "date": "2024-01-05", "execution": "daily-2024-01-05"}
+    assert values == {
+        "granularity": "month",
+        "date": "2024-01-05",
+        "execution": "daily-2024-01-05",
+        "execution_arn": "arn:exec",
+        "computed_at": "2024-01-05T03:30:06.123Z",
+        "query_execution_id": QUERY_ID,
+    }
 
 
 @pytest.mark.parametrize(("written", "ok"), [(3, True), (2, False), (None, False)])
@@ -159,7 +174,7 @@ def summary(states: dict[str, dict[str, Any]], rows: int | None, written: int, r
     result: dict[str, Any] = evaluate(
         states["SummariseHourly"]["Output"],
         variables={
-            "hourQuery": {"id": QUERY_ID, "bytes_scanned": 1234, "bucket": "b", "key": "k"},
+            "queries": {"hour": {"id": QUERY_ID, "bytes_scanned": 1234, "bucket": "b", "key": "k"}},
             "hourQueryRows": rows,
             "hourItems": {"written": written, "read": read},
             "hourMapRunArn": "arn:maprun",
@@ -207,19 +222,58 @@ def branch_results(
     ]
 
 
-def test_the_output_holds_each_granularity_under_its_name(daily_states: dict[str, dict[str, Any]]) -> None:
+def test_the_output_holds_each_granularity_under_its_name_and_what_the_validation_found(
+    daily_states: dict[str, dict[str, Any]],
+) -> None:
     results = branch_results((960, 960), (40, 40), (40, 40))
+    checked = {
+        "readings": 1000,
+        "badReadings": 2,
+        "monthBadReadings": 1,
+        "sensorsReporting": 40,
+        "sensorsKnown": 42,
+        "readingsExpected": 1008,
+    }
+    listing = {"fingerprint": "sha256:ab", "objects": 2, "bytes": 4096}
+    validation = {"query_execution_id": "v", "bytes_scanned": 5, "engine_ms": 7}
 
-    output = evaluate(daily_states["RollUp"]["Output"], result=results, variables={"run": RUN})
+    grouped = evaluate(daily_states["WriteRollups"]["Assign"]["results"], result=results)
+    output = evaluate(
+        daily_states["RecordSuccess"]["Output"],
+        variables={
+            "run": {**RUN, "maxBadReadings": 5},
+            "results": grouped,
+            "checked": checked,
+            "listing": listing,
+            "validation": validation,
+        },
+    )
 
-    assert output == {"date": "2024-01-05", "hour": results[0], "day": results[1], "month": results[2]}
+    assert output == {
+        "date": "2024-01-05",
+        "readings": 1000,
+        "bad_readings_skipped": 2,
+        "max_bad_readings": 5,
+        "month_bad_readings_excluded": 1,
+        "sensors_reporting": 40,
+        "sensors_known": 42,
+        "readings_expected": 1008,
+        "fingerprint": "sha256:ab",
+        "input_objects": 2,
+        "input_bytes": 4096,
+        "validation": validation,
+        "hour": results[0],
+        "day": results[1],
+        "month": results[2],
+    }
 
 
 def test_reconcile_passes_when_every_granularity_wrote_every_row(
     daily_states: dict[str, dict[str, Any]],
 ) -> None:
     mismatches = evaluate(
-        daily_states["RollUp"]["Assign"]["mismatches"], result=branch_results((960, 960), (40, 40), (40, 40))
+        daily_states["WriteRollups"]["Assign"]["mismatches"],
+        result=branch_results((960, 960), (40, 40), (40, 40)),
     )
 
     assert mismatches == []
@@ -233,7 +287,8 @@ def test_reconcile_fails_naming_each_granularity_and_both_counts(
     daily_states: dict[str, dict[str, Any]],
 ) -> None:
     mismatches = evaluate(
-        daily_states["RollUp"]["Assign"]["mismatches"], result=branch_results((960, 958), (40, 40), (41, 40))
+        daily_states["WriteRollups"]["Assign"]["mismatches"],
+        result=branch_results((960, 958), (40, 40), (41, 40)),
     )
 
     failed = evaluate(
@@ -258,7 +313,7 @@ def test_the_reference_jsonata_implementation_agrees_on_reconcile(
     daily_states: dict[str, dict[str, Any]],
 ) -> None:
     cases = [branch_results((960, 958), (40, 40), (41, 40)), branch_results((1, 1), (1, 1), (1, 1))]
-    expression = daily_states["RollUp"]["Assign"]["mismatches"]
+    expression = daily_states["WriteRollups"]["Assign"]["mismatches"]
 
     reference = evaluate_with_reference(expression, [{"states": {"result": c}} for c in cases])
     cause = evaluate_with_reference(
