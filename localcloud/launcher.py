@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 RUNTIME_FILE = "localcloud.json"
+MOCK_VARIABLE = "SFN_MOCK_CONFIG"  # Step Functions Local's variable (localcloud.stepfunctions.mocks)
 LOG_FILE = Path("logs") / "localcloud.log"
 EXIT_PORT_IN_USE = 3
 EXIT_ALREADY_RUNNING = 4
@@ -176,10 +177,13 @@ def start(
     region: str = "us-east-1",
     allowed_origins: tuple[str, ...] = (),
     verify_signatures: bool = False,
+    sfn_mock_config: Path | None = None,
 ) -> RunningServer:
     """Start a server for ``home`` in the background; returns once it answers. ``allowed_origins``:
     web origins whose pages may call it; ``verify_signatures``: check signatures against the keys
-    of ``<home>/credentials`` (created with a random key pair when missing)."""
+    of ``<home>/credentials`` (created with a random key pair when missing); ``sfn_mock_config``
+    (else ``SFN_MOCK_CONFIG`` in this environment): a Step Functions Local mock configuration file
+    for the server (``localcloud.stepfunctions.mocks``)."""
     home = home.resolve()
     current = status(home)
     if current.server is not None:
@@ -193,6 +197,9 @@ def start(
     log_path = home / LOG_FILE
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
+    mock_config = sfn_mock_config or (Path(env[MOCK_VARIABLE]) if env.get(MOCK_VARIABLE) else None)
+    if mock_config is not None:  # the server runs in the home folder: pass the path absolute
+        env[MOCK_VARIABLE] = str(mock_config.resolve())
     command = [sys.executable, "-m", "localcloud.server", "--home", str(home), "--port", str(port)]
     command += ["--region", region]
     for origin in allowed_origins:

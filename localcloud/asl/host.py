@@ -23,6 +23,7 @@ from localcloud.asl.engine import run_graph
 from localcloud.asl.errors import STOP_REQUESTED, TIMEOUT, ExecutionStopped, StatesFailure
 from localcloud.asl.history import NOT_TRUNCATED, History, view
 from localcloud.asl.integrations import IntegrationFactory, default_factory
+from localcloud.asl.mocking import MockProvider, MockSession, UnknownTestCase, session_for
 from localcloud.asl.payload import to_json
 from localcloud.asl.runtime import CancelToken, ExecutionContext, ExecutionTimedOut, Frame, Variables
 from localcloud.asl.service_errors import (
@@ -65,12 +66,14 @@ class ExecutionHost:
         machine_resolver: Callable[[str], StateMachine] | None = None,
         region: str = "us-east-1",
         account: str = "123456789012",
+        mock_config: MockProvider | None = None,
     ) -> None:
         self.clock: Clock = clock or RealClock()
         self.client_factory = client_factory or _default_client_factory
         self.store: ExecutionStore = store or InMemoryExecutionStore()
         self.integrations = integrations or default_factory()
         self.machine_resolver = machine_resolver
+        self.mock_config = mock_config  # Step Functions Local's mock configuration, if any
         self.region = region
         self.account = account
         self.task_tokens = TaskTokens()
@@ -98,9 +101,14 @@ class ExecutionHost:
         extra: dict[str, Any] | None = None,
         parent_token: CancelToken | None = None,
         replace: bool = False,
+        mock_test_case: str | None = None,
     ) -> ExecutionRecord:
         """Start an execution. ``sync=True`` runs it to its end in the calling thread (StartSyncExecution,
         tests); otherwise it runs on a background thread and this returns at once (RUNNING).
+
+        ``mock_test_case`` runs it with that test case of the host's mock configuration for the state
+        machine's name (Step Functions Local's ``<state machine ARN>#<test case>``); raises
+        :class:`~localcloud.asl.mocking.UnknownTestCase` when there is no such test case.
 
         ``parent_token`` ties the execution to a parent's cancellation (Distributed Map children
         are aborted with their Map Run); ``replace`` lets an EXPRESS Map Run child start again under
@@ -108,6 +116,14 @@ class ExecutionHost:
         executions use the same execution ARN as the original execution attempt")."""
         parsed = machine if isinstance(machine, StateMachine) else self.parse(machine, execution_type)
         sm_name = state_machine_arn.rsplit(":", 1)[-1]
+        extra = dict(extra or {})
+        if mock_test_case is not None:
+            config = self.mock_config() if self.mock_config is not None else None
+            if config is None:
+                raise UnknownTestCase(
+                    f"No mock map found for test {mock_test_case}: no mock configuration is loaded"
+                )
+            extra["mock"] = MockSession.start(config.test_case(sm_name, mock_test_case)).spec
         name = name or str(uuid.uuid4())
         if execution_arn is None:
             prefix = state_machine_arn.rsplit(":", 2)[0].replace(":stateMachine", "")
@@ -127,7 +143,7 @@ class ExecutionHost:
                 execution_type=execution_type,
                 role_arn=role_arn,
                 start_date=self.clock.now(),
-                extra=dict(extra or {}),
+                extra=extra,
             )
             self.store.put(record)
         self._launch(record, parsed, resume=None, sync=sync, mode="start", parent_token=parent_token)
@@ -438,6 +454,7 @@ class ExecutionHost:
             redrive_time=record.redrive_date,
             root_token=CancelToken(parent_token),
             task_tokens=self.task_tokens,
+            mock=session_for(record.extra["mock"], self.mock_config) if "mock" in record.extra else None,
         )
 
     def _drive(

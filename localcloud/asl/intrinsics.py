@@ -268,10 +268,7 @@ def _format(template: str, args: list[Any]) -> str:
         if template.startswith("{}", i):
             if used >= len(args):
                 raise _fail("States.Format", "the template has more placeholders than arguments")
-            value = args[used]
-            if isinstance(value, dict | list):
-                raise _fail("States.Format", "arguments must be strings, numbers, booleans or null")
-            out.append(value if isinstance(value, str) else _json(value))
+            out.append(_format_argument(args[used]))
             used += 1
             i += 2
             continue
@@ -280,6 +277,20 @@ def _format(template: str, args: list[Any]) -> str:
     if used != len(args):
         raise _fail("States.Format", "the number of arguments does not match the placeholders")
     return "".join(out)
+
+
+def _format_argument(value: Any) -> str:
+    """How States.Format writes an argument, as recorded on AWS (LocalStack's snapshot tests
+    test_generic.py::test_format_2 and test_context_json_path, aws.validated): a string as it is,
+    an object as ``{Arg1=1, Arg2=[]}``, an array as ``[a, b]`` (their members written the same
+    way, so strings inside are not quoted either), anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "[" + ", ".join(_format_argument(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_format_argument(v)}" for k, v in value.items()) + "}"
+    return _json(value)
 
 
 def _string_to_json(value: Any) -> Any:

@@ -23,6 +23,7 @@ from jsonata.jexception import JException
 from jsonata.utils import Utils
 
 from localcloud.asl.errors import QUERY_EVALUATION_ERROR, StatesFailure
+from localcloud.asl.js_regex import js_regex_engine
 
 _NULL = Utils.NULL_VALUE
 _JSONATA_LOCK = threading.Lock()
@@ -34,6 +35,10 @@ class JsonataSyntaxError(ValueError):
 
 class Undefined(LookupError):
     """The expression evaluated to nothing (JSONata's undefined)."""
+
+
+class UnsupportedResult(TypeError):
+    """The expression evaluated to something that is not JSON: a function or a regular expression."""
 
 
 def is_expression(value: Any) -> bool:
@@ -50,7 +55,7 @@ def compile_jsonata(body: str) -> Jsonata:
     """Parse once (cached). Raises :class:`JsonataSyntaxError`."""
     try:
         with _JSONATA_LOCK:  # the parser is per-thread but construction touches shared statics
-            expr = Jsonata(body)
+            expr = Jsonata(body, js_regex_engine)
     except JException as exc:
         raise JsonataSyntaxError(str(exc)) from exc
     except Exception as exc:  # the parser raises plain exceptions on some malformed inputs
@@ -181,15 +186,17 @@ def from_jsonata(value: Any) -> Any:
         return {k: from_jsonata(v) for k, v in value.items()}
     if isinstance(value, list):
         return [from_jsonata(v) for v in value]
-    if callable(value) or isinstance(value, Jsonata.JFunctionCallable):
-        raise _fail("the expression produced a function, which is not a JSON value")
-    return value
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    # A function ($sum, a lambda, a partial application) or a regular expression.
+    raise UnsupportedResult(type(value).__name__)
 
 
 def evaluate_jsonata(body: str, bindings: Mapping[str, Any]) -> Any:
     """Evaluate a JSONata expression (without the ``{% %}``) with variable ``bindings``.
 
-    Returns a JSON value. Raises :class:`Undefined` when the result is undefined and
+    Returns a JSON value. Raises :class:`Undefined` when the result is undefined,
+    :class:`UnsupportedResult` when it is not JSON (a function, a regular expression) and
     ``StatesFailure(States.QueryEvaluationError)`` when evaluation fails.
     """
     try:

@@ -17,7 +17,14 @@ from jsonpath_ng.ext.parser import parse as _ng_parse
 
 
 class PathNotFound(LookupError):
-    """The path selected nothing in the data."""
+    """The path selected nothing in the data. ``missing`` is how many of its steps lead to the
+    object that lacks the next property, when that property is not the path's last step (Jayway
+    JsonPath, which AWS runs, reports a missing intermediate property as "Missing property in path
+    $['a']" and a missing last one as "No results for path: $['a']['b']")."""
+
+    def __init__(self, text: str, missing: int | None = None) -> None:
+        super().__init__(text)
+        self.missing = missing
 
 
 class InvalidPath(ValueError):
@@ -75,14 +82,16 @@ class CompiledPath:
 def _walk(steps: list[Step], text: str) -> Callable[[Any], Any]:
     def getter(data: Any) -> Any:
         cur = data
-        for step in steps:
+        last = len(steps) - 1
+        for i, step in enumerate(steps):
             if isinstance(step, int):
                 if not isinstance(cur, list) or not -len(cur) <= step < len(cur):
                     raise PathNotFound(text)
                 cur = cur[step]
             else:
                 if not isinstance(cur, dict) or step not in cur:
-                    raise PathNotFound(text)
+                    intermediate = isinstance(cur, dict) and i < last
+                    raise PathNotFound(text, missing=i + 1 if intermediate else None)
                 cur = cur[step]
         return cur
 
@@ -121,15 +130,17 @@ def compile_path(text: str) -> CompiledPath:
     return CompiledPath(text, root, None, getter)
 
 
-def bracket_notation(text: str) -> str:
-    """``$.a.b[0]`` as ``$['a']['b'][0]``: how the service's path errors spell a path."""
+def bracket_notation(text: str, steps: int | None = None) -> str:
+    """``$.a.b[0]`` as ``$['a']['b'][0]``: how the service's path errors spell a path (its first
+    ``steps`` steps only, when given)."""
     try:
         path = compile_path(text)
     except InvalidPath:
         return text
     if path.steps is None:
         return text
-    parts = "".join(f"[{s}]" if isinstance(s, int) else f"['{s}']" for s in path.steps)
+    chosen = path.steps if steps is None else path.steps[:steps]
+    parts = "".join(f"[{s}]" if isinstance(s, int) else f"['{s}']" for s in chosen)
     return path.root + parts
 
 

@@ -9,7 +9,13 @@ from typing import Any
 
 from localcloud.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
 from localcloud.asl.intrinsics import Resolver, evaluate_intrinsic, is_intrinsic
-from localcloud.asl.jsonata_eval import Undefined, evaluate_jsonata, expression_body, is_expression
+from localcloud.asl.jsonata_eval import (
+    Undefined,
+    UnsupportedResult,
+    evaluate_jsonata,
+    expression_body,
+    is_expression,
+)
 from localcloud.asl.jsonpath import PathNotFound, bracket_notation, evaluate_path
 
 
@@ -32,10 +38,13 @@ def select_path(
             text, data, context=context() if text.startswith("$$") else None, variables=variables
         )
     except PathNotFound as exc:
-        # The service's wording (the field is not named in it).
-        raise StatesFailure(
-            RUNTIME, f"Invalid path '{text}' : No results for path: {bracket_notation(text)}"
-        ) from exc
+        # The service's wording, Jayway JsonPath's (the field is not named in it).
+        found = (
+            f"Missing property in path {bracket_notation(text, exc.missing)}"
+            if exc.missing is not None
+            else f"No results for path: {bracket_notation(text)}"
+        )
+        raise StatesFailure(RUNTIME, f"Invalid path '{text}' : {found}") from exc
 
 
 def eval_jsonpath_template(
@@ -94,6 +103,13 @@ def eval_jsonata_template(template: Any, bindings: Mapping[str, Any], *, field: 
                     field,
                     f"The JSONata expression '{body}' specified for the field '{field}' "
                     "returned nothing (undefined).",
+                ) from exc
+            except UnsupportedResult as exc:
+                # Worded as LocalStack's emulation words it for Items, and as AWS words undefined.
+                raise _at(
+                    field,
+                    f"The JSONata expression '{body}' specified for the field '{field}' "
+                    "returned an unsupported result type.",
                 ) from exc
             except StatesFailure as exc:
                 if exc.error == QUERY_EVALUATION_ERROR and exc.location is None:

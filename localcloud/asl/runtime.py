@@ -13,6 +13,7 @@ from localcloud.asl.clock import Clock
 from localcloud.asl.errors import ExecutionStopped
 from localcloud.asl.history import History, iso, iso_trimmed
 from localcloud.asl.jsonata_eval import clock_functions
+from localcloud.asl.mocking import MockSession
 from localcloud.asl.tokens import TaskTokens
 
 if TYPE_CHECKING:
@@ -112,6 +113,9 @@ class ExecutionContext:
     redrive_count: int = 0
     redrive_time: dt.datetime | None = None
     root_token: CancelToken = field(default_factory=CancelToken)
+    mock: MockSession | None = None  # the execution's mock test case (Step Functions Local's files)
+    # TestState's listener for the steps of input/output processing (state, step name, value).
+    inspector: Callable[[Any, str, Any], None] | None = None
     extensions: dict[str, Any] = field(default_factory=dict)
 
     def jsonata_functions(self) -> dict[str, Any]:

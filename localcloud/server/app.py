@@ -43,6 +43,7 @@ from localcloud.cloudformation import install as install_cloudformation_provider
 from localcloud.faults import Decision, Fault, Faults
 from localcloud.faults.registry import NOTHING
 from localcloud.faults.respond import fault_error, merge_unprocessed, split_batch, throughput_exceeded
+from localcloud.launcher import MOCK_VARIABLE
 from localcloud.server import sigv4
 from localcloud.server.body import Body, BodyTooLarge, ClientGone, drain, read_body, replay
 from localcloud.server.control import CLOCK_KEY, META, Control
@@ -197,6 +198,8 @@ class LocalcloudApp:
             "endpoint": self.config.endpoint_url,
             "home": str(self.config.home) if self.config.home else None,
             "region": self.config.region,
+            "account_id": self.config.account_id,
+            "sfn_mock_config": os.environ.get(MOCK_VARIABLE) or None,
             "started_at": self.started_at,
             "previous_run": self.context.previous_shutdown if self.context else None,
             "services": dict(sorted(services.items())),

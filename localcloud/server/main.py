@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import IO
 
 # The runtime file and the exit codes are what the launcher reads: one definition, the launcher's.
-from localcloud.launcher import EXIT_ALREADY_RUNNING, EXIT_PORT_IN_USE, RUNTIME_FILE
+from localcloud.asl.mocking import MockConfigError
+from localcloud.launcher import EXIT_ALREADY_RUNNING, EXIT_PORT_IN_USE, MOCK_VARIABLE, RUNTIME_FILE
 from localcloud.server import heap, ministack
 from localcloud.server.app import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LocalcloudApp, ServerConfig
 from localcloud.server.gate import check_origin
 from localcloud.server.keys import KEYS_FILE, KeysFileError, ensure_keys_file, read_pairs
 from localcloud.server.registry import Service, ServiceRegistry
+from localcloud.stepfunctions.mocks import STEP_FUNCTIONS_LOCAL_ACCOUNT, check_mock_config
 
 log = logging.getLogger("localcloud")
 
@@ -181,11 +183,33 @@ async def _serve(app: LocalcloudApp, sock: socket.socket) -> None:
     await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
 
+def _mock_config() -> Path | None:
+    """Step Functions Local's mock configuration, checked before anything starts."""
+    try:
+        path = check_mock_config()
+    except MockConfigError as exc:
+        raise StartupError(f"the mock configuration ({MOCK_VARIABLE}) cannot be used: {exc}", 1) from exc
+    if path is not None:
+        log.info("Step Functions mock configuration: %s", path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m localcloud.server", description=__doc__)
     parser.add_argument("--home", type=Path, help="folder for all state (omit: nothing is persisted)")
     parser.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument(
+        "--account-id",
+        default=os.environ.get("LOCALCLOUD_ACCOUNT_ID"),
+        help=f"the account in ARNs (default {DEFAULT_ACCOUNT_ID}; {STEP_FUNCTIONS_LOCAL_ACCOUNT}, Step "
+        "Functions Local's, with a mock configuration)",
+    )
+    parser.add_argument(
+        "--sfn-mock-config",
+        type=Path,
+        help=f"Step Functions Local mock configuration file (sets {MOCK_VARIABLE})",
+    )
     parser.add_argument(
         "--allow-origin",
         action="append",
@@ -208,6 +232,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--log-level", default=os.environ.get("LOCALCLOUD_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
+    if args.sfn_mock_config is not None:
+        os.environ[MOCK_VARIABLE] = str(args.sfn_mock_config.resolve())
     logging.basicConfig(
         level=logging.WARNING,
         format="%(asctime)s %(levelname)s [%(name)s] %(message)s",
@@ -219,10 +245,13 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         parser.error(str(exc))
     try:
+        mock_config = _mock_config()
+        account = args.account_id or (STEP_FUNCTIONS_LOCAL_ACCOUNT if mock_config else DEFAULT_ACCOUNT_ID)
         run(
             home=args.home,
             port=args.port,
             region=args.region,
+            account_id=account,
             allowed_origins=origins,
             verify_signatures=args.verify_signatures,
             keys_file=args.keys_file,

@@ -33,7 +33,9 @@ from localcloud.asl import tokens as asl_tokens
 from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.history import view
 from localcloud.asl.integrations import default_factory
+from localcloud.asl.mocking import MockConfigError, MockConfigFile, UnknownTestCase
 from localcloud.asl.store import RUNNING, SUCCEEDED
+from localcloud.asl.test_state import TestStateRefused, TestStateRequest, TestStateRunner
 from localcloud.events.models import ServiceEvent
 from localcloud.server.errors import ValidationException
 from localcloud.server.pagination import BadToken, decode_token, encode_token, page
@@ -45,6 +47,7 @@ from localcloud.stepfunctions.exceptions import (
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     ExecutionNotRedrivable,
+    InvalidDefinition,
     InvalidExecutionInput,
     InvalidOutput,
     InvalidToken,
@@ -70,6 +73,7 @@ from localcloud.stepfunctions.machines import (
     definition_problems,
     raise_invalid,
 )
+from localcloud.stepfunctions.mocks import mock_file_from_environment, split_test_case
 from localcloud.stepfunctions.status_events import status_change
 
 log = logging.getLogger("localcloud.states")
@@ -126,6 +130,7 @@ class StepFunctionsService(ProtocolService):
         self._checkpointer: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._to_redrive: list[str] = []
+        self._mock_file: MockConfigFile | None = None
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="states-api")
         self.executor = self._pool
 
@@ -186,6 +191,7 @@ class StepFunctionsService(ProtocolService):
         self._executions.on_status_change = self._status_event
         self._executions.publish = self._publish_status_events
         self._clock = ServerClock(context.clock)
+        self._mock_file = mock_file_from_environment()
         self._host = EndpointHost(
             clock=self._clock,
             client_factory=context.shared_client,  # boto3 service names (aws-sdk:sfn asks "stepfunctions")
@@ -194,6 +200,7 @@ class StepFunctionsService(ProtocolService):
             machine_resolver=self._resolve,
             region=context.region,
             account=context.account_id,
+            mock_config=self._mock_file.current if self._mock_file is not None else None,
         )
         self._host.faults = context.faults
 
@@ -374,6 +381,24 @@ class StepFunctionsService(ProtocolService):
             "truncated": len(diagnostics) > limit,
         }
 
+    def test_state(self, params: dict[str, Any]) -> dict[str, Any]:
+        """TestState: one state run once, with AWS's statuses and inspection data (``asl.test_state``)."""
+        runner = TestStateRunner(
+            integrations=self.host.integrations,
+            client_factory=self.context.shared_client,
+            region=self.context.region,
+            account=self.context.account_id,
+            clock_now=self.context.clock.now,
+        )
+        try:
+            return runner.run(TestStateRequest.from_params(params))
+        except TestStateRefused as exc:
+            refusal = {
+                "InvalidDefinition": InvalidDefinition,
+                "InvalidExecutionInput": InvalidExecutionInput,
+            }.get(exc.code, ValidationException)
+            raise refusal(exc.message) from exc
+
     # -- tags ------------------------------------------------------------------------------------------
     def tag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -420,7 +445,7 @@ class StepFunctionsService(ProtocolService):
         return {"executionArn": record.execution_arn, "startDate": record.start_date}
 
     def start_sync_execution(self, params: dict[str, Any]) -> dict[str, Any]:
-        machine = self._machine(params["stateMachineArn"])
+        machine = self._machine(split_test_case(params["stateMachineArn"])[0])
         if machine.type != EXPRESS:
             raise StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine"
@@ -433,7 +458,8 @@ class StepFunctionsService(ProtocolService):
     def _start(
         self, params: dict[str, Any], *, sync: bool, machine: StateMachineRecord | None = None
     ) -> ExecutionRecord:
-        machine = machine or self._machine(params["stateMachineArn"])
+        machine_arn, test_case = split_test_case(params["stateMachineArn"])
+        machine = machine or self._machine(machine_arn)
         text, value = self._input(params)
         name = params.get("name")
         if name is not None:
@@ -456,9 +482,12 @@ class StepFunctionsService(ProtocolService):
                 role_arn=machine.role_arn,
                 sync=sync,
                 extra={"input_text": text},
+                mock_test_case=test_case,
             )
         except asl_errors.ExecutionAlreadyExists as exc:
             raise ExecutionAlreadyExists(str(exc)) from exc
+        except (UnknownTestCase, MockConfigError) as exc:
+            raise ValidationException(str(exc)) from exc
 
     def _record(self, arn: str) -> ExecutionRecord:
         check_execution_arn(arn)

@@ -52,9 +52,19 @@ def local() -> None:
                    "uses; add profiles for other keys; other tools sign with it given "
                    "AWS_SHARED_CREDENTIALS_FILE=<home>/credentials AWS_PROFILE=localcloud). "
                    "Default: any key is accepted.")  # fmt: skip
+@click.option("--sfn-mock-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              envvar="SFN_MOCK_CONFIG",
+              help="Step Functions Local mock configuration file (default: $SFN_MOCK_CONFIG); start "
+                   "executions on '<state machine ARN>#<test case>' to use it.")  # fmt: skip
 @home_option
 def up(
-    port: int, no_deploy: bool, allowed_origins: tuple[str, ...], verify_signatures: bool, home: Path | None
+    *,
+    port: int,
+    no_deploy: bool,
+    allowed_origins: tuple[str, ...],
+    verify_signatures: bool,
+    sfn_mock_config: Path | None,
+    home: Path | None,
 ) -> None:
     """Start localcloud in the background and deploy the project to it (idempotent).
 
@@ -64,7 +74,11 @@ def up(
     """
     folder = resolve_home(home)
     result = server.up(
-        folder, port=port, allowed_origins=allowed_origins, verify_signatures=verify_signatures
+        folder,
+        port=port,
+        allowed_origins=allowed_origins,
+        verify_signatures=verify_signatures,
+        sfn_mock_config=sfn_mock_config,
     )
     running = result.server
     verb = "started" if result.started else "already running"
@@ -80,6 +94,12 @@ def up(
             "note: it runs with its own settings (signatures "
             f"{'checked' if running.verify_signatures else 'not checked'}, web origins allowed: "
             f"{', '.join(running.allowed_origins) or 'none'}); `meterpipe local down` first to change them"
+        )
+    if sfn_mock_config is not None and not result.started:
+        console.print(
+            f"note: localcloud was already running, with mock configuration "
+            f"{server.status(folder).get('sfn_mock_config') or 'none'}: to use {sfn_mock_config}, run "
+            "'meterpipe local down' and 'meterpipe local up' again"
         )
     if no_deploy:
         return

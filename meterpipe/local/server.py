@@ -88,7 +88,9 @@ def up(
     port: int = DEFAULT_PORT,
     allowed_origins: tuple[str, ...] = (),
     verify_signatures: bool = False,
+    sfn_mock_config: Path | None = None,
 ) -> UpResult:
+    """``sfn_mock_config`` (else ``SFN_MOCK_CONFIG``): a Step Functions Local mock configuration."""
     found = find(home)
     if found.server is not None:
         if found.answer == "silent":
@@ -100,7 +102,11 @@ def up(
         return UpResult(found.server, started=False)
     try:
         server = launcher.start(
-            home, port=port, allowed_origins=allowed_origins, verify_signatures=verify_signatures
+            home,
+            port=port,
+            allowed_origins=allowed_origins,
+            verify_signatures=verify_signatures,
+            sfn_mock_config=sfn_mock_config,
         )
         return UpResult(server, started=True, stale_pid=found.stale_pid)
     except launcher.AlreadyRunning as running:
@@ -148,6 +154,7 @@ def status(home: Path) -> dict[str, Any]:
         "answering": found.answer == "answering",
         "services": health.get("services", {}),
         "clock": health.get("clock"),
+        "sfn_mock_config": health.get("sfn_mock_config"),
         "security": health.get("security", {}),
         "faults": health.get("faults", []),
     }

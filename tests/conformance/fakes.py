@@ -92,3 +92,28 @@ def _response(body: Any, meta: dict[str, Any], function_error: str | None = None
     if function_error:
         response["FunctionError"] = function_error
     return response
+
+
+class NotServed:
+    """A client for a service nothing serves in the case: every call is answered as localcloud's
+    endpoint answers a service it does not serve (``NotImplemented``, HTTP 501), so no call ever
+    leaves the machine."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.message = f"localcloud does not serve {service}"
+
+    def __getattr__(self, method: str) -> Any:
+        def refuse(**_kwargs: Any) -> Any:
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "NotImplemented",
+                        "Message": f"localcloud does not serve {self.service}",
+                    },
+                    "ResponseMetadata": {"HTTPStatusCode": 501, "RequestId": "req-not-served"},
+                },
+                method,
+            )
+
+        return refuse

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from conformance.conftest import CASES, case_files
-from conformance.fakes import FakeLambda
+from conformance.fakes import FakeLambda, NotServed
 from conformance.pending import pending_reason
 from localcloud.asl import (
     ExecutionHost,
@@ -111,6 +111,8 @@ class CaseServices:
             return self.lambda_client
         if service in self.moto_clients:
             return self.moto_clients[service]
+        if not self.moto_clients:  # nothing serves it: answered as localcloud answers, never AWS
+            return NotServed(service)
         import boto3
 
         return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]

@@ -477,6 +477,8 @@ class MapRunAttempt:
                 "parent_execution_arn": ctx.execution_arn,
                 "map_run_arn": map_run.map_run_arn,
                 "item_count": self.item_counts[index],
+                # A mocked execution's children answer from its test case, on its counters.
+                **({"mock": ctx.mock.spec} if ctx.mock is not None else {}),
             },
             parent_token=group,
             replace=express,

@@ -4,17 +4,20 @@ ToleratedFailureCount, ToleratedFailurePercentage.
 
 Checked at definition time (range, exclusive pair, JSONata syntax, Path only in JSONPath states);
 resolved at run time against the state's effective input, failing as AWS does: a path that does
-not resolve to a number in range is ``States.Runtime``, a JSONata value out of range is
-``States.QueryEvaluationError``.
+not resolve to a number in range is ``States.Runtime`` (``States.ItemReaderFailed`` for MaxItems) in
+AWS's words (``path_number``), a JSONata value out of range is ``States.QueryEvaluationError``.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from localcloud.asl.checker import Checker, pointer
-from localcloud.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
+from localcloud.asl.errors import ITEM_READER_FAILED, QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
 from localcloud.asl.jsonata_eval import is_expression
 
 if TYPE_CHECKING:
@@ -74,13 +77,9 @@ class NumberSetting:
         """The value for this run: the static number, the JSONata result, or the path's value."""
         if self.path is not None:
             value = run.path(self.path, data, self.field + "Path")
-            if not _in_range(value, self.minimum, self.maximum, self.integer):
-                raise StatesFailure(
-                    RUNTIME,
-                    f"The value at '{self.path}' for the field '{self.field}Path' must be "
-                    f"{_wanted(self.minimum, self.maximum, self.integer)}, got {value!r}",
-                )
-            return _number(value, self.integer)
+            return path_number(
+                self.field, self.path, value, minimum=self.minimum, maximum=self.maximum, integer=self.integer
+            )
         if is_expression(self.static):
             value = run.jsonata(self.static, self.field)
             if not _in_range(value, self.minimum, self.maximum, self.integer):
@@ -91,6 +90,76 @@ class NumberSetting:
                 )
             return _number(value, self.integer)
         return _number(self.static, self.integer)
+
+
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+_NUMBER_TEXT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+# What AWS says when a ``...Path`` field's value is a number out of range. The texts for
+# MaxConcurrency, ToleratedFailureCount, ToleratedFailurePercentage and MaxItems are the ones
+# recorded on AWS in LocalStack's Step Functions snapshot tests (tests/aws/services/stepfunctions,
+# marked aws.validated; moto vendors the same parser); no recording shows the ItemBatcher's, whose
+# texts follow MaxConcurrency's.
+_OUT_OF_RANGE = {
+    "MaxConcurrency": "Expected non-negative integer for MaxConcurrency, got '{value}' instead.",
+    "ToleratedFailureCount": "ToleratedFailureCount cannot be negative.",
+    "ToleratedFailurePercentage": "ToleratedFailurePercentage must be between 0 and 100.",
+    "MaxItems": "field MaxItems must be positive",
+    "MaxItemsPerBatch": "Expected positive integer for MaxItemsPerBatch, got '{value}' instead.",
+    "MaxInputBytesPerBatch": "Expected positive integer for MaxInputBytesPerBatch, got '{value}' instead.",
+}
+
+
+def path_number(
+    field: str,
+    path: str,
+    value: Any,
+    *,
+    minimum: float = 0,
+    maximum: float | None = None,
+    integer: bool = True,
+) -> float | int:
+    """The number a ``<field>Path`` reference path selected, as AWS reads it: a JSON number, or a
+    string holding one ("5"); anything else fails with AWS's text (after the state's name, as the
+    interpreter's other runtime errors).
+
+    MaxItems (the ItemReader's) fails with ``States.ItemReaderFailed`` (so without the state's name
+    in front) and quotes the value with single quotes, as recorded on AWS; the others with
+    ``States.Runtime``. A JSON value that is not a string is shown as compact JSON, as AWS shows
+    JSON in its other causes.
+    """
+    error = ITEM_READER_FAILED if field == "MaxItems" else RUNTIME
+    number = _parse_number(value, integer)
+    if number is None:
+        quote = "'" if field == "MaxItems" else '"'
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        kind = "integer" if integer else "float"
+        raise StatesFailure(
+            error,
+            f"The {field}Path field refers to value {quote}{text}{quote} which is not a valid {kind}: {path}",
+        )
+    if number < minimum or (maximum is not None and number > maximum):
+        template = _OUT_OF_RANGE.get(field)
+        wanted = _wanted(minimum, maximum, integer)
+        cause = (
+            template.format(value=number)
+            if template is not None
+            else f"The value for the field '{field}' must be {wanted}, got {number}"
+        )
+        raise StatesFailure(error, cause)
+    return number
+
+
+def _parse_number(value: Any, integer: bool) -> float | int | None:
+    if isinstance(value, str):
+        if integer:
+            return int(value) if _INTEGER_TEXT.fullmatch(value) else None
+        return float(value) if _NUMBER_TEXT.fullmatch(value) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    if integer:
+        return int(value) if float(value).is_integer() else None
+    return float(value)
 
 
 def _in_range(value: Any, minimum: float, maximum: float | None, integer: bool) -> bool:

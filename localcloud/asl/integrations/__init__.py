@@ -14,9 +14,11 @@ from localcloud.asl.integrations.base import (
     UnsupportedResource,
     parse_resource,
 )
+from localcloud.asl.integrations.catalog import OPTIMIZED
 from localcloud.asl.integrations.dynamodb import ACTIONS as DYNAMODB_ACTIONS
 from localcloud.asl.integrations.dynamodb import DynamoDbItem
 from localcloud.asl.integrations.lambda_invoke import LambdaFunction, LambdaInvoke
+from localcloud.asl.integrations.service_call import OptimizedServiceCall
 from localcloud.asl.integrations.states import StartExecution
 
 __all__ = [
@@ -47,5 +49,10 @@ def default_factory() -> IntegrationFactory:
                 f"athena:{action}", AthenaStartQuery if action == "startQueryExecution" else AthenaCall
             )
         factory.register("aws-sdk:*", AwsSdkIntegration)
+        # Every other optimized integration AWS accepts: called through the host's clients.
+        for service, entry in OPTIMIZED.items():
+            for action in entry.actions:
+                if not factory.has(f"{service}:{action}"):
+                    factory.register(f"{service}:{action}", OptimizedServiceCall)
         _DEFAULT = factory
     return _DEFAULT

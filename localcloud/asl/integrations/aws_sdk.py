@@ -16,7 +16,7 @@ Naming, as the guide describes it:
   suffix even where the service's own name lacks it (``S3.NoSuchKeyException``,
   ``DynamoDb.ConditionalCheckFailedException``, ``Sfn.ExecutionDoesNotExistException``); its cause is
   the SDK for Java 2.x message ``<message> (Service: <ServiceName>, Status Code: <n>, Request ID:
-  <id>)``.
+  <id>)``, with ``, Extended Request ID: <id>`` before the parenthesis for S3.
 
 Results are the SDK response as JSON: timestamps as Java's ``Instant`` text (ISO 8601, UTC),
 streamed bodies (S3 ``GetObject``'s ``Body``) as text, other bytes as base64. An unknown service or
@@ -26,8 +26,11 @@ definition error on the ``Resource`` or the parameter.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import botocore.session
@@ -37,7 +40,15 @@ from botocore.model import OperationModel, Shape
 from localcloud.asl.checker import Checker, pointer
 from localcloud.asl.errors import StatesFailure
 from localcloud.asl.integrations.base import Integration, TaskRequest, UnsupportedResource
-from localcloud.asl.integrations.sdk import call, java_instant, plain_json, service_error
+from localcloud.asl.integrations.catalog import not_recognized
+from localcloud.asl.integrations.sdk import (
+    call,
+    java_instant,
+    plain_json,
+    service_error,
+    unreachable,
+    unreachable_failure,
+)
 
 _TOKENS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 # Java SDK names (lowercased) whose boto3 name is not the same name, or the same without hyphens.
@@ -66,6 +77,15 @@ def _service_id(boto3_name: str) -> str | None:
         return str(_session().get_service_model(boto3_name).service_id)
     except Exception:
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def service_title(boto3_name: str) -> str:
+    """The service's full name ("Amazon Simple Queue Service"), for messages."""
+    try:
+        return str(_session().get_service_model(boto3_name).metadata.get("serviceFullName") or boto3_name)
+    except Exception:
+        return boto3_name
 
 
 @functools.lru_cache(maxsize=1)
@@ -145,23 +165,25 @@ def to_api(value: Any, shape: Shape | None) -> Any:
     return value
 
 
-def from_api(value: Any, shape: Shape | None) -> Any:
-    """An API response -> what the task returns: PascalCase members, JSON values."""
+def from_api(value: Any, shape: Shape | None, timestamp: Callable[[dt.datetime], Any] = java_instant) -> Any:
+    """An API response -> what the task returns: PascalCase members, JSON values (timestamps
+    through ``timestamp``: the SDK for Java 2.x's ISO text by default, epoch milliseconds for the
+    optimized integrations)."""
     if shape is None:
-        return plain_json(value, java_instant)
+        return plain_json(value, timestamp)
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
         members = shape.members  # type: ignore[attr-defined]
         return {
-            sdk_field(key): from_api(item, members.get(key))
+            sdk_field(key): from_api(item, members.get(key), timestamp)
             for key, item in value.items()
             if key != "ResponseMetadata"
         }
     if kind == "list" and isinstance(value, list):
-        return [from_api(item, shape.member) for item in value]  # type: ignore[attr-defined]
+        return [from_api(item, shape.member, timestamp) for item in value]  # type: ignore[attr-defined]
     if kind == "map" and isinstance(value, dict):
-        return {key: from_api(item, shape.value) for key, item in value.items()}  # type: ignore[attr-defined]
-    return plain_json(value, java_instant)
+        return {key: from_api(item, shape.value, timestamp) for key, item in value.items()}  # type: ignore[attr-defined]
+    return plain_json(value, timestamp)
 
 
 def error_name(java_name: str, code: str) -> str:
@@ -192,32 +214,26 @@ class AwsSdkIntegration(Integration):
 
     def __init__(self, resource: Any) -> None:
         super().__init__(resource)
-        if resource.pattern in ("sync", "sync:2"):
-            raise UnsupportedResource(
-                f"The resource '{resource.arn}' uses .{resource.pattern}, which AWS SDK integrations do not "
-                "support (only request-response and .waitForTaskToken)"
-            )
+        if resource.pattern in ("sync", "sync:2"):  # AWS SDK integrations never wait for a job
+            raise UnsupportedResource(not_recognized(resource.arn))
         self.service_name = resource.service.split(":", 1)[1]
         resolved = resolve_service(self.service_name)
         self.boto3_name, self.java_name = resolved or ("", "")
         self.operation = resolve_operation(self.boto3_name, resource.action) if resolved else None
 
     def validate(self, state: Any, check: Checker) -> None:
-        at = pointer(state.path, "Resource")
-        if not self.boto3_name:
-            check.add(
-                at,
-                f"The resource '{self.resource.arn}' names an unknown AWS SDK service '{self.service_name}'",
-            )
-            return
-        if self.operation is None:
-            check.add(
-                at,
-                f"The resource '{self.resource.arn}' names an unknown action '{self.resource.action}' of the "
-                f"'{self.service_name}' service (actions are camelCase, e.g. getObject)",
-            )
+        if self.operation is None:  # an unknown service, or an action it does not have
+            check.add(pointer(state.path, "Resource"), not_recognized(self.resource.arn))
             return
         check_parameter_names(state, check, self.operation.input_shape)
+
+    @property
+    def resource_type(self) -> str:
+        return "aws-sdk"  # history events: resourceType "aws-sdk", resource "s3:getObject"
+
+    @property
+    def resource_name(self) -> str:
+        return f"{self.service_name}:{super().resource_name}"
 
     def invoke(self, req: TaskRequest) -> Any:
         assert self.operation is not None
@@ -233,10 +249,22 @@ class AwsSdkIntegration(Integration):
 
     def _failure(self, exc: BaseException) -> StatesFailure:
         error = service_error(exc)
+        if unreachable(error):
+            detail = "" if error.code else error.message  # no answer at all: say what the client saw
+            return unreachable_failure(
+                self.java_name, service_title(self.boto3_name), self.resource.arn, detail
+            )
         if error.code is None:
             return StatesFailure(f"{self.java_name}.SdkClientException", error.message)
+        # The SDK for Java 2.x adds S3's extended request id (x-amz-id-2), which every S3 answer on
+        # AWS carries (LocalStack's aws-sdk S3 snapshot tests; moto vendors the same text); an S3
+        # that sends none (localcloud's) gets one made from the request id, so the shape is AWS's.
+        extended_id = error.extended_request_id
+        if not extended_id and self.java_name == "S3" and error.request_id:
+            extended_id = base64.b64encode(error.request_id.encode()).decode()
+        extended = f", Extended Request ID: {extended_id}" if extended_id else ""
         return StatesFailure(
             error_name(self.java_name, error.code),
             f"{error.message} (Service: {self.java_name}, Status Code: {error.status}, "
-            f"Request ID: {error.request_id})",
+            f"Request ID: {error.request_id}{extended})",
         )

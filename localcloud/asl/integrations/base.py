@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from localcloud.asl.checker import Checker
 from localcloud.asl.errors import HEARTBEAT_TIMEOUT, TIMEOUT, StatesFailure
 from localcloud.asl.history import NOT_TRUNCATED
+from localcloud.asl.integrations.catalog import not_recognized
+from localcloud.asl.mocking import MockedAnswer
 from localcloud.asl.payload import to_json
 from localcloud.asl.runtime import ExecutionContext, Frame
 
@@ -80,7 +82,7 @@ def parse_resource(arn: str) -> Resource:
             return Resource(arn, "service", f"aws-sdk:{parts[1]}", parts[2], pattern)
         if len(parts) == 2 and all(parts):
             return Resource(arn, "service", parts[0], parts[1], pattern)
-        raise UnsupportedResource(f"The resource '{arn}' is not a valid service integration ARN")
+        raise UnsupportedResource(not_recognized(arn))
     m = _LAMBDA_ARN.match(arn)
     if m:
         return Resource(
@@ -91,7 +93,7 @@ def parse_resource(arn: str) -> Resource:
         return Resource(
             arn, "activity", region=m.group("region"), account=m.group("account"), name=m.group("name")
         )
-    raise UnsupportedResource(f"The resource '{arn}' is not a valid Task resource ARN")
+    raise UnsupportedResource(not_recognized(arn))
 
 
 class TaskRequest:
@@ -158,6 +160,11 @@ class Integration(ABC):
         """``.sync`` / ``.sync:2``: after the request, wait for the job (:meth:`wait_for_job`)."""
         return self.resource.pattern in ("sync", "sync:2")
 
+    @classmethod
+    def supports(cls, resource: Resource) -> bool:
+        """Whether this integration runs ``resource``'s pattern (AWS refuses the others)."""
+        return resource.pattern in cls.patterns
+
     def __init__(self, resource: Resource) -> None:
         self.resource = resource
 
@@ -174,9 +181,11 @@ class Integration(ABC):
         return self.resource.action + (f".{self.resource.pattern}" if self.resource.pattern else "")
 
     def execute(self, req: TaskRequest) -> Any:
-        """Run the task with AWS's history events around :meth:`invoke`."""
+        """Run the task with AWS's history events around :meth:`invoke` (or the execution's mock)."""
+        mock = req.ctx.mock
+        mocked = mock.take(req.state.name) if mock is not None else None
         if self.history == "lambda":
-            return self._execute_lambda_style(req)
+            return self._execute_lambda_style(req, mocked)
         scheduled: dict[str, Any] = {
             "resourceType": self.resource_type,
             "resource": self.resource_name,
@@ -191,12 +200,18 @@ class Integration(ABC):
         ident = {"resourceType": self.resource_type, "resource": self.resource_name}
         req.event("TaskStarted", dict(ident))
         try:
-            result = self.invoke(req)
+            result = self.invoke(req) if mocked is None else self.mocked_result(mocked)
             if self.needs_task_token or self.runs_a_job:
                 req.event(
                     "TaskSubmitted", {**ident, "output": to_json(result), "outputDetails": NOT_TRUNCATED}
                 )
-                result = wait_for_callback(req) if self.needs_task_token else self.wait_for_job(req, result)
+                if mocked is not None:
+                    if self.needs_task_token and req.run.task_token is not None:
+                        req.ctx.task_tokens.close(req.run.task_token)  # answered by the mock
+                elif self.needs_task_token:
+                    result = wait_for_callback(req)
+                else:
+                    result = self.wait_for_job(req, result)
             _check_still_wanted(req)
         except StatesFailure as failure:
             kind = "TaskTimedOut" if failure.error in (TIMEOUT, HEARTBEAT_TIMEOUT) else "TaskFailed"
@@ -205,7 +220,12 @@ class Integration(ABC):
         req.event("TaskSucceeded", {**ident, "output": to_json(result), "outputDetails": NOT_TRUNCATED})
         return result
 
-    def _execute_lambda_style(self, req: TaskRequest) -> Any:
+    def mocked_result(self, mocked: MockedAnswer) -> Any:
+        """The task's result from its mock (or the mocked error raised)."""
+        mocked.raise_if_thrown()
+        return mocked.value
+
+    def _execute_lambda_style(self, req: TaskRequest, mocked: MockedAnswer | None = None) -> Any:
         scheduled: dict[str, Any] = {
             "resource": self.resource.arn,
             "input": to_json(req.arguments),
@@ -216,7 +236,7 @@ class Integration(ABC):
         req.event("LambdaFunctionScheduled", scheduled)
         req.event("LambdaFunctionStarted")
         try:
-            result = self.invoke(req)
+            result = self.invoke(req) if mocked is None else self.mocked_result(mocked)
             _check_still_wanted(req)
         except StatesFailure as failure:
             kind = "LambdaFunctionTimedOut" if failure.error == TIMEOUT else "LambdaFunctionFailed"
@@ -295,6 +315,9 @@ class IntegrationFactory:
     def register(self, key: str, cls: type[Integration]) -> None:
         self._classes[key] = cls
 
+    def has(self, key: str) -> bool:
+        return key in self._classes
+
     def copy(self) -> IntegrationFactory:
         other = IntegrationFactory()
         other._classes = dict(self._classes)
@@ -306,14 +329,7 @@ class IntegrationFactory:
         if resource.kind == "activity":
             raise UnsupportedResource(f"Activities are not supported by localcloud: '{arn}'")
         cls = self._classes.get(resource.key)
-        if cls is None:
-            raise UnsupportedResource(
-                f"The resource '{arn}' is not supported by localcloud (no integration for '{resource.key}')"
-            )
-        if resource.pattern not in cls.patterns:
-            suffix = f".{resource.pattern}" if resource.pattern else " (request-response)"
-            raise UnsupportedResource(
-                f"The integration pattern '{suffix.strip()}' of '{resource.key}' "
-                "is not supported by localcloud"
-            )
+        if cls is None or not cls.supports(resource):
+            # AWS's own refusal: every Resource AWS accepts has an integration here.
+            raise UnsupportedResource(not_recognized(arn))
         return cls(resource)

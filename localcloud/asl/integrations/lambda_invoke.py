@@ -19,6 +19,7 @@ from localcloud.asl.errors import RUNTIME, StatesFailure
 from localcloud.asl.integrations.base import Integration, TaskRequest
 from localcloud.asl.integrations.sdk import sdk_metadata, service_error
 from localcloud.asl.jsonata_eval import is_expression
+from localcloud.asl.mocking import MockedAnswer
 from localcloud.asl.payload import to_json
 
 _INVOKE_FIELDS = {"FunctionName", "Payload", "InvocationType", "Qualifier", "ClientContext", "LogType"}
@@ -129,6 +130,12 @@ class LambdaFunction(Integration):
     """A bare function ARN as Resource: the input is the payload, the result the function's output."""
 
     history = "lambda"
+
+    def mocked_result(self, mocked: MockedAnswer) -> Any:
+        # A mock holds Lambda's Invoke response; the function's output is its Payload (Step
+        # Functions Local's "state result from Payload section in the mocked Lambda response").
+        value = super().mocked_result(mocked)
+        return value["Payload"] if isinstance(value, dict) and "Payload" in value else value
 
     def invoke(self, req: TaskRequest) -> Any:
         response = _call(

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import botocore.exceptions
+
 from localcloud.asl.errors import StatesFailure
 
 
@@ -32,13 +34,24 @@ class ServiceError:
     message: str
     status: Any
     request_id: str
+    no_answer: bool = False  # the request got no answer at all (nothing listens, the connection failed)
+    extended_request_id: str = ""  # S3's x-amz-id-2 (botocore's HostId)
+
+
+# What a client raises when its request gets no answer.
+_NO_ANSWER = (
+    botocore.exceptions.ConnectionError,
+    botocore.exceptions.HTTPClientError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 def service_error(exc: BaseException) -> ServiceError:
     """Read a botocore ClientError (or anything shaped like one)."""
     response = getattr(exc, "response", None)
     if not isinstance(response, dict) or "Error" not in response:
-        return ServiceError(None, str(exc), None, "")
+        return ServiceError(None, str(exc), None, "", no_answer=isinstance(exc, _NO_ANSWER))
     error = response.get("Error") or {}
     meta = response.get("ResponseMetadata") or {}
     return ServiceError(
@@ -46,20 +59,46 @@ def service_error(exc: BaseException) -> ServiceError:
         str(error.get("Message") or ""),
         meta.get("HTTPStatusCode"),
         str(meta.get("RequestId") or ""),
+        extended_request_id=str(meta.get("HostId") or ""),
     )
 
 
-def optimized_failure(exc: BaseException, *, prefix: str, service: str, fallback: str) -> StatesFailure:
+# What localcloud's endpoint answers for a service it does not serve (``NotImplemented``, HTTP 501).
+NOT_SERVED = ("NotImplemented", 501)
+
+
+def unreachable(error: ServiceError) -> bool:
+    """Whether the call reached no service: no answer at all, or an endpoint that does not serve it."""
+    return error.no_answer or (error.code, error.status) == NOT_SERVED
+
+
+def unreachable_failure(error_prefix: str, title: str, resource: str, detail: str = "") -> StatesFailure:
+    """The failure of a call no service answered, as AWS reports one (the SDK's client exception,
+    ``<Prefix>.SdkClientException`` with ``Unable to execute HTTP request: ...``), saying which
+    service localcloud does not emulate and how to run the state offline anyway."""
+    reason = detail or f"localcloud does not emulate {title}"
+    return StatesFailure(
+        f"{error_prefix}.SdkClientException",
+        f"Unable to execute HTTP request: {reason} (resource {resource}); mock this state in a Step "
+        "Functions Local mock configuration file (SFN_MOCK_CONFIG) to run it offline",
+    )
+
+
+def optimized_failure(
+    exc: BaseException, *, prefix: str, service: str, fallback: str, exception_suffix: bool = False
+) -> StatesFailure:
     """An optimized integration's failure: ``<prefix>.<ErrorCode>`` (``<prefix>.<fallback>`` when
-    the service named none, ``<prefix>.SdkClientException`` when it never answered)."""
+    the service named none, ``<prefix>.SdkClientException`` when no service answered); with
+    ``exception_suffix`` the name ends in ``Exception`` (``SNS.NotFoundException``)."""
     error = service_error(exc)
-    if error.code is None and error.status is None:
+    if unreachable(error) or (error.code is None and error.status is None):
         return StatesFailure(
             f"{prefix}.SdkClientException", f"Unable to execute HTTP request: {error.message}"
         )
     code = error.code or fallback
+    name = code if not exception_suffix or code.endswith("Exception") else code + "Exception"
     return StatesFailure(
-        f"{prefix}.{code}",
+        f"{prefix}.{name}",
         f"{error.message} (Service: {service}; Status Code: {error.status}; Error Code: {code}; "
         f"Request ID: {error.request_id}; Proxy: null)",
     )

@@ -444,6 +444,12 @@ class StateRun:
     def reset_context(self) -> None:
         self._context = None
 
+    def inspect(self, key: str, value: Any) -> None:
+        """A step of input/output processing, for TestState's inspectionData (when it listens)."""
+        inspector = self.frame.ctx.inspector
+        if inspector is not None:
+            inspector(self.state, key, value)
+
     def variable(self, name: str) -> Any:
         return self.frame.variables.get(name)
 
@@ -478,8 +484,11 @@ class StateRun:
             data = {}
         elif state.input_path != "$":
             data = self.path(state.input_path, data, "InputPath")
+        self.inspect("afterInputPath", data)
         if state.parameters is not _MISSING:
             data = self.template(state.parameters, data)
+        if state.has_result:
+            self.inspect("afterParameters", data)
         return data
 
     def arguments(self) -> Any:
@@ -487,11 +496,15 @@ class StateRun:
         state = self.state
         if state.parameters is _MISSING:
             return None
-        return self.jsonata(state.parameters, "Arguments")
+        arguments = self.jsonata(state.parameters, "Arguments")
+        self.inspect("afterArguments", arguments)
+        return arguments
 
     def finish(self, result: Any) -> Transition:
         """Output processing and Assign: both see the variables as they were before this state."""
         state = self.state
+        if state.has_result:
+            self.inspect("result", result)
         if state.jsonata:
             if state.has_result:
                 if state.output is not _MISSING:
@@ -508,7 +521,12 @@ class StateRun:
             if state.has_result and state.result_selector is not _MISSING:
                 result = self.template(state.result_selector, result)
             pending = self.template(state.assign, result) if state.assign else None
-            output = self.apply_result_path(state.result_path, result) if state.has_result else result
+            if state.has_result:
+                self.inspect("afterResultSelector", result)
+                output = self.apply_result_path(state.result_path, result)
+                self.inspect("afterResultPath", output)
+            else:
+                output = result
             output = self.apply_output_path(output)
         self.commit(pending)
         return Transition(state.next_state(self), output)

@@ -7,8 +7,9 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from localcloud.asl.checker import Checker, pointer
+from localcloud.asl.distributed.settings import path_number
 from localcloud.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, ExecutionStopped, StatesFailure
-from localcloud.asl.jsonata_eval import is_expression
+from localcloud.asl.jsonata_eval import expression_body, is_expression
 from localcloud.asl.runtime import CancelToken
 from localcloud.asl.states.base import (
     MISSING,
@@ -258,9 +259,11 @@ class MapState(State):
     def items(self, run: StateRun, effective_input: Any) -> list[Any]:
         if self.jsonata:
             value = run.raw_input if self.items_value is MISSING else run.jsonata(self.items_value, "Items")
-            if not isinstance(value, list):
-                raise StatesFailure(QUERY_EVALUATION_ERROR, f"The field 'Items' {_not_an_array(value)}")
-            return value
+            if isinstance(value, list):
+                return value
+            if is_expression(self.items_value) and not isinstance(value, dict):
+                raise _unexpected_items(expression_body(self.items_value), value)
+            raise StatesFailure(QUERY_EVALUATION_ERROR, f"The field 'Items' {_not_an_array(value)}")
         value = (
             effective_input
             if self.items_path in (None, "$")
@@ -276,10 +279,7 @@ class MapState(State):
         value: Any = self.max_concurrency
         if self.max_concurrency_path is not None:
             value = run.path(self.max_concurrency_path, effective_input, "MaxConcurrencyPath")
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise StatesFailure(
-                    RUNTIME, f"The MaxConcurrencyPath value must be a non-negative integer, got {value!r}"
-                )
+            value = path_number("MaxConcurrency", self.max_concurrency_path, value)
         elif self.jsonata and is_expression(value):
             value = run.jsonata(value, "MaxConcurrency")
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -297,6 +297,26 @@ class MapState(State):
         if self.jsonata:
             return item_run.jsonata(self.item_selector, "ItemSelector")
         return item_run.template(self.item_selector, effective_input)
+
+
+def _unexpected_items(body: str, value: Any) -> StatesFailure:
+    """A JSONata Items that is not an array, worded as LocalStack's emulation words it (moto
+    vendors it; no recording on AWS was found): the JSON type and the value, a string in quotes."""
+    if value is None:
+        shown, kind = "null", "null"
+    elif isinstance(value, bool):
+        shown, kind = ("true" if value else "false"), "boolean"
+    elif isinstance(value, int | float):
+        shown, kind = str(value), "number"
+    else:
+        shown, kind = f'"{value}"', "string"
+    failure = StatesFailure(
+        QUERY_EVALUATION_ERROR,
+        f"The JSONata expression '{body}' specified for the field 'Items' returned an unexpected result "
+        f"type. Expected 'array', but was '{kind}' for value: {shown}",
+    )
+    failure.location = "Items"
+    return failure
 
 
 def _not_an_array(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from localcloud.asl.checker import Checker, pointer
@@ -90,12 +91,7 @@ class WaitState(State):
                 )
             return max((when - now).total_seconds(), 0.0)
         if self.seconds_path is not None:
-            value = run.path(self.seconds_path, data, "SecondsPath")
-            if not _is_seconds(value):
-                raise StatesFailure(
-                    RUNTIME, f"The SecondsPath parameter does not reference a valid integer value: {value!r}"
-                )
-            return float(value)
+            return float(self._seconds_at(run, self.seconds_path, data))
         assert self.timestamp_path is not None
         value = run.path(self.timestamp_path, data, "TimestampPath")
         when = parse_timestamp(value)
@@ -104,6 +100,36 @@ class WaitState(State):
                 RUNTIME, f"The TimestampPath parameter does not reference a valid timestamp: {value!r}"
             )
         return max((when - now).total_seconds(), 0.0)
+
+    @staticmethod
+    def _seconds_at(run: StateRun, path: str, data: Any) -> int:
+        """SecondsPath's value, failing in AWS's words (LocalStack's snapshot tests recorded on AWS):
+        a path that selects nothing "does not reference an input value", a value that is not a
+        whole number "cannot be parsed as a long value", a negative one "references a negative
+        value". A string, even "5", is refused like any other non-number, as LocalStack's emulation
+        does; no recording on AWS with a numeric string was found, so this one is not certain."""
+        try:
+            value = run.path(path, data, "SecondsPath")
+        except StatesFailure as exc:
+            raise StatesFailure(
+                RUNTIME, f"The SecondsPath parameter does not reference an input value: {path}"
+            ) from exc
+        shown = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+            raise StatesFailure(
+                RUNTIME,
+                f"The SecondsPath parameter cannot be parsed as a long value: {path} == {shown}",
+            )
+        if value < 0:
+            raise StatesFailure(
+                RUNTIME, f"The SecondsPath parameter references a negative value: {path} == {shown}"
+            )
+        if value > MAX_WAIT_SECONDS:
+            raise StatesFailure(
+                RUNTIME,
+                f"The value for the field 'SecondsPath' must be at most {MAX_WAIT_SECONDS}, got {shown}",
+            )
+        return int(value)
 
 
 def _is_seconds(value: Any) -> bool:

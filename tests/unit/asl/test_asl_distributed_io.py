@@ -247,12 +247,13 @@ def test_max_items_path_limits_the_items_read(s3host: S3Host) -> None:
     assert s3host.run(dmap(ItemReader=spec), {"limit": 3}).output == [1, 2, 3]
 
 
-def test_a_max_items_path_that_is_not_a_number_is_a_runtime_error(s3host: S3Host) -> None:
+def test_a_max_items_path_that_is_not_a_number_is_an_item_reader_failure(s3host: S3Host) -> None:
+    # As recorded on AWS (conformance case map_distributed/max_items_path_not_an_integer).
     s3host.put("n.json", json.dumps([1]))
     record = s3host.run(
         dmap(ItemReader=reader("n.json", InputType="JSON", MaxItemsPath="$.limit")), {"limit": "x"}
     )
-    assert (record.status, record.error) == ("FAILED", "States.Runtime")
+    assert (record.status, record.error) == ("FAILED", "States.ItemReaderFailed")
     assert "MaxItemsPath" in (record.cause or "")
 
 

@@ -99,17 +99,22 @@ def test_resource_service_names_resolve_to_boto3_services(name: str, boto3_name:
     assert resolve_service(name) == (boto3_name, java)
 
 
-def test_unknown_service_action_and_parameter_fail_validation_naming_the_field() -> None:
-    assert (
-        "unknown AWS SDK service 'nosuch'"
-        in problems(task("arn:aws:states:::aws-sdk:nosuch:doIt"))["/States/T/Resource"]
+def not_recognized(arn: str) -> str:
+    return (
+        f"The resource provided {arn} is not recognized. The value is not a valid resource ARN, or the "
+        "resource is not available in this region."
     )
-    found = problems(task("arn:aws:states:::aws-sdk:s3:getObjectt", {"Bucket": "b"}))
-    assert "unknown action 'getObjectt'" in found["/States/T/Resource"]
+
+
+def test_unknown_service_action_and_parameter_fail_validation_naming_the_field() -> None:
+    for arn in (
+        "arn:aws:states:::aws-sdk:nosuch:doIt",
+        "arn:aws:states:::aws-sdk:s3:getObjectt",
+        "arn:aws:states:::aws-sdk:s3:getObject.sync",
+    ):
+        assert problems(task(arn, {"Bucket": "b", "Key": "k"}))["/States/T/Resource"] == not_recognized(arn)
     found = problems(task("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": "bkt", "Kee.$": "$.k"}))
     assert "'Kee' is not a parameter" in found["/States/T/Parameters/Kee.$"]
-    found = problems(task("arn:aws:states:::aws-sdk:s3:getObject.sync", {"Bucket": "bkt", "Key": "k"}))
-    assert "do not support" in found["/States/T/Resource"]
 
 
 def test_java_instant_drops_a_zero_fraction() -> None:
@@ -159,7 +164,7 @@ def test_aws_sdk_parameters_and_results_are_pascal_case() -> None:
         "ItemCounts": {"Succeeded": 3, "Total": 3},
     }
     scheduled = events(record, "TaskScheduled")[0]
-    assert (scheduled["resourceType"], scheduled["resource"]) == ("aws-sdk:sfn", "describeMapRun")
+    assert (scheduled["resourceType"], scheduled["resource"]) == ("aws-sdk", "sfn:describeMapRun")
 
 
 def test_aws_sdk_errors_are_service_and_exception_names() -> None:
@@ -249,10 +254,8 @@ def test_optimized_dynamodb_adds_sdk_metadata_and_names_errors_dynamodb(aws: Ser
 def test_optimized_dynamodb_checks_its_parameters_and_actions() -> None:
     found = problems(task("arn:aws:states:::dynamodb:getItem", {"TableName": "T", "Keys": {}}))
     assert "'Keys' is not a parameter" in found["/States/T/Parameters/Keys"]
-    assert (
-        "no integration for 'dynamodb:scan'"
-        in problems(task("arn:aws:states:::dynamodb:scan", {}))["/States/T/Resource"]
-    )
+    scan = "arn:aws:states:::dynamodb:scan"  # only AWS SDK integrations reach Scan
+    assert problems(task(scan, {}))["/States/T/Resource"] == not_recognized(scan)
 
 
 # ---- Athena --------------------------------------------------------------------------------------------
@@ -362,8 +365,9 @@ def test_athena_service_errors_are_athena_names() -> None:
 
 
 def test_athena_get_query_results_has_no_sync_pattern() -> None:
-    found = problems(task("arn:aws:states:::athena:getQueryResults.sync", {"QueryExecutionId": "q"}))
-    assert "not supported" in found["/States/T/Resource"]
+    arn = "arn:aws:states:::athena:getQueryResults.sync"
+    found = problems(task(arn, {"QueryExecutionId": "q"}))
+    assert found["/States/T/Resource"] == not_recognized(arn)
 
 
 # ---- Step Functions: startExecution --------------------------------------------------------------------
