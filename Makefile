@@ -12,6 +12,10 @@ CHROMIUM := /usr/bin/chromium
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
+# The suite runs on every core (pytest-xdist), a test file per worker so a file's shared localcloud
+# and deployment are built once; most of its time is spent waiting on localcloud subprocesses.
+# PYTEST_ARGS="-n 0" runs it in one process.
+PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 # Extra CDK CLI arguments, e.g. CDK_ARGS="-c meterpipe:timezone=Europe/London".
 CDK_ARGS ?=
@@ -53,7 +57,7 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 test: setup ## Run the whole test suite
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 lint: setup ## ruff check, ruff format --check, mypy (strict on localcloud, meterpipe, handlers)
 	$(BIN)/ruff check .
