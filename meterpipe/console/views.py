@@ -31,7 +31,7 @@ from meterpipe.ops.executions import (
 )
 from meterpipe.ops.history import root_cause
 from meterpipe.ops.inputs import day_inputs
-from meterpipe.ops.ledger import DayRecord, attempt_records, day_record, repair_running
+from meterpipe.ops.ledger import DayRecord, attempt_records, day_record, repair_attempts
 from meterpipe.ops.logs import request_log_lines
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.redrive import Redrive, redrive_days, redrive_execution
@@ -102,9 +102,7 @@ def day_page(pipeline: Pipeline, day_text: str, query: dict[str, str]) -> Page:
     day = parse_date(day_text, "date")
     now = pipeline.now()
     record = day_record(pipeline, day)
-    attempts = attempt_records(pipeline, DateRange(day, day)).get(day, [])
-    if attempts and attempts[-1].running:  # the one repair, for the latest attempt only
-        attempts[-1:] = repair_running(pipeline, attempts[-1:])
+    attempts = repair_attempts(pipeline, attempt_records(pipeline, DateRange(day, day)).get(day, []))
     stale = False
     if record is not None and record.succeeded and record.fingerprint is not None:
         stale = day_inputs(pipeline, DateRange(day, day))[day].value != record.fingerprint
