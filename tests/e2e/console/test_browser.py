@@ -68,11 +68,17 @@ def page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
-def screenshot(page: Any, name: str) -> None:
+def screenshot(page: Any, name: str, part: Any = None) -> None:
+    """The whole page (or ``part``, a locator) as ``console-<name>.png`` when asked for
+    (``make screenshots``)."""
     folder = os.environ.get("METERPIPE_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"console-{name}.png"), full_page=True)
+        path = str(Path(folder) / f"console-{name}.png")
+        if part is not None:
+            part.screenshot(path=path)
+        else:
+            page.screenshot(path=path, full_page=True)
 
 
 def test_from_the_list_to_the_failed_day_its_states_its_map_run_and_its_batchs_log_lines(
@@ -115,7 +121,7 @@ def test_from_the_list_to_the_failed_day_its_states_its_map_run_and_its_batchs_l
             'section.branch[aria-label="RunRollupQueries branch 1"] li.state[data-state="RunHourlyQuery"]'
         )
     ).to_have_count(1)
-    screenshot(page, "execution")
+    screenshot(page, "execution", page.locator('li.state[data-state="WriteRollups"]'))
 
     # Clicking a state shows what it did.
     page.click(f'li.state[data-state="{failed_map.state}"] > a.state-box')
@@ -143,6 +149,7 @@ def test_from_the_list_to_the_failed_day_its_states_its_map_run_and_its_batchs_l
     expect(items.locator('td[data-part="failed"]')).to_have_text(f"{expected_items:,}")
     expect(items.locator('td[data-part="total"]')).to_have_text(f"{expected_items:,}")
     expect(items.locator("td").last).to_have_text("yes")
+    screenshot(page, "map-runs", page.locator("#map-runs"))
     expect(hourly.locator("table.failed-children td.cause").first).to_contain_text(f"({REFUSED})")
     hourly.locator("a.logs").first.click()
     expect(page.locator("h1")).to_contain_text("Log lines of request")
