@@ -110,6 +110,7 @@ class LocalcloudApp:
             health=self.health,
             faults=self.faults,
             flush=self.ministack.save if self.ministack.persist else None,
+            checkpoint=registry.checkpoint,
         )
         # localcloud's own callers sign with a random key of this run when signatures are checked.
         own = (
