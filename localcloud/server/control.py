@@ -99,6 +99,8 @@ class Control:
             )
         if route == "/checkpoint" and request.method == "POST":
             began = time.perf_counter()
+            if self._flush is not None:  # everything durable, even with no execution to write
+                await self._flush()
             written = await self._checkpoint() if self._checkpoint is not None else {}
             return Response.json({"seconds": round(time.perf_counter() - began, 4), "written": written})
         if route == "/faults" or route.startswith("/faults/"):

@@ -294,6 +294,11 @@ class MiniStack:
         if failed:
             self._dirty |= dirty  # try again next time
             raise failed[0]
+        # A snapshot another caller started (the periodic save took the dirty services a moment
+        # ago) holds changes made before this call: durable "now" means once it is installed too.
+        for lane in self._lanes.values():
+            async with lane:
+                pass
 
     async def _snapshot(self, lane: str, keys: list[str]) -> None:
         journal = self._journal
