@@ -111,6 +111,7 @@ class LocalcloudApp:
             faults=self.faults,
             flush=self.ministack.save if self.ministack.persist else None,
             checkpoint=registry.checkpoint,
+            settle=self.ministack.settle if self.ministack.persist else None,
         )
         # localcloud's own callers sign with a random key of this run when signatures are checked.
         own = (

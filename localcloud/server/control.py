@@ -20,8 +20,8 @@ Writes must be ``Content-Type: application/json`` (``gate``: no web page sends t
 - ``POST /_localcloud/storage/flush``: make MiniStack's data durable now (what a Step Functions
   checkpoint does first); answers ``{"seconds": ...}`` once it is. For benchmarks and tests that
   must know a checkpoint ran (or is running) instead of waiting for the periodic one.
-- ``POST /_localcloud/checkpoint``: a checkpoint now (MiniStack's data made durable, then the
-  running executions written, as the periodic one does); answers ``{"seconds": ..., "written":
+- ``POST /_localcloud/checkpoint``: a checkpoint now (MiniStack's data made durable, snapshots
+  already under way included, then the running executions written); answers ``{"seconds": ..., "written":
   {"states": n}}`` once it is written. Tests use it before they kill the server, instead of
   sleeping past the periodic checkpoint.
 """
@@ -68,6 +68,7 @@ class Control:
         faults: Faults | None = None,
         flush: Flush | None = None,
         checkpoint: Checkpoint | None = None,
+        settle: Flush | None = None,
     ) -> None:
         self.clock = clock
         self.faults = faults if faults is not None else Faults()
@@ -75,6 +76,7 @@ class Control:
         self._health = health
         self._flush = flush
         self._checkpoint = checkpoint
+        self._settle = settle
         self.clock_hooks: list[ClockHook] = []
 
     async def handle(self, request: Request) -> Response:
@@ -99,8 +101,8 @@ class Control:
             )
         if route == "/checkpoint" and request.method == "POST":
             began = time.perf_counter()
-            if self._flush is not None:  # everything durable, even with no execution to write
-                await self._flush()
+            if self._settle is not None:  # everything durable, even with no execution to write
+                await self._settle()
             written = await self._checkpoint() if self._checkpoint is not None else {}
             return Response.json({"seconds": round(time.perf_counter() - began, 4), "written": written})
         if route == "/faults" or route.startswith("/faults/"):

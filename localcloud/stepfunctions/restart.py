@@ -20,6 +20,10 @@ Where each rule runs:
 - the rest is AWS's own redrive (``localcloud.asl.host.ExecutionHost.redrive``, the Distributed
   Map processor's Map Run redrive): the saved progress (``record.progress``, written in
   checkpoints about once a second, and as it stands at a clean stop) is what it continues from.
+
+The interpreter library has one more way back, which the endpoint does not use:
+``ExecutionHost.recover()`` continues RUNNING records in place (no failure, no redrive), and a Map
+Run that finds its child RUNNING then waits for it instead of redriving it.
 """
 
 from __future__ import annotations
