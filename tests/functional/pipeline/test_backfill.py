@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pipeline_support import MONTH, SPEC, Pipeline, expected_items, start_pipeline
 
-from localcloud import launcher
+from localcloud import control, launcher
 
 pytestmark = pytest.mark.slow
 MONTH_RANGE = json.dumps({"from": str(MONTH[0]), "to": str(MONTH[-1])})
@@ -53,6 +53,8 @@ def test_a_backfill_carries_on_after_a_clean_stop_and_is_completed_by_a_redrive_
         assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
 
     def restart(*, kill: bool) -> Any:
+        if kill:  # a kill keeps what the last checkpoint wrote: the days running now, RUNNING
+            control.checkpoint(pipeline.endpoint)
         launcher.stop(pipeline.home, kill=kill)
         restarted = start_pipeline(pipeline.home, pipeline.lake)  # `meterpipe local up` again
         pipeline.clients, pipeline.endpoint = restarted.clients, restarted.endpoint
