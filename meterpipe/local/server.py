@@ -51,6 +51,13 @@ class Found:
     stale_pid: int | None = None  # a pid file naming a server that is gone was removed
 
 
+def check_origin(value: str) -> str:
+    """A web origin as localcloud accepts it for --allow-origin (ValueError saying what is wrong)."""
+    from localcloud.server.gate import check_origin as gate_check  # noqa: PLC0415 - only when given
+
+    return gate_check(value)
+
+
 def probe(endpoint: str, timeout: float = ANSWER_SECONDS) -> tuple[Answer, dict[str, Any] | None]:
     """Ask the server at ``endpoint`` for its health: it answers, refuses the connection (nothing
     listens: it is gone), or accepts it and stays silent (alive, but busy)."""
