@@ -44,7 +44,7 @@ $(PY_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "meterpipe needs Python 3.11 or newer")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,infra]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,infra,local]'
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
