@@ -23,7 +23,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
 NODE_NOTE = $(if $(NODE_OLD),@echo "note: Node.js $(NODE_MAJOR) is past its end of life for the AWS CDK (jsii supports 22 and 24); it still works" >&2,@true)
 
 # $(CHROMIUM) is a file target: setup installs it once, and never fails for want of it.
-.PHONY: help setup test lint format demo bench scale synth bootstrap deploy destroy deploy-local destroy-local clean
+.PHONY: help setup test wheel-check lint format demo bench scale synth bootstrap deploy destroy deploy-local destroy-local clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ $(NODE_STAMP): package.json package-lock.json
 
 test: setup ## Run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+wheel-check: setup ## Build the wheel, install it (alone, then with [local]) in fresh virtualenvs, run a day outside the checkout
+	PYTHON=$(PY) .ci/wheel-check
 
 lint: setup ## ruff check, ruff format --check, mypy (strict on localcloud, meterpipe, handlers)
 	$(BIN)/ruff check .
