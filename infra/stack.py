@@ -121,6 +121,7 @@ class MeterPipeStack(Stack):
             self,
             "Schedule",
             state_machine=orchestration.daily_rollup,
+            name=config.daily_rollup_name,
             expression=config.schedule_cron,
             timezone=config.timezone,
             enabled=config.schedule_enabled,

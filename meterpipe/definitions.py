@@ -87,6 +87,9 @@ DEFAULT_BACKFILL_MAX_CONCURRENCY: Final = 4
 DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT: Final = 40
 DEFAULT_LAMBDA_TIMEOUT_SECONDS: Final = 60
 DEFAULT_LAMBDA_MEMORY_MB: Final = 512
+# The workgroup: a query scanning more is cancelled (Athena's minimum is 10 MB); results SSE-S3.
+DEFAULT_ATHENA_BYTES_SCANNED_CUTOFF: Final = 10 * 1024**3
+ATHENA_RESULTS_ENCRYPTION: Final = "SSE_S3"
 
 WRITE_BATCH_HANDLER: Final = "handlers.write_batch.handler"
 

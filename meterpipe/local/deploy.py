@@ -32,9 +32,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from meterpipe.aws import Clients, error_code
 from meterpipe.definitions import (
+    ATHENA_RESULTS_ENCRYPTION,
     ATHENA_RESULTS_PREFIX,
     BACKFILL,
     DAILY_ROLLUP,
+    DEFAULT_ATHENA_BYTES_SCANNED_CUTOFF,
     DEFAULT_BACKFILL_MAX_CONCURRENCY,
     DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT,
     DEFAULT_LAMBDA_MEMORY_MB,
@@ -114,6 +116,7 @@ class LocalDeployment:
     handlers_dir: Path = HANDLERS_DIR
     function_timeout: int = DEFAULT_LAMBDA_TIMEOUT_SECONDS
     function_memory: int = DEFAULT_LAMBDA_MEMORY_MB
+    athena_bytes_scanned_cutoff: int = DEFAULT_ATHENA_BYTES_SCANNED_CUTOFF
     schedule_expression: str = DEFAULT_SCHEDULE
     timezone: str = DEFAULT_TIMEZONE
     schedule_enabled: bool = True
@@ -319,23 +322,32 @@ def _account(clients: Clients) -> str:
 
 
 def ensure_workgroup(clients: Clients, spec: LocalDeployment) -> Step:
-    """The Athena workgroup with its enforced result location, as CDK makes it."""
+    """The Athena workgroup as CDK makes it: enforced result location (SSE-S3), bytes-scanned cutoff."""
     athena = clients.client("athena")
     output = f"s3://{spec.results_bucket}/{ATHENA_RESULTS_PREFIX}"
-    configuration = {"ResultConfiguration": {"OutputLocation": output}, "EnforceWorkGroupConfiguration": True}
+    results = {
+        "OutputLocation": output,
+        "EncryptionConfiguration": {"EncryptionOption": ATHENA_RESULTS_ENCRYPTION},
+    }
+    settings = {
+        "EnforceWorkGroupConfiguration": True,
+        "BytesScannedCutoffPerQuery": spec.athena_bytes_scanned_cutoff,
+        "PublishCloudWatchMetricsEnabled": True,
+    }
     existing = {group["Name"] for group in athena.list_work_groups()["WorkGroups"]}
     if spec.workgroup not in existing:
-        athena.create_work_group(Name=spec.workgroup, Configuration=configuration)
+        athena.create_work_group(
+            Name=spec.workgroup, Configuration={"ResultConfiguration": results, **settings}
+        )
         return Step("Athena workgroup", "created", f"{spec.workgroup} -> {output}")
-    current = athena.get_work_group(WorkGroup=spec.workgroup)["WorkGroup"]
-    location = current.get("Configuration", {}).get("ResultConfiguration", {}).get("OutputLocation")
-    if location != output:
+    current = athena.get_work_group(WorkGroup=spec.workgroup)["WorkGroup"].get("Configuration", {})
+    differs = current.get("ResultConfiguration") != results or any(
+        current.get(key) != value for key, value in settings.items()
+    )
+    if differs:
         athena.update_work_group(
             WorkGroup=spec.workgroup,
-            ConfigurationUpdates={
-                "ResultConfigurationUpdates": {"OutputLocation": output},
-                "EnforceWorkGroupConfiguration": True,
-            },
+            ConfigurationUpdates={"ResultConfigurationUpdates": results, **settings},
         )
         return Step("Athena workgroup", "updated", f"{spec.workgroup} -> {output}")
     return Step("Athena workgroup", "unchanged", spec.workgroup)
@@ -420,7 +432,8 @@ def ensure_schedule(clients: Clients, spec: LocalDeployment, *, role_arn: str) -
     target = {
         "Arn": f"arn:aws:states:{clients.region}:{_account(clients)}:stateMachine:{spec.daily_rollup}",
         "RoleArn": role_arn,
-        "Input": json.dumps({"scheduled_time": "<aws.scheduler.scheduled-time>"}),
+        # As CDK renders it (compact), so both deployments hold the same text.
+        "Input": json.dumps({"scheduled_time": "<aws.scheduler.scheduled-time>"}, separators=(",", ":")),
         "RetryPolicy": {"MaximumEventAgeInSeconds": 6 * 3600, "MaximumRetryAttempts": 10},
     }
     wanted = {

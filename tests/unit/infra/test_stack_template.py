@@ -287,6 +287,8 @@ def test_the_stack_publishes_every_output_the_cli_reads_with_the_deploy_time_set
     assert set(OUTPUT_KEYS.values()) <= set(outputs)
     schedule = synthesis.logical_id("AWS::Scheduler::Schedule", "Schedule")
     assert outputs["ScheduleName"]["Value"] == {"Ref": schedule}
+    resource = synthesis.raw["Resources"][schedule]["Properties"]
+    assert resource["Name"] == "meterpipe-daily-rollup"  # as the local deploy names it
     assert {key: outputs[key]["Value"] for key in ("ScheduleGroupName", "TimeZone")} == {
         "ScheduleGroupName": "default",
         "TimeZone": "UTC",
