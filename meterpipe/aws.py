@@ -50,7 +50,7 @@ class Target:
     home: Path | None = None  # local
     profile: str | None = None  # aws
     region: str | None = None
-    stack: str | None = None  # aws: the CloudFormation stack (default: cdk.json's meterpipe:stackName)
+    stack: str | None = None  # aws: the CloudFormation stack (default: MeterPipe)
 
     @classmethod
     def local(cls, home: Path | str | None = None) -> Target:
