@@ -16,8 +16,13 @@ from infra.nag import suppress_findings
 from infra.orchestration import Orchestration, state_machine_arn
 from infra.schedule import Schedule
 from infra.storage import Storage
-from meterpipe.definitions import ATHENA_RESULTS_PREFIX, HANDLERS_DIR, MAP_RESULTS_PREFIX, DeploymentValues
-from meterpipe.ops.pipeline import DEFAULT_SCHEDULE_GROUP
+from meterpipe.definitions import (
+    ATHENA_RESULTS_PREFIX,
+    DEFAULT_SCHEDULE_GROUP,
+    HANDLERS_DIR,
+    MAP_RESULTS_PREFIX,
+    DeploymentValues,
+)
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, LEDGER, ROLLUPS
 
 

@@ -78,6 +78,7 @@ DEFAULT_NAME_PREFIX: Final = "meterpipe"
 # What a deployment gets unless configured otherwise, the same for the CDK app (infra/config.py,
 # cdk.json) and the local deploy (meterpipe.local.deploy).
 DEFAULT_STACK_NAME: Final = "MeterPipe"
+DEFAULT_SCHEDULE_GROUP: Final = "default"  # EventBridge Scheduler's group of the daily schedule
 DEFAULT_SCHEDULE: Final = "cron(30 3 * * ? *)"  # the upstream sample's, evaluated in DEFAULT_TIMEZONE
 DEFAULT_TIMEZONE: Final = "UTC"
 DEFAULT_MAX_ITEMS_PER_BATCH: Final = 1000

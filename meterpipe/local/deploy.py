@@ -49,6 +49,7 @@ from meterpipe.definitions import (
     DEFAULT_NAME_PREFIX,
     DEFAULT_READINGS_PER_SENSOR_PER_DAY,
     DEFAULT_SCHEDULE,
+    DEFAULT_SCHEDULE_GROUP,
     DEFAULT_TIMEZONE,
     EXPRESS_STATE_MACHINES,
     HANDLERS_DIR,
@@ -62,7 +63,7 @@ from meterpipe.definitions import (
 )
 from meterpipe.errors import MeterpipeError
 from meterpipe.local import record
-from meterpipe.ops.pipeline import DEFAULT_SCHEDULE_GROUP, Deployment
+from meterpipe.ops.pipeline import Deployment
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, LEDGER, ROLLUPS, KeyValueTable
 
 Action = Literal["created", "updated", "unchanged", "skipped"]

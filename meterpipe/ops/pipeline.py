@@ -26,13 +26,12 @@ from meterpipe.definitions import (
     DEFAULT_MAX_KWH_PER_READING,
     DEFAULT_MIN_COMPLETENESS_PERCENT,
     DEFAULT_READINGS_PER_SENSOR_PER_DAY,
+    DEFAULT_SCHEDULE_GROUP,
     DEFAULT_STACK_NAME,
     DEFAULT_TIMEZONE,
 )
 from meterpipe.errors import MeterpipeError
 from meterpipe.tables import LEDGER
-
-DEFAULT_SCHEDULE_GROUP = "default"
 
 # Deployment field -> the stack output publishing it (infra/stack.py). Every one is required: a
 # stack without one is not a meterpipe stack, or one deployed by an older version (deploy again).
@@ -140,10 +139,6 @@ class Deployment:
         return {key: str(getattr(self, field)) for field, key in OUTPUT_KEYS.items()}
 
 
-def default_stack_name() -> str:
-    return DEFAULT_STACK_NAME
-
-
 def local_deployment(clients: Clients) -> Deployment:
     from meterpipe.local import record  # noqa: PLC0415 - local targets only
 
@@ -234,4 +229,4 @@ def connect(target: Target) -> Pipeline:
     clients = clients_for(target)
     if target.kind == "local":
         return Pipeline(clients, local_deployment(clients))
-    return Pipeline(clients, aws_deployment(clients, target.stack or default_stack_name()))
+    return Pipeline(clients, aws_deployment(clients, target.stack or DEFAULT_STACK_NAME))

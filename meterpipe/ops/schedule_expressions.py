@@ -32,7 +32,7 @@ from meterpipe.errors import MeterpipeError
 
 FIRST_YEAR: Final = 1970
 LAST_YEAR: Final = 2199
-_MONTHS: Final = {name: i for i, name in enumerate(calendar.month_abbr) if name}  # Jan -> 1
+_MONTHS: Final = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}  # JAN -> 1
 _WEEKDAYS: Final = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 _RATE_UNITS: Final = {"minute": 60, "hour": 3600, "day": 86_400}
 
@@ -206,11 +206,8 @@ def _cron(expression: str, body: str) -> Cron:
 
 
 def _number(text: str, low: int, high: int, names: dict[str, int] | None) -> int:
-    upper = text.upper()
-    if names is not None and upper.capitalize() in names:
-        return names[upper.capitalize()]
-    if names is not None and upper in names:
-        return names[upper]
+    if names is not None and text.upper() in names:
+        return names[text.upper()]
     if not text.isdigit() or not low <= int(text) <= high:
         raise ValueError(f"{text!r} is not within {low}-{high}")
     return int(text)
