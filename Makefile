@@ -27,7 +27,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
 NODE_NOTE = $(if $(NODE_OLD),@echo "note: Node.js $(NODE_MAJOR) is past its end of life for the AWS CDK (jsii supports 22 and 24); it still works" >&2,@true)
 
 # $(CHROMIUM) is a file target: setup installs it once, and never fails for want of it.
-.PHONY: help setup test screenshots lint format demo bench scale synth bootstrap deploy destroy deploy-local destroy-local clean
+.PHONY: help setup test screenshots wheel-check lint format demo bench scale synth bootstrap deploy destroy deploy-local destroy-local clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -48,7 +48,7 @@ $(PY_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "meterpipe needs Python 3.11 or newer")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,infra]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,infra,local]'
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -61,6 +61,9 @@ test: setup ## Run the whole test suite
 
 screenshots: setup ## Retake the console's screenshots in docs/img (its browser tests, on a fresh localcloud)
 	METERPIPE_SCREENSHOTS=docs/img $(BIN)/pytest tests/e2e/console/test_browser.py -q
+
+wheel-check: setup ## Build the wheel, install it (alone, then with [local]) in a fresh virtualenv, run a day outside the checkout
+	PYTHON=$(PY) .ci/wheel-check
 
 lint: setup ## ruff check, ruff format --check, mypy (strict on localcloud, meterpipe, handlers)
 	$(BIN)/ruff check .

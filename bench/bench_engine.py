@@ -42,7 +42,7 @@ BUCKET = "bench-lake"
 REPEAT = 3
 TARGET = 0.5
 
-# queries/monthly.sql as one would write it for DuckDB on the files themselves.
+# meterpipe/queries/monthly.sql as one would write it for DuckDB on the files themselves.
 DUCKDB_MONTHLY = """
 SELECT c.customerid AS customerid,
        concat(cast(r.sensorid AS varchar), '#', r.year, '-', r.month) AS sensorid_period,

@@ -2,7 +2,7 @@
 
 On Lambda, Step Functions sees an unhandled exception as an error whose name is the exception's
 class name, and its Retry/Catch rules match that name. So these class names are an interface with
-the state machines: rename one and the definitions in ``state_machines/`` must follow. The
+the state machines: rename one and the definitions in ``meterpipe/state_machines/`` must follow. The
 constants below are what a definition (or a test of one) should cite.
 """
 

@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from meterpipe.definitions import ATHENA_RESULTS_ENCRYPTION
 from meterpipe.tables import LakeTable
 
 
@@ -71,7 +72,7 @@ class Catalog(Construct):
                 result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
                     output_location=results_bucket.s3_url_for_object(results_prefix),
                     encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
-                        encryption_option="SSE_S3"
+                        encryption_option=ATHENA_RESULTS_ENCRYPTION
                     ),
                 ),
             ),

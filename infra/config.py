@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from meterpipe.definitions import (
     BACKFILL,
     DAILY_ROLLUP,
+    DEFAULT_ATHENA_BYTES_SCANNED_CUTOFF,
     DEFAULT_BACKFILL_MAX_CONCURRENCY,
     DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT,
     DEFAULT_LAMBDA_MEMORY_MB,
@@ -73,7 +74,7 @@ class DeploymentConfig:
     table_deletion_protection: bool = True
     remove_data_on_destroy: bool = False
     results_expiration_days: int = 30
-    athena_bytes_scanned_cutoff: int = 10 * 1024**3
+    athena_bytes_scanned_cutoff: int = DEFAULT_ATHENA_BYTES_SCANNED_CUTOFF
     # Validation before any write (meterpipe.checks, docs/ledger.md).
     max_bad_readings: int = DEFAULT_MAX_BAD_READINGS
     max_kwh_per_reading: int = DEFAULT_MAX_KWH_PER_READING

@@ -1,5 +1,6 @@
-"""Orchestration: daily_rollup, backfill and ledger_sync from the rendered state_machines/*.asl.json,
-and the EventBridge rule that starts ledger_sync on daily_rollup's status changes."""
+"""Orchestration: daily_rollup, backfill and ledger_sync from the rendered
+meterpipe/state_machines/*.asl.json, and the EventBridge rule that starts ledger_sync on
+daily_rollup's status changes."""
 
 from __future__ import annotations
 

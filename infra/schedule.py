@@ -20,6 +20,7 @@ class Schedule(Construct):
         construct_id: str,
         *,
         state_machine: sfn.IStateMachine,
+        name: str,
         expression: str,
         timezone: str,
         enabled: bool,
@@ -28,6 +29,9 @@ class Schedule(Construct):
         self.schedule = scheduler.Schedule(
             self,
             "DailyRollup",
+            # A fixed name, the local deploy's too (meterpipe.local.deploy): the CLI finds it by the
+            # ScheduleName output either way.
+            schedule_name=name,
             description="Starts meterpipe daily_rollup for the previous calendar day",
             schedule=scheduler.ScheduleExpression.expression(expression, TimeZone.of(timezone)),
             enabled=enabled,

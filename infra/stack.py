@@ -16,7 +16,13 @@ from infra.nag import suppress_findings
 from infra.orchestration import Orchestration, state_machine_arn
 from infra.schedule import Schedule
 from infra.storage import Storage
-from meterpipe.definitions import ATHENA_RESULTS_PREFIX, MAP_RESULTS_PREFIX, REPO_ROOT, DeploymentValues
+from meterpipe.definitions import (
+    ATHENA_RESULTS_PREFIX,
+    DEFAULT_SCHEDULE_GROUP,
+    HANDLERS_DIR,
+    MAP_RESULTS_PREFIX,
+    DeploymentValues,
+)
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, LEDGER, ROLLUPS
 
 
@@ -29,7 +35,7 @@ class MeterPipeStack(Stack):
         construct_id: str,
         *,
         config: DeploymentConfig,
-        handlers_dir: Path = REPO_ROOT / "handlers",
+        handlers_dir: Path = HANDLERS_DIR,
         **stack_props: Any,
     ) -> None:
         super().__init__(scope, construct_id, **stack_props)
@@ -116,10 +122,11 @@ class MeterPipeStack(Stack):
         storage.grant_ledger_writes(orchestration.ledger_sync_role)
         storage.grant_ledger_read(compute.role)
 
-        Schedule(
+        schedule = Schedule(
             self,
             "Schedule",
             state_machine=orchestration.daily_rollup,
+            name=config.daily_rollup_name,
             expression=config.schedule_cron,
             timezone=config.timezone,
             enabled=config.schedule_enabled,
@@ -142,6 +149,13 @@ class MeterPipeStack(Stack):
             "LedgerSyncStateMachineArn": orchestration.ledger_sync.state_machine_arn,
             "RollupTableName": storage.table.table_name,
             "LedgerTableName": storage.ledger.table_name,
+            "ScheduleName": schedule.schedule.schedule_name,
+            "ScheduleGroupName": DEFAULT_SCHEDULE_GROUP,
+            # Deploy-time settings the CLI reads from the stack, never from a checkout: the zone of a
+            # scheduled run's "yesterday", the backfill's concurrency and the most it accepts.
+            "TimeZone": config.timezone,
+            "BackfillMaxConcurrency": str(config.backfill_max_concurrency),
+            "BackfillMaxConcurrencyLimit": str(config.backfill_max_concurrency_limit),
             # Deploy-time validation settings, for the CLI to report what a run applies.
             "MaxBadReadings": str(config.max_bad_readings),
             "MaxKwhPerReading": str(config.max_kwh_per_reading),

@@ -8,6 +8,7 @@ line an operator can act on.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -49,7 +50,7 @@ class Target:
     home: Path | None = None  # local
     profile: str | None = None  # aws
     region: str | None = None
-    stack: str | None = None  # aws: the CloudFormation stack (default: cdk.json's meterpipe:stackName)
+    stack: str | None = None  # aws: the CloudFormation stack (default: MeterPipe)
 
     @classmethod
     def local(cls, home: Path | str | None = None) -> Target:
@@ -96,8 +97,11 @@ def clients_for(target: Target) -> Clients:
     """Clients for ``target``; raises LocalcloudNotRunning (local) or AwsSetupError (aws) with
     what to do about it."""
     if target.kind == "aws":
+        # AWS_REGION as the AWS CLI and the other SDKs read it (botocore reads AWS_DEFAULT_REGION
+        # only): --region wins, then AWS_REGION, then botocore's chain (AWS_DEFAULT_REGION, profile).
+        region = target.region or os.environ.get("AWS_REGION") or None
         try:
-            session = boto3.session.Session(profile_name=target.profile, region_name=target.region)
+            session = boto3.session.Session(profile_name=target.profile, region_name=region)
         except ProfileNotFound:
             raise AwsSetupError(
                 f"AWS profile {target.profile!r} is not configured (see `aws configure list-profiles`)"

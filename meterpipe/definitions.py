@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Final, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,9 +33,15 @@ from meterpipe.checks import VALID_READINGS_FILE, VALIDATION_FILE, fill, markers
 from meterpipe.errors import MeterpipeError
 from meterpipe.tables import GLUE_DATABASE
 
+# The definitions and the SQL are package data: read through importlib.resources, they are found
+# the same in a checkout and in an installed wheel, whatever the working directory.
+STATE_MACHINES_DIR: Final[Traversable] = files("meterpipe") / "state_machines"
+QUERIES_DIR: Final[Traversable] = files("meterpipe") / "queries"
+# The checkout's root, for what only a checkout has (the CDK app, node_modules, the tests); in an
+# installed wheel it is site-packages and nothing of meterpipe's own reads from it.
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
-STATE_MACHINES_DIR: Final = REPO_ROOT / "state_machines"
-QUERIES_DIR: Final = REPO_ROOT / "queries"
+# The Lambda's code: the installed ``handlers`` package (a folder beside meterpipe's, checkout or not).
+HANDLERS_DIR: Final = Path(settings.__file__).resolve().parent
 
 DAILY_ROLLUP: Final = "daily_rollup"
 BACKFILL: Final = "backfill"
@@ -70,6 +78,7 @@ DEFAULT_NAME_PREFIX: Final = "meterpipe"
 # What a deployment gets unless configured otherwise, the same for the CDK app (infra/config.py,
 # cdk.json) and the local deploy (meterpipe.local.deploy).
 DEFAULT_STACK_NAME: Final = "MeterPipe"
+DEFAULT_SCHEDULE_GROUP: Final = "default"  # EventBridge Scheduler's group of the daily schedule
 DEFAULT_SCHEDULE: Final = "cron(30 3 * * ? *)"  # the upstream sample's, evaluated in DEFAULT_TIMEZONE
 DEFAULT_TIMEZONE: Final = "UTC"
 DEFAULT_MAX_ITEMS_PER_BATCH: Final = 1000
@@ -79,6 +88,9 @@ DEFAULT_BACKFILL_MAX_CONCURRENCY: Final = 4
 DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT: Final = 40
 DEFAULT_LAMBDA_TIMEOUT_SECONDS: Final = 60
 DEFAULT_LAMBDA_MEMORY_MB: Final = 512
+# The workgroup: a query scanning more is cancelled (Athena's minimum is 10 MB); results SSE-S3.
+DEFAULT_ATHENA_BYTES_SCANNED_CUTOFF: Final = 10 * 1024**3
+ATHENA_RESULTS_ENCRYPTION: Final = "SSE_S3"
 
 WRITE_BATCH_HANDLER: Final = "handlers.write_batch.handler"
 
@@ -93,7 +105,7 @@ class DefinitionError(MeterpipeError):
     """A definition cannot be rendered: unfilled placeholder, unknown substitution, bad value."""
 
 
-def definition_path(name: str, directory: Path = STATE_MACHINES_DIR) -> Path:
+def definition_path(name: str, directory: Traversable = STATE_MACHINES_DIR) -> Traversable:
     """The template file of a state machine (``daily_rollup`` or ``backfill``)."""
     if name not in STATE_MACHINE_NAMES:
         raise DefinitionError(
@@ -123,12 +135,12 @@ def walk_states(definition: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, 
             yield from walk_states(state["ItemProcessor"])
 
 
-def placeholders_in(template: Path) -> set[str]:
+def placeholders_in(template: Traversable) -> set[str]:
     """The placeholder names a template uses."""
     return set(_placeholders(_load_template(template)))
 
 
-def render_definition(template: Path, substitutions: Mapping[str, Substitution]) -> str:
+def render_definition(template: Traversable, substitutions: Mapping[str, Substitution]) -> str:
     """Render ``template`` with ``substitutions`` into definition text (JSON, 2-space indented).
 
     Raises :class:`DefinitionError` naming every placeholder left unfilled and every substitution
@@ -190,7 +202,7 @@ class DeploymentValues:
     min_completeness_percent: int | float = DEFAULT_MIN_COMPLETENESS_PERCENT
     # How long a write_batch invocation may run: a stopped or failed owner's batches are over after it.
     write_batch_timeout_seconds: int = DEFAULT_LAMBDA_TIMEOUT_SECONDS
-    queries_dir: Path = field(default=QUERIES_DIR)
+    queries_dir: Traversable = field(default=QUERIES_DIR)
 
     def validate(self) -> None:
         """Raise :class:`DefinitionError` listing every value that cannot work."""
@@ -312,7 +324,9 @@ def ledger_sync_event_pattern(daily_rollup_state_machine_arn: str) -> dict[str, 
     }
 
 
-def render_state_machines(values: DeploymentValues, directory: Path = STATE_MACHINES_DIR) -> dict[str, str]:
+def render_state_machines(
+    values: DeploymentValues, directory: Traversable = STATE_MACHINES_DIR
+) -> dict[str, str]:
     """Both definitions rendered for one deployment: name -> definition text."""
     substitutions = build_substitutions(values)
     return {
@@ -321,7 +335,7 @@ def render_state_machines(values: DeploymentValues, directory: Path = STATE_MACH
     }
 
 
-def rollup_query(stem: str, max_kwh_per_reading: int, queries_dir: Path = QUERIES_DIR) -> str:
+def rollup_query(stem: str, max_kwh_per_reading: int, queries_dir: Traversable = QUERIES_DIR) -> str:
     """The rollup query ``queries/<stem>.sql`` as it runs: one line, its readings read through
     ``queries/valid_readings.sql`` with the partition filter and the per-reading ceiling filled in."""
     valid = sql_for_definition((queries_dir / VALID_READINGS_FILE).read_text(encoding="utf-8"))
@@ -334,7 +348,7 @@ def rollup_query(stem: str, max_kwh_per_reading: int, queries_dir: Path = QUERIE
     return fill(sql, fragments)
 
 
-def validation_query(max_kwh_per_reading: int, queries_dir: Path = QUERIES_DIR) -> str:
+def validation_query(max_kwh_per_reading: int, queries_dir: Traversable = QUERIES_DIR) -> str:
     """``queries/validation.sql`` as it runs: one line, the per-reading ceiling filled in."""
     sql = sql_for_definition((queries_dir / VALIDATION_FILE).read_text(encoding="utf-8"))
     return fill(sql, {"max_kwh_per_reading": str(max_kwh_per_reading)})
@@ -418,7 +432,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _load_template(template: Path) -> Any:
+def _load_template(template: Traversable) -> Any:
     try:
         return json.loads(template.read_text(encoding="utf-8"))
     except FileNotFoundError:

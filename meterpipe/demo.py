@@ -20,7 +20,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
-from meterpipe.aws import Target, explain
+from meterpipe.aws import Target, clients_for, explain
 from meterpipe.cli.render import calendar_grid, rollups_table, size, timeline_view
 from meterpipe.cli.runs import follow
 from meterpipe.datagen import GenerateOptions, generate, make_customers
@@ -74,9 +74,9 @@ def run_demo(
         with steps.step("localcloud: start it and deploy the project"):
             up = server.up(home, port=0)
             console.print(f"localcloud at {up.server.endpoint} (home {home})")
-            pipeline = connect(Target.local(home))
-            for item in local_deploy.deploy(pipeline.clients, home=home):
+            for item in local_deploy.deploy(clients_for(Target.local(home)), home=home):
                 console.print(f"  {item.action:<9} {item.resource}")
+            pipeline = connect(Target.local(home))  # reads what the deploy recorded
 
         with steps.step(f"generate {month:%B %Y} for {customers} customers"):
             summary = generate(

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from localcloud.faults import SERVICES
 from meterpipe.cli.local import home_option, local
 from meterpipe.local import faults as local_faults
+from meterpipe.local.faults import SERVICES
 from meterpipe.local.home import resolve_home
 
 console = Console(highlight=False, soft_wrap=True)

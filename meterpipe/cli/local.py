@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from localcloud.server.gate import check_origin
 from meterpipe.aws import Target, clients_for
 from meterpipe.cli.app import app
 from meterpipe.local import deploy as local_deploy
@@ -29,7 +28,7 @@ _STYLE = {"created": "green", "updated": "yellow", "unchanged": "dim", "skipped"
 
 def _origins(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
     try:
-        return tuple(check_origin(value) for value in values)
+        return tuple(server.check_origin(value) for value in values)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
 

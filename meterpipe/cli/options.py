@@ -73,7 +73,7 @@ _TARGET_OPTIONS = (
         "--stack",
         default=None,
         envvar="METERPIPE_STACK",
-        help="AWS: the CloudFormation stack (default: cdk.json's meterpipe:stackName, MeterPipe).",
+        help="AWS: the CloudFormation stack whose outputs describe the deployment (default: MeterPipe).",
     ),
 )
 

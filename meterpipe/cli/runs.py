@@ -28,7 +28,7 @@ from meterpipe.cli.render import (
     plan_table,
 )
 from meterpipe.errors import MeterpipeError
-from meterpipe.ops.backfill import Mode, plan_backfill, start_backfill
+from meterpipe.ops.backfill import Mode, check_concurrency, plan_backfill, start_backfill
 from meterpipe.ops.dates import DateRange, optional_range, parse_date
 from meterpipe.ops.history import readable_cause, root_cause
 from meterpipe.ops.inputs import day_inputs
@@ -41,7 +41,8 @@ concurrency_option = click.option(
     "--concurrency",
     type=int,
     default=None,
-    help="Days a backfill runs at once (default: the deployment's meterpipe:backfillMaxConcurrency).",
+    help="Days a backfill runs at once, from 1 to the deployment's limit (default: the deployment's "
+    "meterpipe:backfillMaxConcurrency; both are stack outputs).",
 )
 
 
@@ -200,6 +201,7 @@ def backfill_command(
     """
     days = DateRange.parse(start, end)
     pipeline = target.connect()
+    check_concurrency(pipeline, concurrency)
     mode: Mode = "stale" if stale else "missing" if only_missing else "all"
     plan = plan_backfill(pipeline, days, mode=mode, inputs=day_inputs(pipeline, days) if stale else None)
     if dry_run:
@@ -286,6 +288,7 @@ def redrive_command(
         raise MeterpipeError("--from/--to go with --failed, not with an EXECUTION")
     days = optional_range(start, end)
     pipeline = target.connect()
+    check_concurrency(pipeline, concurrency)
     if execution:
         done = redrive_execution(pipeline, execution, fresh=fresh, concurrency=concurrency)
     else:

@@ -14,7 +14,10 @@ One function per resource, each returning a ``Step``:
 - ``ensure_workgroup``: the Athena workgroup with its enforced result location;
 - ``ensure_state_machines``: daily_rollup, backfill and ledger_sync, rendered by ``render_state_machines``;
 - ``ensure_ledger_sync_rule``: the EventBridge rule starting ledger_sync on daily_rollup's status changes;
-- ``ensure_schedule``: the daily schedule starting daily_rollup with the scheduled time.
+- ``ensure_schedule``: the daily schedule starting daily_rollup with the scheduled time;
+
+and last the record of what was deployed, in the form of a stack's outputs (``meterpipe.local.record``),
+which the CLI reads as it reads a deployed stack's.
 """
 
 from __future__ import annotations
@@ -29,10 +32,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from meterpipe.aws import Clients, error_code
 from meterpipe.definitions import (
+    ATHENA_RESULTS_ENCRYPTION,
     ATHENA_RESULTS_PREFIX,
     BACKFILL,
     DAILY_ROLLUP,
+    DEFAULT_ATHENA_BYTES_SCANNED_CUTOFF,
     DEFAULT_BACKFILL_MAX_CONCURRENCY,
+    DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT,
     DEFAULT_LAMBDA_MEMORY_MB,
     DEFAULT_LAMBDA_TIMEOUT_SECONDS,
     DEFAULT_MAP_MAX_CONCURRENCY,
@@ -43,10 +49,11 @@ from meterpipe.definitions import (
     DEFAULT_NAME_PREFIX,
     DEFAULT_READINGS_PER_SENSOR_PER_DAY,
     DEFAULT_SCHEDULE,
+    DEFAULT_SCHEDULE_GROUP,
     DEFAULT_TIMEZONE,
     EXPRESS_STATE_MACHINES,
+    HANDLERS_DIR,
     LEDGER_SYNC,
-    REPO_ROOT,
     WRITE_BATCH_HANDLER,
     DeploymentValues,
     ledger_sync_event_pattern,
@@ -55,6 +62,8 @@ from meterpipe.definitions import (
     write_batch_environment,
 )
 from meterpipe.errors import MeterpipeError
+from meterpipe.local import record
+from meterpipe.ops.pipeline import Deployment
 from meterpipe.tables import GLUE_DATABASE, LAKE_TABLES, LEDGER, ROLLUPS, KeyValueTable
 
 Action = Literal["created", "updated", "unchanged", "skipped"]
@@ -105,15 +114,17 @@ class LocalDeployment:
     role_name: str = "meterpipe-local"
     function_name: str = "meterpipe-write-batch"
     handler: str = WRITE_BATCH_HANDLER
-    handlers_dir: Path = REPO_ROOT / "handlers"
+    handlers_dir: Path = HANDLERS_DIR
     function_timeout: int = DEFAULT_LAMBDA_TIMEOUT_SECONDS
     function_memory: int = DEFAULT_LAMBDA_MEMORY_MB
+    athena_bytes_scanned_cutoff: int = DEFAULT_ATHENA_BYTES_SCANNED_CUTOFF
     schedule_expression: str = DEFAULT_SCHEDULE
     timezone: str = DEFAULT_TIMEZONE
     schedule_enabled: bool = True
     max_items_per_batch: int = DEFAULT_MAX_ITEMS_PER_BATCH
     max_concurrency: int = DEFAULT_MAP_MAX_CONCURRENCY
     backfill_max_concurrency: int = DEFAULT_BACKFILL_MAX_CONCURRENCY
+    backfill_max_concurrency_limit: int = DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT
     max_bad_readings: int = DEFAULT_MAX_BAD_READINGS
     max_kwh_per_reading: int = DEFAULT_MAX_KWH_PER_READING
     readings_per_sensor_per_day: int = DEFAULT_READINGS_PER_SENSOR_PER_DAY
@@ -143,6 +154,27 @@ class LocalDeployment:
     @property
     def ledger_sync_rule(self) -> str:
         return self.ledger_sync
+
+    def deployment(self, *, region: str, account: str) -> Deployment:
+        """What this deployment is, as the CLI reads it (the stack outputs' form)."""
+        prefix = f"arn:aws:states:{region}:{account}:stateMachine:"
+        return Deployment(
+            lake_bucket=self.lake_bucket,
+            results_bucket=self.results_bucket,
+            rollup_table=self.rollups.name,
+            ledger_table=self.ledger.name,
+            daily_rollup_arn=prefix + self.daily_rollup,
+            backfill_arn=prefix + self.backfill,
+            schedule_name=self.schedule_name,
+            schedule_group=DEFAULT_SCHEDULE_GROUP,
+            timezone=self.timezone,
+            backfill_max_concurrency=self.backfill_max_concurrency,
+            backfill_max_concurrency_limit=self.backfill_max_concurrency_limit,
+            max_bad_readings=self.max_bad_readings,
+            max_kwh_per_reading=self.max_kwh_per_reading,
+            readings_per_sensor_per_day=self.readings_per_sensor_per_day,
+            min_completeness_percent=self.min_completeness_percent,
+        )
 
     def function_environment(self) -> dict[str, str]:
         return {
@@ -291,23 +323,32 @@ def _account(clients: Clients) -> str:
 
 
 def ensure_workgroup(clients: Clients, spec: LocalDeployment) -> Step:
-    """The Athena workgroup with its enforced result location, as CDK makes it."""
+    """The Athena workgroup as CDK makes it: enforced result location (SSE-S3), bytes-scanned cutoff."""
     athena = clients.client("athena")
     output = f"s3://{spec.results_bucket}/{ATHENA_RESULTS_PREFIX}"
-    configuration = {"ResultConfiguration": {"OutputLocation": output}, "EnforceWorkGroupConfiguration": True}
+    results = {
+        "OutputLocation": output,
+        "EncryptionConfiguration": {"EncryptionOption": ATHENA_RESULTS_ENCRYPTION},
+    }
+    settings = {
+        "EnforceWorkGroupConfiguration": True,
+        "BytesScannedCutoffPerQuery": spec.athena_bytes_scanned_cutoff,
+        "PublishCloudWatchMetricsEnabled": True,
+    }
     existing = {group["Name"] for group in athena.list_work_groups()["WorkGroups"]}
     if spec.workgroup not in existing:
-        athena.create_work_group(Name=spec.workgroup, Configuration=configuration)
+        athena.create_work_group(
+            Name=spec.workgroup, Configuration={"ResultConfiguration": results, **settings}
+        )
         return Step("Athena workgroup", "created", f"{spec.workgroup} -> {output}")
-    current = athena.get_work_group(WorkGroup=spec.workgroup)["WorkGroup"]
-    location = current.get("Configuration", {}).get("ResultConfiguration", {}).get("OutputLocation")
-    if location != output:
+    current = athena.get_work_group(WorkGroup=spec.workgroup)["WorkGroup"].get("Configuration", {})
+    differs = current.get("ResultConfiguration") != results or any(
+        current.get(key) != value for key, value in settings.items()
+    )
+    if differs:
         athena.update_work_group(
             WorkGroup=spec.workgroup,
-            ConfigurationUpdates={
-                "ResultConfigurationUpdates": {"OutputLocation": output},
-                "EnforceWorkGroupConfiguration": True,
-            },
+            ConfigurationUpdates={"ResultConfigurationUpdates": results, **settings},
         )
         return Step("Athena workgroup", "updated", f"{spec.workgroup} -> {output}")
     return Step("Athena workgroup", "unchanged", spec.workgroup)
@@ -330,6 +371,7 @@ def ensure_state_machines(
         max_items_per_batch=spec.max_items_per_batch,
         max_concurrency=spec.max_concurrency,
         backfill_max_concurrency=spec.backfill_max_concurrency,
+        backfill_max_concurrency_limit=spec.backfill_max_concurrency_limit,
         timezone=spec.timezone,
         max_kwh_per_reading=spec.max_kwh_per_reading,
         max_bad_readings=spec.max_bad_readings,
@@ -391,7 +433,8 @@ def ensure_schedule(clients: Clients, spec: LocalDeployment, *, role_arn: str) -
     target = {
         "Arn": f"arn:aws:states:{clients.region}:{_account(clients)}:stateMachine:{spec.daily_rollup}",
         "RoleArn": role_arn,
-        "Input": json.dumps({"scheduled_time": "<aws.scheduler.scheduled-time>"}),
+        # As CDK renders it (compact), so both deployments hold the same text.
+        "Input": json.dumps({"scheduled_time": "<aws.scheduler.scheduled-time>"}, separators=(",", ":")),
         "RetryPolicy": {"MaximumEventAgeInSeconds": 6 * 3600, "MaximumRetryAttempts": 10},
     }
     wanted = {
@@ -465,4 +508,8 @@ def deploy(clients: Clients, *, home: Path, spec: LocalDeployment | None = None)
         _guarded("EventBridge rule", lambda: ensure_ledger_sync_rule(clients, spec, role_arn=role_arn))
     )
     steps.append(_guarded("Schedule", lambda: ensure_schedule(clients, spec, role_arn=role_arn)))
+    assert clients.region is not None
+    deployed = spec.deployment(region=clients.region, account=_account(clients))
+    action = record.write(home, deployed)
+    steps.append(Step("Deployment record", action, str(record.path(home))))
     return steps

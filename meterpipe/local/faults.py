@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from localcloud import control, launcher
+from localcloud.faults import SERVICES
 from meterpipe.local.home import not_running
 from meterpipe.local.server import LocalServerError
+
+__all__ = ["SERVICES", "add", "clear", "listed"]
 
 
 def _endpoint(home: Path) -> str:

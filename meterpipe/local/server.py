@@ -11,7 +11,9 @@ second one.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -51,6 +53,13 @@ class Found:
     stale_pid: int | None = None  # a pid file naming a server that is gone was removed
 
 
+def check_origin(value: str) -> str:
+    """A web origin as localcloud accepts it for --allow-origin (ValueError saying what is wrong)."""
+    from localcloud.server.gate import check_origin as gate_check  # noqa: PLC0415 - only when given
+
+    return gate_check(value)
+
+
 def probe(endpoint: str, timeout: float = ANSWER_SECONDS) -> tuple[Answer, dict[str, Any] | None]:
     """Ask the server at ``endpoint`` for its health: it answers, refuses the connection (nothing
     listens: it is gone), or accepts it and stays silent (alive, but busy)."""
@@ -82,6 +91,29 @@ def find(home: Path) -> Found:
     return Found(current.server, answer, health)
 
 
+def missing_local_extra() -> list[str]:
+    """The distributions of meterpipe's ``[local]`` extra that are not installed (localcloud and the
+    handlers need them; the operator's CLI for AWS does not). Empty when meterpipe's metadata
+    cannot be read (run from a bare checkout)."""
+    try:
+        requirements = importlib.metadata.requires("meterpipe") or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    missing = []
+    for requirement in requirements:
+        spec, _, marker = requirement.partition(";")
+        if not re.search(r"""extra\s*==\s*["']local["']""", marker):
+            continue
+        name = re.match(r"[A-Za-z0-9._-]+", spec.strip())
+        if name is None:
+            continue
+        try:
+            importlib.metadata.distribution(name.group(0))
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name.group(0))
+    return missing
+
+
 def up(
     home: Path,
     *,
@@ -91,6 +123,12 @@ def up(
     sfn_mock_config: Path | None = None,
 ) -> UpResult:
     """``sfn_mock_config`` (else ``SFN_MOCK_CONFIG``): a Step Functions Local mock configuration."""
+    missing = missing_local_extra()
+    if missing:
+        raise LocalServerError(
+            "localcloud needs meterpipe's [local] extra, which is not installed (missing "
+            f"{', '.join(missing)}): pip install 'meterpipe[local]'"
+        )
     found = find(home)
     if found.server is not None:
         if found.answer == "silent":

@@ -17,12 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from meterpipe.definitions import DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT
 from meterpipe.errors import MeterpipeError
 from meterpipe.ops.dates import DateRange, contiguous
 from meterpipe.ops.fingerprint import Fingerprint
 from meterpipe.ops.ledger import DayRecord, day_records
-from meterpipe.ops.pipeline import Pipeline, cdk_context
+from meterpipe.ops.pipeline import Pipeline
 
 MAX_DAYS = 366  # backfill.asl.json refuses longer ranges
 Mode = Literal["all", "missing", "stale"]
@@ -60,12 +59,6 @@ class BackfillPlan:
     @property
     def ranges(self) -> list[DateRange]:
         return contiguous(self.to_run)
-
-
-def concurrency_limit() -> int:
-    return int(
-        cdk_context().get("meterpipe:backfillMaxConcurrencyLimit") or DEFAULT_BACKFILL_MAX_CONCURRENCY_LIMIT
-    )
 
 
 def _size(count: int) -> str:
@@ -155,15 +148,24 @@ def backfill_name(days: DateRange, now: dt.datetime) -> str:
     return f"bf_{days.start:%Y%m%d}-{days.end:%Y%m%d}_{stamp}_{secrets.token_hex(2)}"
 
 
+def check_concurrency(pipeline: Pipeline, concurrency: int | None) -> None:
+    """Refuse, before anything starts, a concurrency the deployed backfill definition would refuse:
+    its limit is the deployment's (a stack output), not this machine's configuration."""
+    limit = pipeline.deployment.backfill_max_concurrency_limit
+    if concurrency is not None and not 1 <= concurrency <= limit:
+        name = pipeline.deployment.stack_name
+        where = f"stack {name}" if name else "the deployment"
+        raise BackfillError(
+            f"--concurrency must be from 1 to {limit}: {where} was deployed with "
+            f"backfillMaxConcurrencyLimit {limit}"
+        )
+
+
 def start_backfill(
     pipeline: Pipeline, ranges: list[DateRange], *, concurrency: int | None = None
 ) -> list[StartedBackfill]:
     """One backfill execution per range (a plan's ``ranges``: its stretches of consecutive days)."""
-    limit = concurrency_limit()
-    if concurrency is not None and not 1 <= concurrency <= limit:
-        raise BackfillError(
-            f"--concurrency must be from 1 to {limit} (meterpipe:backfillMaxConcurrencyLimit)"
-        )
+    check_concurrency(pipeline, concurrency)
     started = []
     for days in ranges:
         body: dict[str, Any] = {"from": days.start.isoformat(), "to": days.end.isoformat()}

@@ -1,10 +1,9 @@
 """The daily schedule: show it, enable or disable it, and (on localcloud) fire it.
 
-Its next fire times come from the schedule expression, evaluated by the project's one
-implementation of EventBridge Scheduler's expressions (``localcloud.scheduler.expressions``,
-pure computation), so ``show`` agrees with what localcloud fires.
+Its next fire times come from the schedule expression, evaluated as EventBridge Scheduler
+documents it (``meterpipe.ops.schedule_expressions``: meterpipe's own reading, no emulator code).
 
-``fire --at TIME`` moves localcloud's clock (its ``/_localcloud/clock`` control route) so the
+``fire --at TIME`` moves localcloud's clock (``meterpipe.local.clock``) so the
 schedule fires as if the clock had reached TIME: for its latest due time at or before TIME. The
 schedule is held DISABLED while the clock jumps (no catch-up of the times in between fires), set
 to fire next at that due time, and the clock is then set to TIME and left running from there.
@@ -15,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from localcloud.scheduler import expressions
 from meterpipe.errors import MeterpipeError
+from meterpipe.ops import schedule_expressions as expressions
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.runs import Run, describe_run
 
@@ -33,8 +33,6 @@ _UPDATE_FIELDS = (
     "FlexibleTimeWindow",
     "Target",
 )
-# How far back to look for the due time a fire at TIME stands for: a day, a week, ... a year.
-_LOOKBACK_DAYS = (1, 8, 32, 367)
 
 
 class ScheduleError(MeterpipeError):
@@ -76,39 +74,28 @@ def _schedule(pipeline: Pipeline) -> dict[str, Any]:
     return found
 
 
-def _expression(schedule: dict[str, Any]) -> tuple[expressions.Expression, Any, dt.datetime]:
+def _expression(
+    schedule: dict[str, Any],
+) -> tuple[expressions.Expression, ZoneInfo, dt.datetime, dt.datetime | None]:
+    """The expression, its zone, where a rate counts from, and the schedule's StartDate."""
     expression = expressions.parse(str(schedule["ScheduleExpression"]))
-    zone = expressions.parse_timezone(schedule.get("ScheduleExpressionTimezone"))
-    anchor = (
-        schedule.get("StartDate") or schedule.get("CreationDate") or dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    )
-    return expression, zone, anchor
+    zone = expressions.zone_of(schedule.get("ScheduleExpressionTimezone"))
+    start = schedule.get("StartDate")
+    anchor = start or schedule.get("CreationDate") or dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    return expression, zone, anchor, start
 
 
 def next_times(schedule: dict[str, Any], after: dt.datetime, count: int = 3) -> tuple[dt.datetime, ...]:
-    expression, zone, anchor = _expression(schedule)
-    times: list[dt.datetime] = []
-    current = after
-    end = schedule.get("EndDate")
-    while len(times) < count:
-        found = expressions.next_time(expression, zone, after=current, anchor=anchor)
-        if found is None or (end is not None and found > end):
-            break
-        times.append(found)
-        current = found
-    return tuple(times)
+    expression, zone, anchor, start = _expression(schedule)
+    return expressions.next_times(
+        expression, zone, after=after, anchor=anchor, count=count, start=start, end=schedule.get("EndDate")
+    )
 
 
 def latest_due(schedule: dict[str, Any], at: dt.datetime) -> dt.datetime | None:
-    """The schedule's latest fire time at or before ``at``."""
-    expression, zone, anchor = _expression(schedule)
-    for days in _LOOKBACK_DAYS:
-        times = expressions.due_times(
-            expression, zone, after=at - dt.timedelta(days=days), until=at, anchor=anchor
-        )
-        if times:
-            return times[-1]
-    return None
+    """The schedule's latest fire time at or before ``at`` (within the year before it)."""
+    expression, zone, anchor, start = _expression(schedule)
+    return expressions.latest_at_or_before(expression, zone, at=at, anchor=anchor, start=start)
 
 
 def _info(pipeline: Pipeline, schedule: dict[str, Any]) -> ScheduleInfo:
@@ -173,7 +160,7 @@ def fire_schedule(pipeline: Pipeline, at: dt.datetime) -> Firing:
         raise ScheduleError(
             "schedule fire works with --target local only; on AWS, use `meterpipe run --date`"
         )
-    from localcloud import control  # noqa: PLC0415 - localcloud's control route, local targets only
+    from meterpipe.local import clock as local_clock  # noqa: PLC0415 - local targets only
 
     endpoint = pipeline.clients.endpoint_url
     schedule = _schedule(pipeline)
@@ -186,9 +173,9 @@ def fire_schedule(pipeline: Pipeline, at: dt.datetime) -> Firing:
     # Held DISABLED while the clock jumps, so no due time in between fires.
     _update(pipeline, schedule, State="DISABLED")
     try:
-        control.set_clock(endpoint, due - dt.timedelta(seconds=1), frozen=True)
+        local_clock.set_clock(endpoint, due - dt.timedelta(seconds=1), frozen=True)
         _update(pipeline, schedule, State="ENABLED")  # its next due time is now `due`
-        answer = control.set_clock(endpoint, at, frozen=False)
+        answer = local_clock.set_clock(endpoint, at, frozen=False)
     finally:
         if state != "ENABLED":
             _update(pipeline, _schedule(pipeline), State=state)

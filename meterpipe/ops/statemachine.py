@@ -3,7 +3,7 @@ Parallel branches and Map processors nested inside their state.
 
 The console draws this graph and the CLI groups a timeline by branch with it; both read the
 definition an execution ran with (DescribeStateMachineForExecution), so the graph is whatever
-the deployment holds, not a copy of ``state_machines/``.
+the deployment holds, not a copy of ``meterpipe/state_machines/``.
 """
 
 from __future__ import annotations

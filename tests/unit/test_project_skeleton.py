@@ -94,13 +94,14 @@ def test_targets_that_need_the_environment_run_setup_first(
 @pytest.mark.parametrize(
     ("makefile", "exit_code"),
     [
-        ("lint:\n\t@true\ntest:\n\t@true\n", 0),
-        ("lint:\n\t@false\ntest:\n\t@true\n", 2),
-        ("lint:\n\t@true\ntest:\n\t@false\n", 2),
+        ("lint:\n\t@true\nwheel-check:\n\t@true\ntest:\n\t@true\n", 0),
+        ("lint:\n\t@false\nwheel-check:\n\t@true\ntest:\n\t@true\n", 2),
+        ("lint:\n\t@true\nwheel-check:\n\t@false\ntest:\n\t@true\n", 2),
+        ("lint:\n\t@true\nwheel-check:\n\t@true\ntest:\n\t@false\n", 2),
     ],
 )
 @needs_make
-def test_ci_runs_lint_and_test_and_fails_when_either_fails(
+def test_ci_runs_lint_the_wheel_check_and_test_and_fails_when_any_fails(
     tmp_path: Path, makefile: str, exit_code: int
 ) -> None:
     (tmp_path / ".ci").mkdir()
@@ -112,7 +113,7 @@ def test_ci_runs_lint_and_test_and_fails_when_either_fails(
     )
 
     assert done.returncode == exit_code, done.stdout + done.stderr
-    assert "make lint test" in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "make lint wheel-check test" in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
 def test_the_readme_opens_with_the_two_commands() -> None:

@@ -67,8 +67,9 @@ def test_up_twice_changes_nothing(local_home: Path) -> None:
     assert code == 0
     assert "already running" in output
     assert "created" not in output and "updated" not in output
-    # buckets, catalog, tables, role, function, workgroup, state machines, the ledger_sync rule, schedule
-    assert output.count("unchanged") == 9
+    # buckets, catalog, tables, role, function, workgroup, state machines, the ledger_sync rule,
+    # schedule, and the record of the deployment's outputs
+    assert output.count("unchanged") == 10
 
 
 def test_status_reports_the_endpoint_and_services_as_json(local_home: Path) -> None:

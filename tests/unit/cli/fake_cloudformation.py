@@ -12,6 +12,29 @@ from botocore.awsrequest import AWSResponse
 from botocore.validate import validate_parameters
 
 _REAL_SESSION = boto3.session.Session
+STATES = "arn:aws:states:eu-west-1:123456789012:stateMachine:"
+
+
+def stack_outputs(**overrides: str) -> dict[str, str]:
+    """Every output a meterpipe stack publishes (infra/stack.py), as CloudFormation gives them
+    (strings), with ``overrides``."""
+    return {
+        "LakeBucketName": "lake",
+        "ResultsBucketName": "results",
+        "RollupTableName": "ElectricityMeteredByPeriod",
+        "LedgerTableName": "MeterPipeLedger",
+        "DailyRollupStateMachineArn": STATES + "meterpipe-daily-rollup",
+        "BackfillStateMachineArn": STATES + "meterpipe-backfill",
+        "ScheduleName": "MeterPipe-ScheduleDailyRollup-AbC123",
+        "ScheduleGroupName": "default",
+        "TimeZone": "UTC",
+        "BackfillMaxConcurrency": "4",
+        "BackfillMaxConcurrencyLimit": "40",
+        "MaxBadReadings": "0",
+        "MaxKwhPerReading": "1000",
+        "ReadingsPerSensorPerDay": "24",
+        "MinCompletenessPercent": "0",
+    } | overrides
 
 
 class FakeCloudFormation:

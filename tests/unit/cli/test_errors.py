@@ -10,7 +10,7 @@ import pytest
 
 from meterpipe.ops.pipeline import Pipeline
 from tests.unit.cli.conftest import Invoke, one_error_line
-from tests.unit.cli.fake_cloudformation import FakeCloudFormation
+from tests.unit.cli.fake_cloudformation import FakeCloudFormation, stack_outputs
 
 UNKNOWN = "error: unknown execution 'nope': no such execution of meterpipe-daily-rollup or meterpipe-backfill"
 NO_STACK = (
@@ -34,7 +34,8 @@ AWS = ("--target", "aws", "--region", "eu-west-1")
         ),
         (
             ["backfill", "--from", "2024-01-01", "--to", "2024-01-02", "--concurrency", "0"],
-            "error: --concurrency must be from 1 to 40 (meterpipe:backfillMaxConcurrencyLimit)",
+            "error: --concurrency must be from 1 to 40: the deployment was deployed with "
+            "backfillMaxConcurrencyLimit 40",
         ),
         (
             ["calendar", "--month", "2024-13"],
@@ -109,15 +110,7 @@ def test_no_stack_on_aws_is_one_line(aws: None, invoke: Invoke, monkeypatch: pyt
 def test_a_deployed_stack_is_found_by_its_outputs(
     aws: None, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prefix = "arn:aws:states:eu-west-1:123456789012:stateMachine:"
-    outputs = {
-        "LakeBucketName": "lake",
-        "ResultsBucketName": "results",
-        "RollupTableName": "ElectricityMeteredByPeriod",
-        "LedgerTableName": "MeterPipeLedger",
-        "DailyRollupStateMachineArn": prefix + "meterpipe-daily-rollup",
-        "BackfillStateMachineArn": prefix + "meterpipe-backfill",
-    }
+    outputs = stack_outputs()
     FakeCloudFormation({"Pipes": outputs}).install(monkeypatch)
     query = ("query", "--customer", "1", "--granularity", "day", *AWS)
     result = invoke(*query, "--stack", "Pipes")
@@ -125,9 +118,10 @@ def test_a_deployed_stack_is_found_by_its_outputs(
     assert result.exit_code == 1
     assert one_error_line(result).startswith("error: Query failed: ResourceNotFoundException:")
     assert one_error_line(invoke(*query, "--stack", "Other")) == NO_STACK.format("Other")
-    del outputs["LedgerTableName"]  # a stack deployed before the ledger existed
+    del outputs["LedgerTableName"], outputs["TimeZone"]  # a stack deployed by an older version
     assert one_error_line(invoke(*query, "--stack", "Pipes")) == (
-        "error: stack 'Pipes' has no output(s) LedgerTableName: is it a meterpipe stack, fully deployed?"
+        "error: stack 'Pipes' has no output(s) LedgerTableName, TimeZone: is it a meterpipe "
+        "deployment, fully deployed by this version?"
     )
     assert one_error_line(invoke(*query, "--stack", "Pipes", "--home", "x")) == (
         "error: --home applies to --target local only"

@@ -117,6 +117,7 @@ def test_the_schedule_follows_the_configured_expression_zone_and_switch() -> Non
         stack,
         "Schedule",
         state_machine=machine,
+        name="nightly-rollup",
         expression="cron(0 2 * * ? *)",
         timezone="Europe/London",
         enabled=False,
@@ -126,7 +127,13 @@ def test_the_schedule_follows_the_configured_expression_zone_and_switch() -> Non
         "Properties"
     ]
 
-    assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"], schedule["State"]) == (
+    assert (
+        schedule["Name"],
+        schedule["ScheduleExpression"],
+        schedule["ScheduleExpressionTimezone"],
+        schedule["State"],
+    ) == (
+        "nightly-rollup",
         "cron(0 2 * * ? *)",
         "Europe/London",
         "DISABLED",

@@ -12,6 +12,7 @@ from aws_cdk.assertions import Match
 from cdk_support import Synthesis, all_states, deployed_definition, render_intrinsics
 
 from meterpipe.definitions import REPO_ROOT
+from meterpipe.ops.pipeline import OUTPUT_KEYS
 from meterpipe.tables import CUSTOMERS, CUSTOMERS_LINES, READINGS, READINGS_LINES, ROLLUPS
 
 
@@ -277,6 +278,24 @@ def test_the_stack_outputs_what_operators_and_the_cli_need(synthesis: Synthesis)
         "ReadingsPerSensorPerDay": "24",
         "MinCompletenessPercent": "0",
     }
+
+
+def test_the_stack_publishes_every_output_the_cli_reads_with_the_deploy_time_settings(
+    synthesis: Synthesis,
+) -> None:
+    outputs: dict[str, Any] = synthesis.raw["Outputs"]
+    assert set(OUTPUT_KEYS.values()) <= set(outputs)
+    schedule = synthesis.logical_id("AWS::Scheduler::Schedule", "Schedule")
+    assert outputs["ScheduleName"]["Value"] == {"Ref": schedule}
+    resource = synthesis.raw["Resources"][schedule]["Properties"]
+    assert resource["Name"] == "meterpipe-daily-rollup"  # as the local deploy names it
+    assert {key: outputs[key]["Value"] for key in ("ScheduleGroupName", "TimeZone")} == {
+        "ScheduleGroupName": "default",
+        "TimeZone": "UTC",
+    }
+    # cdk.json's defaults, as the deployed stack publishes them (CloudFormation outputs are strings).
+    assert outputs["BackfillMaxConcurrency"]["Value"] == "4"
+    assert outputs["BackfillMaxConcurrencyLimit"]["Value"] == "40"
 
 
 def test_the_ledger_is_kept_like_the_rollups_on_demand_with_point_in_time_recovery(

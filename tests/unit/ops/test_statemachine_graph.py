@@ -7,7 +7,7 @@ from pathlib import Path
 
 from meterpipe.ops.statemachine import function_name, group_by_branch, parse_definition
 
-DAILY_ROLLUP = Path(__file__).parents[3] / "state_machines" / "daily_rollup.asl.json"
+DAILY_ROLLUP = Path(__file__).parents[3] / "meterpipe" / "state_machines" / "daily_rollup.asl.json"
 
 
 def test_states_read_top_to_bottom_along_next_and_default_with_detours_after() -> None:
