@@ -8,6 +8,7 @@ line an operator can act on.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -96,8 +97,11 @@ def clients_for(target: Target) -> Clients:
     """Clients for ``target``; raises LocalcloudNotRunning (local) or AwsSetupError (aws) with
     what to do about it."""
     if target.kind == "aws":
+        # botocore reads AWS_DEFAULT_REGION only; AWS_REGION (the AWS CLI v2's and the other SDKs'
+        # name, and what our messages tell people to set) comes after --region and before it.
+        region = target.region or os.environ.get("AWS_REGION") or None
         try:
-            session = boto3.session.Session(profile_name=target.profile, region_name=target.region)
+            session = boto3.session.Session(profile_name=target.profile, region_name=region)
         except ProfileNotFound:
             raise AwsSetupError(
                 f"AWS profile {target.profile!r} is not configured (see `aws configure list-profiles`)"

@@ -68,7 +68,11 @@ _TARGET_OPTIONS = (
         help=f"Local: the localcloud home folder (default: ${HOME_VARIABLE}, else {DEFAULT_HOME}/).",
     ),
     click.option("--profile", default=None, help="AWS: the named profile of your credentials."),
-    click.option("--region", default=None, help="AWS: the region (default: the profile's or AWS_REGION)."),
+    click.option(
+        "--region",
+        default=None,
+        help="AWS: the region (default: AWS_REGION, else AWS_DEFAULT_REGION or the profile's).",
+    ),
     click.option(
         "--stack",
         default=None,
