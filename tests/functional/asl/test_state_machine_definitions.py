@@ -534,6 +534,28 @@ def test_backfill_with_a_failing_day_fails_naming_it(aws: None) -> None:
     assert (failed_day.status, failed_day.error) == ("FAILED", "MeterPipe.BadReadings")
 
 
+def test_a_backfills_tolerance_is_passed_to_every_day(aws: None) -> None:
+    pipeline = Pipeline(texts=BAD_LINES)  # three bad readings on the 5th
+    tolerated = {"from": "2024-01-04", "to": "2024-01-05", "maxBadReadings": 3, "minCompletenessPercent": 0}
+    record = pipeline.run("backfill", tolerated, execution="bf-3")
+    assert record.status == "SUCCEEDED", (record.error, record.cause)
+    day = pipeline.host.describe(DAILY_EXECUTIONS + "2024-01-05_bf-3_r0")
+    assert day.input == {"date": "2024-01-05", "maxBadReadings": 3, "minCompletenessPercent": 0}
+    assert pipeline.host.describe(DAILY_EXECUTIONS + "2024-01-04_bf-3_r0").input == {
+        "date": "2024-01-04",
+        "maxBadReadings": 3,
+        "minCompletenessPercent": 0,
+    }
+    assert (
+        pipeline.day("2024-01-05")["BadReadingsSkipped"],
+        pipeline.day("2024-01-05")["MaxBadReadings"],
+    ) == (
+        3,
+        3,
+    )
+    assert pipeline.table() == expected(READINGS, [D4, D5])
+
+
 # -- ledger_sync ------------------------------------------------------------------------------------
 
 LEDGER_SYNC_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:meterpipe-ledger-sync"
