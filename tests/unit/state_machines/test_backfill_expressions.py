@@ -138,7 +138,8 @@ def test_an_input_of_the_wrong_shape_is_rejected(
 
     assert problem.startswith(start)
     assert problem.endswith(
-        'optionally "max_concurrency" (1 to 10), "maxBadReadings" and "minCompletenessPercent" (passed to each day)'
+        'optionally "max_concurrency" (1 to 10), "maxBadReadings" and "minCompletenessPercent" '
+        "(passed to each day)"
     )
 
 
