@@ -833,3 +833,13 @@ def test_a_later_run_does_not_wait_for_an_owner_that_failed_before_writing(aws: 
     assert later.stop_date is not None and failed.stop_date is not None
     assert later.stop_date - failed.stop_date < dt.timedelta(seconds=10)
     assert pipeline.day("2024-01-05")["Attempts"] == 2
+
+
+def test_a_later_run_does_not_wait_for_an_owner_that_succeeded(pipeline: Pipeline) -> None:
+    first = pipeline.run("daily_rollup", {"date": "2024-01-05"}, execution="first")
+    later = pipeline.run("daily_rollup", {"date": "2024-01-05"}, execution="second")
+    assert (first.status, later.status) == ("SUCCEEDED", "SUCCEEDED")
+    # A succeeded owner's map runs have ended, every write_batch with them: nothing to wait out.
+    assert later.stop_date is not None and first.stop_date is not None
+    assert later.stop_date - first.stop_date < dt.timedelta(seconds=10)
+    assert pipeline.table() == expected(READINGS, [D5])
