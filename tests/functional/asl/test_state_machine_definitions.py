@@ -662,6 +662,7 @@ def test_a_redrive_is_a_new_attempt_and_events_processed_late_change_nothing(pip
     sync(pipeline, failure)
     day = pipeline.day("2024-01-05")
     assert (day["Status"], day["Attempts"], day["RedriveCount"]) == ("SUCCEEDED", 2, 1)
+    assert "Error" not in day and "Cause" not in day  # the failed attempt's, gone with its status
     first = pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000001")
     second = pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000002")
     assert (first["Status"], second["Status"], second["Origin"], second["RedriveCount"]) == (
