@@ -37,9 +37,10 @@ def test_an_athena_failure_fails_the_day_with_athenas_reason_and_a_redrive_compl
     assert rehearsal.faults("add", *fault).exit_code == 0
     failed = rehearsal.cli("run", "--date", str(DAY), "--wait", "--json")
     assert failed.exit_code == 3, failed.output
-    [day] = json.loads(failed.stdout)["days"]
-    assert (day["status"], day["error"]) == ("FAILED", error)
-    assert reason in day["cause"]
+    report = json.loads(failed.stdout)
+    [day], [run] = report["days"], report["executions"]
+    assert (day["status"], day["error"], run["error"]) == ("FAILED", error, error)
+    assert reason in run["cause"]  # the execution's whole cause (the ledger keeps whole lines of it)
     assert rehearsal.table() == {}  # nothing written: the queries run before any write
     record = rehearsal.settled(DAY)  # FAILED, not INCOMPLETE: no write had begun
     assert (record["Status"], record["Error"], record["WritesStarted"]) == ("FAILED", error, False)
