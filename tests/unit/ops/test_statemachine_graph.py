@@ -36,16 +36,17 @@ def test_states_read_top_to_bottom_along_next_and_default_with_detours_after() -
 
 def test_parallel_branches_and_map_processors_are_nested_in_their_state() -> None:
     graph = parse_definition(json.loads(DAILY_ROLLUP.read_text()))
-    roll_up = graph.find("RollUp")
-    assert roll_up is not None and roll_up.type == "Parallel"
-    assert [branch.states[0].name for branch in roll_up.branches] == [
+    queries = graph.find("RunRollupQueries")
+    assert queries is not None and queries.type == "Parallel"
+    assert [branch.states[0].name for branch in queries.branches] == [
         "RunHourlyQuery",
         "RunDailyQuery",
         "RunMonthlyQuery",
     ]
     paths = {state.name: path for state, path in graph.walk()}
-    assert paths["WriteDailyRollups"] == ("RollUp", "branch 2")
-    assert paths["WriteDailyBatch"] == ("RollUp", "branch 2", "WriteDailyRollups", "processor")
+    assert paths["RunDailyQuery"] == ("RunRollupQueries", "branch 2")
+    assert paths["WriteDailyRollups"] == ("WriteRollups", "branch 2")
+    assert paths["WriteDailyBatch"] == ("WriteRollups", "branch 2", "WriteDailyRollups", "processor")
     write = graph.find("WriteHourlyRollups")
     assert write is not None and write.processor_mode == "DISTRIBUTED"
     assert [s.name for s in write.processor.states] == [  # type: ignore[union-attr]
@@ -88,11 +89,11 @@ def test_a_timeline_groups_each_parallels_branches_after_it_one_branch_at_a_time
     # Entries in order of entry: the branches interleave, as they ran.
     names = [
         "ResolveDate",
-        "CheckInput",
-        "RollUp",
+        "RunRollupQueries",
         "RunHourlyQuery",
         "RunDailyQuery",
         "RunMonthlyQuery",
+        "WriteRollups",
         "WriteDailyRollups",
         "WriteHourlyRollups",
         "DescribeDailyMapRun",
@@ -104,16 +105,16 @@ def test_a_timeline_groups_each_parallels_branches_after_it_one_branch_at_a_time
     grouped = [(names[i], path) for i, path in group_by_branch(graph, names)]
     assert grouped == [
         ("ResolveDate", ()),
-        ("CheckInput", ()),
-        ("RollUp", ()),
-        ("RunHourlyQuery", ("RollUp", "branch 1")),
-        ("WriteHourlyRollups", ("RollUp", "branch 1")),
-        ("DescribeHourlyMapRun", ("RollUp", "branch 1")),
-        ("RunDailyQuery", ("RollUp", "branch 2")),
-        ("WriteDailyRollups", ("RollUp", "branch 2")),
-        ("DescribeDailyMapRun", ("RollUp", "branch 2")),
-        ("RunMonthlyQuery", ("RollUp", "branch 3")),
-        ("WriteMonthlyRollups", ("RollUp", "branch 3")),
+        ("RunRollupQueries", ()),
+        ("RunHourlyQuery", ("RunRollupQueries", "branch 1")),
+        ("RunDailyQuery", ("RunRollupQueries", "branch 2")),
+        ("RunMonthlyQuery", ("RunRollupQueries", "branch 3")),
+        ("WriteRollups", ()),
+        ("WriteHourlyRollups", ("WriteRollups", "branch 1")),
+        ("DescribeHourlyMapRun", ("WriteRollups", "branch 1")),
+        ("WriteDailyRollups", ("WriteRollups", "branch 2")),
+        ("DescribeDailyMapRun", ("WriteRollups", "branch 2")),
+        ("WriteMonthlyRollups", ("WriteRollups", "branch 3")),
         ("Reconcile", ()),
         ("Done", ()),
     ]
