@@ -18,6 +18,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,20 @@ def wait_for(what: str, check: Callable[[], Any]) -> Any:
 
 def statuses(cli: Cli, first: str = FIRST, last: str = LAST) -> dict[str, str]:
     return {d["date"]: d["status"] for d in cli.json("history", "--from", first, "--to", last)}
+
+
+@contextmanager
+def held(cli: Cli, runs: int = 1) -> Iterator[None]:
+    """The next ``runs`` daily_rollup runs stay RUNNING, before any write, long enough to be
+    stopped: their validation query's start waits 30 s (a localcloud fault). A run is otherwise
+    done in seconds, before a stop could reach it."""
+    delay = ("--delay", "30", "--count", str(runs))
+    added = cli("local", "faults", "add", "athena", "StartQueryExecution", *delay)
+    assert added.returncode == 0, added.stderr
+    try:
+        yield
+    finally:
+        assert cli("local", "faults", "clear").returncode == 0
 
 
 def run_claiming(cli: Cli, day: dt.date) -> str:
@@ -137,8 +152,9 @@ def test_stop_date_and_stop_backfill_leave_the_days_aborted_until_redriven(
 ) -> None:
     local, data = march
     day = MARCH[2]
-    started = run_claiming(local.cli, day)
-    stopped = local.cli("stop", "--date", str(day))
+    with held(local.cli):
+        started = run_claiming(local.cli, day)
+        stopped = local.cli("stop", "--date", str(day))
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert stopped.stdout.splitlines()[0] == f"stopped {started} (daily_rollup {day})"
     wait_for(
@@ -146,12 +162,15 @@ def test_stop_date_and_stop_backfill_leave_the_days_aborted_until_redriven(
         lambda: statuses(local.cli, str(day), str(day))[str(day)] == "ABORTED",
     )
 
-    backfill = local.cli.json("backfill", "--from", str(MARCH[5]), "--to", LAST)["started"][0]["execution"]
-    wait_for(
-        "a day of the backfill running",
-        lambda: "RUNNING" in statuses(local.cli, str(MARCH[5]), LAST).values(),
-    )
-    halted = local.cli("stop", "--backfill", backfill, "--json")
+    with held(local.cli, runs=len(MARCH[5:])):
+        backfill = local.cli.json("backfill", "--from", str(MARCH[5]), "--to", LAST)["started"][0][
+            "execution"
+        ]
+        wait_for(
+            "a day of the backfill running",
+            lambda: "RUNNING" in statuses(local.cli, str(MARCH[5]), LAST).values(),
+        )
+        halted = local.cli("stop", "--backfill", backfill, "--json")
     assert halted.returncode == 0, halted.stdout + halted.stderr
     names = [s["execution"] for s in json.loads(halted.stdout)["stopped"]]
     assert names[0] == backfill and len(names) >= 2
@@ -208,8 +227,9 @@ def test_a_schedule_fired_at_an_earlier_time_does_not_reorder_a_days_runs(
     local, data = march
     day = MARCH[7]
     [before] = local.cli.json("history", "--from", str(day), "--to", str(day))
-    first = run_claiming(local.cli, day)
-    assert local.cli("stop", first).returncode == 0
+    with held(local.cli):
+        first = run_claiming(local.cli, day)
+        assert local.cli("stop", first).returncode == 0
     [stopped] = local.cli.json("history", "--from", str(day), "--to", str(day))
     first_start = stopped["start"]
     # Fire the schedule as of the morning after the day: localcloud's clock goes back years,
