@@ -67,12 +67,12 @@ def statuses(cli: Cli, first: str = FIRST, last: str = LAST) -> dict[str, str]:
 
 
 @contextmanager
-def held(cli: Cli, runs: int = 1) -> Iterator[None]:
-    """The next ``runs`` daily_rollup runs stay RUNNING, before any write, long enough to be
-    stopped: their validation query's start waits 30 s (a localcloud fault). A run is otherwise
-    done in seconds, before a stop could reach it."""
-    delay = ("--delay", "30", "--count", str(runs))
-    added = cli("local", "faults", "add", "athena", "StartQueryExecution", *delay)
+def held(cli: Cli) -> Iterator[None]:
+    """While inside, daily_rollup runs stay RUNNING before any write, long enough to be stopped:
+    every Athena query start waits 30 s (a localcloud fault, cleared on the way out). A run is
+    otherwise done in seconds, before a stop could reach it; stopped before its writes, it is
+    redriven without a Distributed Map to resume."""
+    added = cli("local", "faults", "add", "athena", "StartQueryExecution", "--delay", "30")
     assert added.returncode == 0, added.stderr
     try:
         yield
@@ -162,7 +162,7 @@ def test_stop_date_and_stop_backfill_leave_the_days_aborted_until_redriven(
         lambda: statuses(local.cli, str(day), str(day))[str(day)] == "ABORTED",
     )
 
-    with held(local.cli, runs=len(MARCH[5:])):
+    with held(local.cli):
         backfill = local.cli.json("backfill", "--from", str(MARCH[5]), "--to", LAST)["started"][0][
             "execution"
         ]
