@@ -69,10 +69,13 @@ def statuses(cli: Cli, first: str = FIRST, last: str = LAST) -> dict[str, str]:
 @contextmanager
 def held(cli: Cli) -> Iterator[None]:
     """While inside, daily_rollup runs stay RUNNING before any write, long enough to be stopped:
-    every Athena query start waits 30 s (a localcloud fault, cleared on the way out). A run is
-    otherwise done in seconds, before a stop could reach it; stopped before its writes, it is
-    redriven without a Distributed Map to resume."""
-    added = cli("local", "faults", "add", "athena", "StartQueryExecution", "--delay", "30")
+    Athena refuses every query start as throttled (a localcloud fault, cleared on the way out), so
+    each run sits in its validation's Retry (5 attempts, backing off up to a minute). A run is
+    otherwise done in seconds, before a stop could reach it. A Retry's wait has no call in flight:
+    the stop ends the run cleanly, and its redrive completes it."""
+    added = cli(
+        "local", "faults", "add", "athena", "StartQueryExecution", "--error", "TooManyRequestsException"
+    )
     assert added.returncode == 0, added.stderr
     try:
         yield
@@ -192,32 +195,35 @@ def test_ctrl_c_during_backfill_wait_stops_nothing_and_prints_the_stop_command(
     march: tuple[Localcloud, Path],
 ) -> None:
     local, data = march
-    environment = {**os.environ, "METERPIPE_HOME": str(local.home), "COLUMNS": "200"}
-    waiting = subprocess.Popen(
-        [str(METERPIPE), "backfill", "--from", FIRST, "--to", str(MARCH[3]), "--wait"],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert waiting.stderr is not None
-    announced = waiting.stderr.readline()  # "backfill <name>: <range> (<n> days)", once it started
-    name = announced.split()[1].rstrip(":")
-    assert name.startswith("bf_"), announced
-    wait_for("a day of it running", lambda: "RUNNING" in statuses(local.cli, FIRST, str(MARCH[3])).values())
-    waiting.send_signal(signal.SIGINT)
-    _, rest = waiting.communicate(timeout=60)
+    with held(local.cli):
+        environment = {**os.environ, "METERPIPE_HOME": str(local.home), "COLUMNS": "200"}
+        waiting = subprocess.Popen(
+            [str(METERPIPE), "backfill", "--from", FIRST, "--to", str(MARCH[3]), "--wait"],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert waiting.stderr is not None
+        announced = waiting.stderr.readline()  # "backfill <name>: <range> (<n> days)", once it started
+        name = announced.split()[1].rstrip(":")
+        assert name.startswith("bf_"), announced
+        wait_for(
+            "a day of it running", lambda: "RUNNING" in statuses(local.cli, FIRST, str(MARCH[3])).values()
+        )
+        waiting.send_signal(signal.SIGINT)
+        _, rest = waiting.communicate(timeout=60)
 
-    assert waiting.returncode == 130, rest
-    assert rest.strip().splitlines()[-1] == f"still running: {name}; stop it with meterpipe stop {name}"
-    account = local.cli.client("sts").get_caller_identity()["Account"]
-    arn = f"arn:aws:states:us-east-1:{account}:execution:meterpipe-backfill:{name}"
-    sfn = local.cli.client("stepfunctions")
-    assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # nothing was stopped
+        assert waiting.returncode == 130, rest
+        assert rest.strip().splitlines()[-1] == f"still running: {name}; stop it with meterpipe stop {name}"
+        account = local.cli.client("sts").get_caller_identity()["Account"]
+        arn = f"arn:aws:states:us-east-1:{account}:execution:meterpipe-backfill:{name}"
+        sfn = local.cli.client("stepfunctions")
+        assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # nothing was stopped
 
-    stop = local.cli("stop", name)
-    assert stop.returncode == 0, stop.stdout + stop.stderr
-    assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
+        stop = local.cli("stop", name)
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+        assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
     completed(local, data)
 
 
