@@ -16,6 +16,7 @@ from meterpipe.aws import Target
 from meterpipe.errors import MeterpipeError
 from meterpipe.local.home import DEFAULT_HOME, HOME_VARIABLE
 from meterpipe.ops.pipeline import Pipeline, connect
+from meterpipe.ops.runs import Tolerance
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,7 +69,11 @@ _TARGET_OPTIONS = (
         help=f"Local: the localcloud home folder (default: ${HOME_VARIABLE}, else {DEFAULT_HOME}/).",
     ),
     click.option("--profile", default=None, help="AWS: the named profile of your credentials."),
-    click.option("--region", default=None, help="AWS: the region (default: the profile's or AWS_REGION)."),
+    click.option(
+        "--region",
+        default=None,
+        help="AWS: the region (default: AWS_REGION, else AWS_DEFAULT_REGION or the profile's).",
+    ),
     click.option(
         "--stack",
         default=None,
@@ -117,3 +122,39 @@ def from_to_options(*, required: bool = False, what: str = "processing dates") -
         )(fn)
 
     return decorate
+
+
+_TOLERANCE_OPTIONS = (
+    click.option(
+        "--max-bad-readings",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="Bad readings a day may hold and still be rolled up: skipped, never summed, counted "
+        "(default: the deployment's meterpipe:maxBadReadings; more fails the day).",
+    ),
+    click.option(
+        "--min-completeness",
+        type=click.FloatRange(min=0, max=100),
+        default=None,
+        metavar="PCT",
+        help="Fail a day whose valid readings are below PCT% of those expected (default: the "
+        "deployment's meterpipe:minCompletenessPercent; 0 is off).",
+    ),
+)
+
+
+def tolerance_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--max-bad-readings`` and ``--min-completeness``, given to the command as ``tolerance``:
+    they go into each day's execution input, overriding the deployment's settings for that run."""
+
+    @functools.wraps(fn)
+    def wrapper(
+        *args: Any, max_bad_readings: int | None, min_completeness: float | None, **kwargs: Any
+    ) -> Any:
+        return fn(*args, tolerance=Tolerance(max_bad_readings, min_completeness), **kwargs)
+
+    decorated: Any = wrapper
+    for option in reversed(_TOLERANCE_OPTIONS):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]

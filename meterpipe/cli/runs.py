@@ -16,6 +16,7 @@ from meterpipe.cli.options import (
     from_to_options,
     json_option,
     target_options,
+    tolerance_options,
     wait_option,
 )
 from meterpipe.cli.output import err, out, print_json
@@ -34,7 +35,7 @@ from meterpipe.ops.history import readable_cause, root_cause
 from meterpipe.ops.inputs import day_inputs
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.redrive import redrive_days, redrive_execution
-from meterpipe.ops.runs import Run, RunsFailed, start_run
+from meterpipe.ops.runs import Run, RunsFailed, Tolerance, start_run
 from meterpipe.ops.watch import Tracked, Work, before_work, watch
 
 concurrency_option = click.option(
@@ -142,11 +143,15 @@ def _named(progress: Work) -> str:
 
 @app.command("run")
 @click.option("--date", "day", required=True, metavar="YYYY-MM-DD", help="The processing date.")
+@tolerance_options
 @wait_option
 @json_option
 @target_options
-def run_command(*, day: str, wait: bool, as_json: bool, target: TargetChoice) -> None:
+def run_command(*, day: str, tolerance: Tolerance, wait: bool, as_json: bool, target: TargetChoice) -> None:
     """Run daily_rollup for one processing date, as the schedule would.
+
+    --max-bad-readings and --min-completeness override the deployment's validation settings for
+    this run (its execution input).
 
     With --wait, follow it until it ends (exit 3 if the day did not succeed); Ctrl-C then stops
     nothing and prints the `meterpipe stop` command that would.
@@ -154,7 +159,7 @@ def run_command(*, day: str, wait: bool, as_json: bool, target: TargetChoice) ->
     date = parse_date(day, "--date")
     pipeline = target.connect()
     progress = before_work(pipeline, [date]) if wait else None
-    run = start_run(pipeline, date)
+    run = start_run(pipeline, date, tolerance=tolerance)
     if progress is None:
         if as_json:
             print_json(run.to_json())
@@ -176,6 +181,7 @@ def run_command(*, day: str, wait: bool, as_json: bool, target: TargetChoice) ->
     "(their input fingerprint); --dry-run says which and why.",
 )
 @click.option("--dry-run", is_flag=True, help="Print which days would run and why; start nothing.")
+@tolerance_options
 @wait_option
 @json_option
 @target_options
@@ -187,6 +193,7 @@ def backfill_command(
     only_missing: bool,
     stale: bool,
     dry_run: bool,
+    tolerance: Tolerance,
     wait: bool,
     as_json: bool,
     target: TargetChoice,
@@ -197,7 +204,7 @@ def backfill_command(
     of consecutive days still to do becomes its own backfill execution. With --wait, a live
     display follows the days (done, running, failed; items written) and the exit code is 0 only
     if every day succeeded (3 otherwise); Ctrl-C then stops nothing and prints the `meterpipe
-    stop` command that would.
+    stop` command that would. --max-bad-readings and --min-completeness go to every day's run.
     """
     days = DateRange.parse(start, end)
     pipeline = target.connect()
@@ -223,7 +230,7 @@ def backfill_command(
             out().print(f"nothing to do in {days}: {why}")
         return
     progress = before_work(pipeline, plan.to_run) if wait else None
-    started = start_backfill(pipeline, plan.ranges, concurrency=concurrency)
+    started = start_backfill(pipeline, plan.ranges, concurrency=concurrency, tolerance=tolerance)
     if progress is None:
         if as_json:
             print_json({"started": [s.to_json() for s in started]})

@@ -22,6 +22,7 @@ from meterpipe.ops.dates import DateRange, contiguous
 from meterpipe.ops.fingerprint import Fingerprint
 from meterpipe.ops.ledger import DayRecord, day_records
 from meterpipe.ops.pipeline import Pipeline
+from meterpipe.ops.runs import Tolerance
 
 MAX_DAYS = 366  # backfill.asl.json refuses longer ranges
 Mode = Literal["all", "missing", "stale"]
@@ -162,13 +163,22 @@ def check_concurrency(pipeline: Pipeline, concurrency: int | None) -> None:
 
 
 def start_backfill(
-    pipeline: Pipeline, ranges: list[DateRange], *, concurrency: int | None = None
+    pipeline: Pipeline,
+    ranges: list[DateRange],
+    *,
+    concurrency: int | None = None,
+    tolerance: Tolerance | None = None,
 ) -> list[StartedBackfill]:
-    """One backfill execution per range (a plan's ``ranges``: its stretches of consecutive days)."""
+    """One backfill execution per range (a plan's ``ranges``: its stretches of consecutive days);
+    the ``tolerance`` goes into its input, which passes it to every day's run."""
     check_concurrency(pipeline, concurrency)
     started = []
     for days in ranges:
-        body: dict[str, Any] = {"from": days.start.isoformat(), "to": days.end.isoformat()}
+        body: dict[str, Any] = {
+            "from": days.start.isoformat(),
+            "to": days.end.isoformat(),
+            **(tolerance or Tolerance()).to_input(),
+        }
         if concurrency is not None:
             body["max_concurrency"] = concurrency
         name = backfill_name(days, pipeline.now())

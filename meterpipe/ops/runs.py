@@ -179,13 +179,34 @@ def execution_name(day: dt.date, origin: str, now: dt.datetime) -> str:
     return f"{day.isoformat()}_{origin}_{now.astimezone(dt.UTC):%Y%m%dT%H%M%S}_{secrets.token_hex(2)}"
 
 
-def start_run(pipeline: Pipeline, day: dt.date, *, origin: str = "run") -> Run:
-    """Start daily_rollup for ``day``, as the schedule would (``{"date": ...}`` input)."""
+@dataclass(frozen=True)
+class Tolerance:
+    """An operator's validation settings for one run or backfill, overriding the deployment's
+    (``meterpipe:maxBadReadings``, ``meterpipe:minCompletenessPercent``) where given."""
+
+    max_bad_readings: int | None = None
+    min_completeness_percent: float | None = None
+
+    def to_input(self) -> dict[str, Any]:
+        """The execution input's fields (daily_rollup's, which backfill passes to every day)."""
+        given: dict[str, Any] = {}
+        if self.max_bad_readings is not None:
+            given["maxBadReadings"] = self.max_bad_readings
+        if self.min_completeness_percent is not None:
+            percent = self.min_completeness_percent
+            given["minCompletenessPercent"] = int(percent) if percent == int(percent) else percent
+        return given
+
+
+def start_run(
+    pipeline: Pipeline, day: dt.date, *, origin: str = "run", tolerance: Tolerance | None = None
+) -> Run:
+    """Start daily_rollup for ``day``, as the schedule would (``{"date": ...}`` input, with the
+    ``tolerance`` given)."""
     name = execution_name(day, origin, pipeline.now())
+    given = {"date": day.isoformat(), **(tolerance or Tolerance()).to_input()}
     started = pipeline.sfn.start_execution(
-        stateMachineArn=pipeline.deployment.daily_rollup_arn,
-        name=name,
-        input=json.dumps({"date": day.isoformat()}),
+        stateMachineArn=pipeline.deployment.daily_rollup_arn, name=name, input=json.dumps(given)
     )
     return Run(
         arn=str(started["executionArn"]),
@@ -195,7 +216,7 @@ def start_run(pipeline: Pipeline, day: dt.date, *, origin: str = "run") -> Run:
         stop=None,
         date=day,
         origin=origin,
-        input={"date": day.isoformat()},
+        input=given,
     )
 
 

@@ -1,6 +1,8 @@
 """Issue 10's data path, end to end through the installed ``meterpipe`` against a running
-localcloud: a bad reading fails its day naming the file, line and value and writes nothing; a
-tolerance skips exactly the bad readings; a duplicate file removed brings the month back down; a day
+localcloud: every kind of bad reading (kWh not a decimal, negative or over the ceiling, an unknown
+or non-integer sensor, hour 24, a lost kWh column, a truncated last line) fails its day naming the
+file, line and value and writes nothing; `run --max-bad-readings` one short fails, exactly enough
+skips and counts them; a duplicate file removed brings the month back down; a day
 without readings ends NO_DATA. Each scenario ends comparing the whole table (of its month) with
 Decimal totals computed here from the CSV text, valid lines only."""
 
@@ -10,7 +12,6 @@ import csv
 import datetime as dt
 import json
 import re
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
@@ -99,54 +100,95 @@ def march(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
-def test_a_bad_reading_fails_its_day_naming_the_file_line_and_value_and_writes_nothing(
-    cli: Cli, march: Path
+def corrupt(path: Path) -> list[tuple[str, str]]:
+    """Every kind of bad reading the issue names, written into one day's file: each bad line with
+    the problem its cause must name. The last line is cut short, with no line end after it."""
+    lines = path.read_text().rstrip("\n").split("\n")
+    sensor, volts, amps, hertz, kwh, hour = lines[7].split(",")
+    rest = f"{volts},{amps},{hertz}"
+    bad = [
+        (
+            f"{sensor},{rest},abc,{hour}",
+            "kWh 'abc' is not a non-negative decimal with at most 6 decimals (kwh)",
+        ),
+        (
+            f"{sensor},{rest},-5.000,{hour}",
+            "kWh '-5.000' is not a non-negative decimal with at most 6 decimals (kwh)",
+        ),
+        (
+            f"59999999,{rest},{kwh},{hour}",
+            "SensorID 59999999 is not in customer_meter_sensor (unknown_sensor)",
+        ),
+        (f"x{sensor},{rest},{kwh},{hour}", f"SensorID 'x{sensor}' is not an integer (sensor_id)"),
+        (
+            f"{sensor},{rest},1000.5,{hour}",
+            "kWh 1000.5 is not below the ceiling of 1000 kWh per reading (kwh_ceiling)",
+        ),
+        (f"{sensor},{rest},{kwh},24", "HourCollected '24' is not 00..23 (hour)"),
+        (f"{sensor},{rest},{hour}", "the line has 5 fields, not 6 (field_count)"),  # its kWh column lost
+    ]
+    lines[7:8] = [line for line, _ in bad]
+    truncated = lines[-1][: lines[-1].index(",", lines[-1].index(",") + 1)]  # SensorID,Voltage
+    lines[-1] = truncated
+    path.write_text("\n".join(lines))
+    return [*bad, (truncated, "the line has 2 fields, not 6 (field_count)")]
+
+
+@pytest.fixture(scope="module")
+def bad(cli: Cli, march: Path) -> list[tuple[str, str]]:
+    """The second day of March with every kind of bad reading, ingested: its bad lines and problems."""
+    found = corrupt(readings_file(march, MARCH[1]))
+    assert cli("ingest", str(march)).returncode == 0
+    return found
+
+
+def test_every_kind_of_bad_reading_fails_its_day_naming_the_file_line_and_value_and_writes_nothing(
+    cli: Cli, march: Path, bad: list[tuple[str, str]]
 ) -> None:
     path = readings_file(march, MARCH[1])
-    lines = path.read_text().split("\n")
-    bad = lines[7].rsplit(",", 2)[0] + ",abc," + lines[7].rsplit(",", 1)[1]
-    lines[7] = bad
-    path.write_text("\n".join(lines))
-    assert cli("ingest", str(march)).returncode == 0
 
     done = cli("run", "--date", str(MARCH[1]), "--wait", "--json")
     assert done.returncode == 3, done.stdout + done.stderr
     [run] = json.loads(done.stdout)["executions"]
     key = f"iot_electricity_metering/year=2023/month=03/day=02/{path.name}"
     assert (run["status"], run["error"]) == ("FAILED", "MeterPipe.BadReadings")
-    assert (
-        f"{key}: \"{bad}\": kWh 'abc' is not a non-negative decimal with at most 6 decimals (kwh)"
-        in run["cause"]
-    )
+    assert run["cause"].startswith(f"{len(bad)} bad reading(s) of ")
+    for line, problem in bad:
+        assert f'{key}: "{line}": {problem}' in run["cause"]
     assert march_items(cli) == {}  # nothing written
     record = ledger_day(cli, MARCH[1])
     assert (record["Status"], record["Error"], record["BadReadings"], record["WritesStarted"]) == (
         "FAILED",
         "MeterPipe.BadReadings",
-        "1",
+        str(len(bad)),
         False,
     )
 
 
-def test_with_a_tolerance_exactly_the_bad_readings_are_skipped_and_counted(cli: Cli, march: Path) -> None:
-    # The CLI runs with the deployment's tolerance (0); a run's input may set its own.
-    sfn = cli.client("stepfunctions")
-    machine = "arn:aws:states:us-east-1:000000000000:stateMachine:meterpipe-daily-rollup"
-    arn = sfn.start_execution(
-        stateMachineArn=machine,
-        name=f"2023-03-02_tolerant_{int(time.time())}",
-        input=json.dumps({"date": "2023-03-02", "maxBadReadings": 1}),
-    )["executionArn"]
-    described = sfn.describe_execution(executionArn=arn)
-    while described["status"] == "RUNNING":
-        time.sleep(0.2)
-        described = sfn.describe_execution(executionArn=arn)
-    assert described["status"] == "SUCCEEDED", described.get("cause")
+def test_with_a_tolerance_exactly_the_bad_readings_are_skipped_and_counted(
+    cli: Cli, march: Path, bad: list[tuple[str, str]]
+) -> None:
+    day = str(MARCH[1])
+    one_short = cli("run", "--date", day, "--max-bad-readings", str(len(bad) - 1), "--wait", "--json")
+    assert one_short.returncode == 3, one_short.stdout + one_short.stderr
+    assert json.loads(one_short.stdout)["days"][0]["error"] == "MeterPipe.BadReadings"
+    assert march_items(cli) == {}
+
+    done = cli("run", "--date", day, "--max-bad-readings", str(len(bad)), "--wait", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    [record] = json.loads(done.stdout)["days"]
+    assert (record["status"], record["badReadingsSkipped"], record["maxBadReadings"]) == (
+        "SUCCEEDED",
+        len(bad),
+        len(bad),
+    )
+    [run] = json.loads(done.stdout)["executions"]
+    described = cli.client("stepfunctions").describe_execution(executionArn=run["executionArn"])
     output = json.loads(described["output"])
-    assert (output["bad_readings_skipped"], output["max_bad_readings"]) == (1, 1)
+    assert (output["bad_readings_skipped"], output["max_bad_readings"]) == (len(bad), len(bad))
     lake = {day: [readings_file(march, day)] for day in MARCH}
     assert march_items(cli) == expected(march, lake, [MARCH[1]])
-    assert ledger_day(cli, MARCH[1])["BadReadingsSkipped"] == "1"
+    assert ledger_day(cli, MARCH[1])["BadReadingsSkipped"] == str(len(bad))
     # The CLI reads the same totals back.
     customer, sort_key = next(k for k in march_items(cli) if k[1].endswith("#2023-03-02"))
     sensor, day = sort_key.split("#")

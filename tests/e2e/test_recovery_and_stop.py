@@ -18,6 +18,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +66,25 @@ def statuses(cli: Cli, first: str = FIRST, last: str = LAST) -> dict[str, str]:
     return {d["date"]: d["status"] for d in cli.json("history", "--from", first, "--to", last)}
 
 
+@contextmanager
+def held(cli: Cli) -> Iterator[None]:
+    """While inside, daily_rollup runs stay RUNNING before any write, long enough to be stopped:
+    Athena refuses every query start as throttled (a localcloud fault, cleared on the way out), so
+    each run sits in its validation's Retry (5 attempts, backing off up to a minute). A run is
+    otherwise done in seconds, before a stop could reach it. A Retry's wait has no call in flight:
+    the stop ends the run cleanly, and its redrive completes it."""
+    added = cli(
+        "local", "faults", "add", "athena", "StartQueryExecution", "--error", "TooManyRequestsException"
+    )
+    assert added.returncode == 0, added.stderr
+    try:
+        yield
+    finally:
+        assert cli("local", "faults", "clear").returncode == 0
+
+
 def run_claiming(cli: Cli, day: dt.date) -> str:
-    """``run --date`` (no wait), once the run has claimed its day in the ledger (as it starts).
-    The run is held in its first Athena query (a one-shot delay fault) so that it is still running
-    when the test acts on it: a day's run takes a few seconds, less than the polling may."""
-    held = cli("local", "faults", "add", "athena", "StartQueryExecution", "--delay", "60", "--count", "1")
-    assert held.returncode == 0, held.stdout + held.stderr
+    """``run --date`` (no wait), once the run has claimed its day in the ledger (as it starts)."""
     execution = str(cli.json("run", "--date", str(day))["execution"])
 
     def claimed() -> bool:
@@ -141,8 +155,9 @@ def test_stop_date_and_stop_backfill_leave_the_days_aborted_until_redriven(
 ) -> None:
     local, data = march
     day = MARCH[2]
-    started = run_claiming(local.cli, day)
-    stopped = local.cli("stop", "--date", str(day))
+    with held(local.cli):
+        started = run_claiming(local.cli, day)
+        stopped = local.cli("stop", "--date", str(day))
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert stopped.stdout.splitlines()[0] == f"stopped {started} (daily_rollup {day})"
     wait_for(
@@ -150,12 +165,15 @@ def test_stop_date_and_stop_backfill_leave_the_days_aborted_until_redriven(
         lambda: statuses(local.cli, str(day), str(day))[str(day)] == "ABORTED",
     )
 
-    backfill = local.cli.json("backfill", "--from", str(MARCH[5]), "--to", LAST)["started"][0]["execution"]
-    wait_for(
-        "a day of the backfill running",
-        lambda: "RUNNING" in statuses(local.cli, str(MARCH[5]), LAST).values(),
-    )
-    halted = local.cli("stop", "--backfill", backfill, "--json")
+    with held(local.cli):
+        backfill = local.cli.json("backfill", "--from", str(MARCH[5]), "--to", LAST)["started"][0][
+            "execution"
+        ]
+        wait_for(
+            "a day of the backfill running",
+            lambda: "RUNNING" in statuses(local.cli, str(MARCH[5]), LAST).values(),
+        )
+        halted = local.cli("stop", "--backfill", backfill, "--json")
     assert halted.returncode == 0, halted.stdout + halted.stderr
     names = [s["execution"] for s in json.loads(halted.stdout)["stopped"]]
     assert names[0] == backfill and len(names) >= 2
@@ -177,32 +195,35 @@ def test_ctrl_c_during_backfill_wait_stops_nothing_and_prints_the_stop_command(
     march: tuple[Localcloud, Path],
 ) -> None:
     local, data = march
-    environment = {**os.environ, "METERPIPE_HOME": str(local.home), "COLUMNS": "200"}
-    waiting = subprocess.Popen(
-        [str(METERPIPE), "backfill", "--from", FIRST, "--to", str(MARCH[3]), "--wait"],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert waiting.stderr is not None
-    announced = waiting.stderr.readline()  # "backfill <name>: <range> (<n> days)", once it started
-    name = announced.split()[1].rstrip(":")
-    assert name.startswith("bf_"), announced
-    wait_for("a day of it running", lambda: "RUNNING" in statuses(local.cli, FIRST, str(MARCH[3])).values())
-    waiting.send_signal(signal.SIGINT)
-    _, rest = waiting.communicate(timeout=60)
+    with held(local.cli):
+        environment = {**os.environ, "METERPIPE_HOME": str(local.home), "COLUMNS": "200"}
+        waiting = subprocess.Popen(
+            [str(METERPIPE), "backfill", "--from", FIRST, "--to", str(MARCH[3]), "--wait"],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert waiting.stderr is not None
+        announced = waiting.stderr.readline()  # "backfill <name>: <range> (<n> days)", once it started
+        name = announced.split()[1].rstrip(":")
+        assert name.startswith("bf_"), announced
+        wait_for(
+            "a day of it running", lambda: "RUNNING" in statuses(local.cli, FIRST, str(MARCH[3])).values()
+        )
+        waiting.send_signal(signal.SIGINT)
+        _, rest = waiting.communicate(timeout=60)
 
-    assert waiting.returncode == 130, rest
-    assert rest.strip().splitlines()[-1] == f"still running: {name}; stop it with meterpipe stop {name}"
-    account = local.cli.client("sts").get_caller_identity()["Account"]
-    arn = f"arn:aws:states:us-east-1:{account}:execution:meterpipe-backfill:{name}"
-    sfn = local.cli.client("stepfunctions")
-    assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # nothing was stopped
+        assert waiting.returncode == 130, rest
+        assert rest.strip().splitlines()[-1] == f"still running: {name}; stop it with meterpipe stop {name}"
+        account = local.cli.client("sts").get_caller_identity()["Account"]
+        arn = f"arn:aws:states:us-east-1:{account}:execution:meterpipe-backfill:{name}"
+        sfn = local.cli.client("stepfunctions")
+        assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # nothing was stopped
 
-    stop = local.cli("stop", name)
-    assert stop.returncode == 0, stop.stdout + stop.stderr
-    assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
+        stop = local.cli("stop", name)
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+        assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
     completed(local, data)
 
 
@@ -212,8 +233,9 @@ def test_a_schedule_fired_at_an_earlier_time_does_not_reorder_a_days_runs(
     local, data = march
     day = MARCH[7]
     [before] = local.cli.json("history", "--from", str(day), "--to", str(day))
-    first = run_claiming(local.cli, day)
-    assert local.cli("stop", first).returncode == 0
+    with held(local.cli):
+        first = run_claiming(local.cli, day)
+        assert local.cli("stop", first).returncode == 0
     [stopped] = local.cli.json("history", "--from", str(day), "--to", str(day))
     first_start = stopped["start"]
     # Fire the schedule as of the morning after the day: localcloud's clock goes back years,

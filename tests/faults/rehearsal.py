@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
 
+from handlers import ledger_format as lf
 from localcloud import control, launcher
 from meterpipe.aws import Target, clients_for
 from meterpipe.cli import app
@@ -71,18 +73,54 @@ class Rehearsal(Pipeline):
     def latest(self, machine: str) -> str:
         return str(max(self.executions(machine), key=lambda e: e["startDate"])["executionArn"])
 
-    # -- the table ------------------------------------------------------------------------------------
+    # -- the tables -----------------------------------------------------------------------------------
     def reset(self) -> None:
-        """No fault set, an empty table: each scenario starts from here."""
+        """No fault set, an empty rollup table and an empty ledger: each scenario starts from here
+        (a day another scenario left SUCCEEDED in the ledger would be skipped by `redrive --failed`)."""
         control.clear_faults(self.endpoint)
-        keys = [{"CustomerID": {"N": str(c)}, "SensorID-Period": {"S": p}} for c, p in self.table()]
+        self._empty(SPEC.rollups.name, ("CustomerID", "SensorID-Period"))
+        self._empty(SPEC.ledger.name, (lf.PIPELINE, lf.KEY))
+
+    def _empty(self, table: str, key_names: tuple[str, str]) -> None:
         ddb = self.client("dynamodb")
+        pages = ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+        keys = [{name: item[name] for name in key_names} for page in pages for item in page["Items"]]
         for start in range(0, len(keys), 25):
             pending: dict[str, Any] = {
-                SPEC.rollups.name: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
+                table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
             }
             while pending:
                 pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
     def expected(self, days: list[dt.date]) -> Items:
         return expected_items(self.lake, days)
+
+    def ledger_day(self, day: dt.date) -> dict[str, Any]:
+        """The day's ledger record, each attribute's value as DynamoDB gives it (numbers as text)."""
+        item = (
+            self.client("dynamodb")
+            .get_item(TableName=SPEC.ledger.name, Key=lf.day_key(day), ConsistentRead=True)
+            .get("Item", {})
+        )
+        return {name: next(iter(value.values())) for name, value in item.items()}
+
+    def settled(self, day: dt.date, timeout: float = 120) -> dict[str, Any]:
+        """The day's record once it no longer says RUNNING: ledger_sync records a failed end a
+        moment after the execution ends (the CLI shows it at once by describing the execution)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = self.ledger_day(day)
+            if record.get(lf.STATUS) != "RUNNING" or time.monotonic() > deadline:
+                return record
+            time.sleep(0.2)
+
+    def attempts(self, day: dt.date) -> list[dict[str, Any]]:
+        """The day's attempt records, in attempt order."""
+        found = self.client("dynamodb").query(
+            TableName=SPEC.ledger.name,
+            KeyConditionExpression="#p = :p AND begins_with(#k, :day)",
+            ExpressionAttributeNames={"#p": lf.PIPELINE, "#k": lf.KEY},
+            ExpressionAttributeValues={":p": {"S": lf.ATTEMPT_PIPELINE}, ":day": {"S": f"{day}#"}},
+            ConsistentRead=True,
+        )["Items"]
+        return [{name: next(iter(value.values())) for name, value in item.items()} for item in found]

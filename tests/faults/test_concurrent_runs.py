@@ -1,11 +1,17 @@
 """The same day run twice at once, and a backfill at concurrency 8 over a month while readings are
-added to the lake: the table equals a sequential run's, and month items never go backwards."""
+added to the lake: the table equals the Decimal totals a sequential run gives.
+
+Two runs of one day are serialised by the day's ownership (docs/ledger.md): the later claimant
+waits for the owner to end, so the day's record and every item are the later attempt's. Month
+items, written by every day's run, are replaced only by a later computation (their
+``ComputedAt``): they never go back to an earlier one, and the ledger says SUCCEEDED for every day."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -15,16 +21,30 @@ DAY = dt.date(2024, 1, 9)
 LATE_DAY = MONTH[-1]  # runs last in the backfill: its readings grow while the backfill runs
 
 
-def test_the_same_day_run_twice_at_once_gives_the_sequential_table(rehearsal: Rehearsal) -> None:
+def test_the_same_day_run_twice_at_once_is_serialised_by_the_days_ownership(rehearsal: Rehearsal) -> None:
     first = rehearsal.start_with(SPEC.daily_rollup, {"date": str(DAY)}, name="twice-a")
     second = rehearsal.start_with(SPEC.daily_rollup, {"date": str(DAY)}, name="twice-b")
     assert [rehearsal.wait(arn)["status"] for arn in (first, second)] == ["SUCCEEDED", "SUCCEEDED"]
-    concurrent = rehearsal.table()
-    assert concurrent == rehearsal.expected([DAY])
+    assert rehearsal.table() == rehearsal.expected([DAY])  # the totals a single run gives
 
-    rehearsal.reset()
-    assert rehearsal.cli("run", "--date", str(DAY), "--wait").exit_code == 0
-    assert rehearsal.table() == concurrent
+    # The later claimant waited for the owner to end before it claimed the day: two attempts, and
+    # the day's record and every item are the later one's, from queries run after the earlier ended.
+    earlier, later = rehearsal.attempts(DAY)
+    assert (earlier["Status"], later["Status"]) == ("SUCCEEDED", "SUCCEEDED")
+    record = rehearsal.ledger_day(DAY)
+    assert (record["Status"], record["Attempts"], record["Execution"]) == (
+        "SUCCEEDED",
+        "2",
+        later["Execution"],
+    )
+    items = _items(rehearsal)
+    assert {item["Execution"]["S"] for item in items} == {later["Execution"].rsplit(":", 1)[-1]}
+    assert min(item["ComputedAt"]["S"] for item in items) >= earlier["EndedAt"]
+
+
+def _items(rehearsal: Rehearsal) -> list[dict[str, Any]]:
+    pages = rehearsal.client("dynamodb").get_paginator("scan").paginate(TableName=SPEC.rollups.name)
+    return [item for page in pages for item in page["Items"]]
 
 
 class _MonthWatch(threading.Thread):
@@ -34,7 +54,8 @@ class _MonthWatch(threading.Thread):
         super().__init__(daemon=True)
         self.rehearsal = rehearsal
         self.stop = threading.Event()
-        self.seen: dict[tuple[int, str], list[tuple[Decimal, int]]] = {}
+        # key -> each new value seen: (ComputedAt, kWh, readings)
+        self.seen: dict[tuple[int, str], list[tuple[str, Decimal, int]]] = {}
 
     def run(self) -> None:
         ddb = self.rehearsal.client("dynamodb")
@@ -44,7 +65,8 @@ class _MonthWatch(threading.Thread):
                     key = {"CustomerID": {"N": str(customer)}, "SensorID-Period": {"S": f"{sensor}#2024-01"}}
                     item = ddb.get_item(TableName=SPEC.rollups.name, Key=key, ConsistentRead=True).get("Item")
                     if item:
-                        value = (Decimal(item["kWh-Amount"]["N"]), int(item["ReadingCount"]["N"]))
+                        amount, count = Decimal(item["kWh-Amount"]["N"]), int(item["ReadingCount"]["N"])
+                        value = (item["ComputedAt"]["S"], amount, count)
                         history = self.seen.setdefault((customer, f"{sensor}#2024-01"), [])
                         if not history or history[-1] != value:
                             history.append(value)
@@ -70,7 +92,7 @@ def _add_late_readings(rehearsal: Rehearsal) -> str:
 
 
 @pytest.mark.slow
-def test_a_month_backfill_at_concurrency_8_equals_the_sequential_table_and_month_items_never_go_back(
+def test_a_month_backfill_at_concurrency_8_equals_the_totals_and_month_items_never_go_back(
     rehearsal: Rehearsal,
 ) -> None:
     watch = _MonthWatch(rehearsal)
@@ -93,9 +115,15 @@ def test_a_month_backfill_at_concurrency_8_equals_the_sequential_table_and_month
         assert rehearsal.table() == expected
         assert watch.seen  # the watch saw month items being written
         for key, values in watch.seen.items():
-            counts = [count for _, count in values]
+            # A later computation replaces an earlier one, never the reverse; with the lake only
+            # growing, a later one also counts at least as many readings.
+            computed = [when for when, _, _ in values]
+            assert computed == sorted(computed), f"{key} went back to an earlier computation: {values}"
+            counts = [count for _, _, count in values]
             assert counts == sorted(counts), f"{key} went backwards: {values}"
-            assert values[-1] == expected[key]
+            assert values[-1][1:] == expected[key]
+        statuses = {rehearsal.ledger_day(day).get("Status") for day in MONTH}
+        assert statuses == {"SUCCEEDED"}
     finally:
         (rehearsal.lake / late_key).unlink(missing_ok=True)
         rehearsal.client("s3").delete_object(Bucket=SPEC.lake_bucket, Key=late_key)

@@ -79,3 +79,4 @@ def test_throttled_and_unprocessed_writes_are_retried_until_every_item_is_writte
     assert task_events.count(("TaskFailed", "Lambda.TooManyRequestsException")) == 1
     assert task_events.count(("TaskSucceeded", None)) == len(map_runs)
     assert rehearsal.table() == rehearsal.expected([DAY])
+    assert (rehearsal.ledger_day(DAY)["Status"], rehearsal.ledger_day(DAY)["Attempts"]) == ("SUCCEEDED", "1")

@@ -1,6 +1,7 @@
 """write_batch failing on some batches: Lambda answering ServiceException for a while is retried per
 the state machine's Retry and the day completes; when the retries run out the day fails naming the
-batch, and after `faults clear` a redrive completes it. Each ends with the whole table."""
+batch and its ledger record says INCOMPLETE (every item written so far individually correct), and
+after `faults clear` a redrive completes it. Each ends with the whole table and the ledger record."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def test_lambda_failing_for_a_while_is_retried_per_the_retry_and_the_day_complet
     ]
     assert failed_attempts == ["Lambda.ServiceException", "Lambda.ServiceException"]
     assert rehearsal.table() == rehearsal.expected([DAY])
+    assert (rehearsal.ledger_day(DAY)["Status"], rehearsal.ledger_day(DAY)["Attempts"]) == ("SUCCEEDED", "1")
 
 
 @pytest.mark.slow
@@ -69,8 +71,15 @@ def test_when_the_retries_run_out_the_day_fails_naming_the_batch_then_a_redrive_
     ), flat
     # Retry: MaxAttempts 6 on Lambda.ServiceException, so a failed batch met the fault 1 + 6 times.
     assert rehearsal.fault_hits()[fault_id] >= 7
+    # Nothing partial looks finished: the writes had begun, so the record says INCOMPLETE, and
+    # whatever was written is individually correct (some batches may have gone through).
+    record = rehearsal.settled(DAY)
+    assert (record["Status"], record["WritesStarted"]) == ("INCOMPLETE", True)
+    expected = rehearsal.expected([DAY])
+    assert {key: expected.get(key) for key in rehearsal.table()} == rehearsal.table()
 
     assert rehearsal.faults("clear").stdout.strip() == "cleared 1 fault"
     redriven = rehearsal.cli("redrive", "--failed", "--wait")
     assert redriven.exit_code == 0, redriven.output
-    assert rehearsal.table() == rehearsal.expected([DAY])
+    assert rehearsal.table() == expected
+    assert (rehearsal.ledger_day(DAY)["Status"], rehearsal.ledger_day(DAY)["Attempts"]) == ("SUCCEEDED", "2")

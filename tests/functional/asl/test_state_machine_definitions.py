@@ -534,6 +534,28 @@ def test_backfill_with_a_failing_day_fails_naming_it(aws: None) -> None:
     assert (failed_day.status, failed_day.error) == ("FAILED", "MeterPipe.BadReadings")
 
 
+def test_a_backfills_tolerance_is_passed_to_every_day(aws: None) -> None:
+    pipeline = Pipeline(texts=BAD_LINES)  # three bad readings on the 5th
+    tolerated = {"from": "2024-01-04", "to": "2024-01-05", "maxBadReadings": 3, "minCompletenessPercent": 0}
+    record = pipeline.run("backfill", tolerated, execution="bf-3")
+    assert record.status == "SUCCEEDED", (record.error, record.cause)
+    day = pipeline.host.describe(DAILY_EXECUTIONS + "2024-01-05_bf-3_r0")
+    assert day.input == {"date": "2024-01-05", "maxBadReadings": 3, "minCompletenessPercent": 0}
+    assert pipeline.host.describe(DAILY_EXECUTIONS + "2024-01-04_bf-3_r0").input == {
+        "date": "2024-01-04",
+        "maxBadReadings": 3,
+        "minCompletenessPercent": 0,
+    }
+    assert (
+        pipeline.day("2024-01-05")["BadReadingsSkipped"],
+        pipeline.day("2024-01-05")["MaxBadReadings"],
+    ) == (
+        3,
+        3,
+    )
+    assert pipeline.table() == expected(READINGS, [D4, D5])
+
+
 # -- ledger_sync ------------------------------------------------------------------------------------
 
 LEDGER_SYNC_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:meterpipe-ledger-sync"
@@ -640,6 +662,7 @@ def test_a_redrive_is_a_new_attempt_and_events_processed_late_change_nothing(pip
     sync(pipeline, failure)
     day = pipeline.day("2024-01-05")
     assert (day["Status"], day["Attempts"], day["RedriveCount"]) == ("SUCCEEDED", 2, 1)
+    assert "Error" not in day and "Cause" not in day  # the failed attempt's, gone with its status
     first = pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000001")
     second = pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000002")
     assert (first["Status"], second["Status"], second["Origin"], second["RedriveCount"]) == (
@@ -811,3 +834,13 @@ def test_a_later_run_does_not_wait_for_an_owner_that_failed_before_writing(aws: 
     assert later.stop_date is not None and failed.stop_date is not None
     assert later.stop_date - failed.stop_date < dt.timedelta(seconds=10)
     assert pipeline.day("2024-01-05")["Attempts"] == 2
+
+
+def test_a_later_run_does_not_wait_for_an_owner_that_succeeded(pipeline: Pipeline) -> None:
+    first = pipeline.run("daily_rollup", {"date": "2024-01-05"}, execution="first")
+    later = pipeline.run("daily_rollup", {"date": "2024-01-05"}, execution="second")
+    assert (first.status, later.status) == ("SUCCEEDED", "SUCCEEDED")
+    # A succeeded owner's map runs have ended, every write_batch with them: nothing to wait out.
+    assert later.stop_date is not None and first.stop_date is not None
+    assert later.stop_date - first.stop_date < dt.timedelta(seconds=10)
+    assert pipeline.table() == expected(READINGS, [D5])

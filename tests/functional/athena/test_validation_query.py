@@ -268,9 +268,12 @@ def test_hours_add_up_to_the_day_and_days_to_the_month_under_athenas_rounding(da
     for date, lines in zip(dates, days, strict=True):
         lake.readings(date, READINGS_HEADER + "".join(line + "\n" for line in lines))
     exact: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    days_of_month: dict[tuple[int, str], list[Decimal]] = defaultdict(list)  # month key -> its day items
     for date, lines in zip(dates, days, strict=True):
         hours = lake.rollup("hourly", date)
         day_items = lake.rollup("daily", date)
+        for (customer, key), (amount, _) in day_items.items():
+            days_of_month[(customer, key.split("#")[0] + "#2024-01")].append(amount)
         assert hours == totals(lines, date)["hourly"]
         assert day_items == totals(lines, date)["daily"]
         for (customer, key), (amount, _) in day_items.items():
@@ -283,3 +286,7 @@ def test_hours_add_up_to_the_day_and_days_to_the_month_under_athenas_rounding(da
     assert {k: a for k, (a, _) in month.items()} == {
         k: v.quantize(CENT, ROUND_HALF_UP) for k, v in exact.items()
     }
+    assert month.keys() == days_of_month.keys()
+    for key, (amount, _) in month.items():
+        contained = days_of_month[key]
+        assert abs(sum(contained, Decimal(0)) - amount) <= Decimal("0.005") * len(contained)

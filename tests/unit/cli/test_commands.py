@@ -52,6 +52,30 @@ def test_run_starts_the_day_and_wait_reports_items(
     assert text.stdout.rstrip().endswith("  3.0 s  52 items written")
 
 
+def test_run_and_backfill_put_the_operators_tolerance_into_the_execution_input(
+    pipeline: Pipeline, invoke: Invoke, fake_sfn: FakeStepFunctions
+) -> None:
+    assert invoke("run", "--date", "2024-01-05").exit_code == 0
+    tolerant = ("--max-bad-readings", "5", "--min-completeness", "90")
+    assert invoke("run", "--date", "2024-01-06", *tolerant).exit_code == 0
+    assert (
+        invoke("backfill", "--from", "2024-01-07", "--to", "2024-01-08", "--max-bad-readings", "2").exit_code
+        == 0
+    )
+    started = [e.input for e in fake_sfn.executions.values()]  # in start order; a backfill's days follow it
+    assert started[:3] == [
+        {"date": "2024-01-05"},
+        {"date": "2024-01-06", "maxBadReadings": 5, "minCompletenessPercent": 90},
+        {"from": "2024-01-07", "to": "2024-01-08", "maxBadReadings": 2},
+    ]
+    refused = invoke("run", "--date", "2024-01-05", "--min-completeness", "101")
+    assert refused.exit_code == 2 and "101.0 is not in the range 0<=x<=100" in refused.stderr
+    assert (
+        invoke("backfill", "--from", "2024-01-07", "--to", "2024-01-08", "--max-bad-readings", "-1").exit_code
+        == 2
+    )
+
+
 def test_a_failed_run_exits_3_with_its_cause(
     pipeline: Pipeline, invoke: Invoke, fake_sfn: FakeStepFunctions
 ) -> None:

@@ -107,6 +107,15 @@ def test_no_stack_on_aws_is_one_line(aws: None, invoke: Invoke, monkeypatch: pyt
     assert one_error_line(result) == NO_STACK.format("MeterPipe")
 
 
+def test_aws_region_is_the_aws_targets_region_without_region(
+    aws: None, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    FakeCloudFormation({}).install(monkeypatch)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    assert one_error_line(invoke("calendar", "--target", "aws")) == NO_STACK.format("MeterPipe")
+
+
 def test_a_deployed_stack_is_found_by_its_outputs(
     aws: None, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -30,8 +30,26 @@ def test_a_valid_range_lists_every_date_from_to_inclusive(backfill_states: dict[
         "from": "2024-02-27",
         "to": "2024-03-02",
         "max_concurrency": 3,  # the deployment's default
+        "options": {},  # the deployment's tolerance: daily_rollup's own settings
         "dates": dates_between(date(2024, 2, 27), date(2024, 3, 2)),
     }
+
+
+def test_a_tolerance_in_the_input_goes_to_every_days_input(
+    backfill_states: dict[str, dict[str, Any]],
+) -> None:
+    given = {"from": "2024-01-01", "to": "2024-01-02", "maxBadReadings": 4, "minCompletenessPercent": 92.5}
+    options = plan(backfill_states, given)["options"]
+    assert options == {"maxBadReadings": 4, "minCompletenessPercent": 92.5}
+    only_max = plan(backfill_states, {"from": "2024-01-01", "to": "2024-01-02", "maxBadReadings": 0})
+    assert only_max["options"] == {"maxBadReadings": 0}
+    day_input = backfill_states["RunDailyRollup"]["Arguments"]["Input"]
+    assert evaluate(day_input, input={"date": "2024-01-02", "options": options}) == {
+        "date": "2024-01-02",
+        "maxBadReadings": 4,
+        "minCompletenessPercent": 92.5,
+    }
+    assert evaluate(day_input, input={"date": "2024-01-02", "options": {}}) == {"date": "2024-01-02"}
 
 
 def test_a_one_day_range_is_still_a_list(backfill_states: dict[str, dict[str, Any]]) -> None:
@@ -85,6 +103,18 @@ def test_max_concurrency_from_the_input_is_used(backfill_states: dict[str, dict[
             {"from": "2024-01-01", "to": "2024-01-02", "max_concurrency": True},
             "max_concurrency must be a whole number from 1 to 10, got true",
         ),
+        (
+            {"from": "2024-01-01", "to": "2024-01-02", "maxBadReadings": -1},
+            "maxBadReadings must be a whole number of 0 or more, got -1",
+        ),
+        (
+            {"from": "2024-01-01", "to": "2024-01-02", "maxBadReadings": "5"},
+            "maxBadReadings must be a whole number of 0 or more, got 5",
+        ),
+        (
+            {"from": "2024-01-01", "to": "2024-01-02", "minCompletenessPercent": 100.5},
+            "minCompletenessPercent must be a number from 0 to 100, got 100.5",
+        ),
     ],
 )
 def test_an_invalid_range_is_rejected_saying_what_is_wrong(
@@ -107,7 +137,10 @@ def test_an_input_of_the_wrong_shape_is_rejected(
     problem = plan(backfill_states, input_)["problem"]
 
     assert problem.startswith(start)
-    assert problem.endswith('optionally "max_concurrency" (1 to 10)')
+    assert problem.endswith(
+        'optionally "max_concurrency" (1 to 10), "maxBadReadings" and "minCompletenessPercent" '
+        "(passed to each day)"
+    )
 
 
 def child_name(states: dict[str, dict[str, Any]], day: str, parent: str, redrive_count: int | None) -> str:

@@ -296,6 +296,30 @@ def test_the_ledgers_cause_keeps_whole_lines_within_its_limit(lines: list[str]) 
         assert len(kept_lines) + dropped == len(lines)
 
 
+SYNC = states_of(rendered()["ledger_sync"])
+LONG_LINE = "Athena: " + ", ".join(f"column_{n} AS value_{n}" for n in range(400))  # 10,000+ characters
+
+
+def _cut_by_both_machines(cause: str) -> list[str]:
+    """The ledger's cause as daily_rollup (its own failures) and ledger_sync (every other end) cut it."""
+    daily = evaluate(DAILY["CutCause"]["Assign"]["failure"], variables={"failure": {"cause": cause}})
+    end = {"status": "FAILED", "error": "States.TaskFailed", "cause": cause}
+    sync = evaluate(
+        SYNC["DescribeTheEnd"]["Assign"]["end"], variables={"event": end, "day": {"writes": False}}
+    )
+    return [daily["ledgerCause"], sync["cause"]]
+
+
+@pytest.mark.parametrize("rest", [[], ["second line", "third line"]])
+def test_a_first_line_over_the_limit_is_kept_up_to_a_word_never_cut_mid_name(rest: list[str]) -> None:
+    for cut in _cut_by_both_machines("\n".join([LONG_LINE, *rest])):
+        first, _, note = cut.partition("\n")
+        assert len(cut) <= CAUSE_LIMIT and first.endswith(" …")
+        kept = first.removesuffix(" …")
+        assert LONG_LINE.startswith(kept) and LONG_LINE[len(kept)] in " ,;" and len(kept) > CAUSE_LIMIT - 200
+        assert note == (f"(+{len(rest)} more lines)" if rest else "")
+
+
 def test_the_claim_and_every_record_write_name_only_the_attributes_they_use(
     daily_states: dict[str, dict[str, Any]],
 ) -> None:
