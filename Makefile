@@ -12,6 +12,10 @@ CHROMIUM := /usr/bin/chromium
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
+# The suite runs on every core (pytest-xdist), a test file per worker so a file's shared localcloud
+# and deployment are built once; most of its time is spent waiting on localcloud subprocesses.
+# PYTEST_ARGS="-n 0" runs it in one process.
+PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 # Extra CDK CLI arguments, e.g. CDK_ARGS="-c meterpipe:timezone=Europe/London".
 CDK_ARGS ?=
@@ -23,7 +27,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
 NODE_NOTE = $(if $(NODE_OLD),@echo "note: Node.js $(NODE_MAJOR) is past its end of life for the AWS CDK (jsii supports 22 and 24); it still works" >&2,@true)
 
 # $(CHROMIUM) is a file target: setup installs it once, and never fails for want of it.
-.PHONY: help setup test lint format demo bench scale synth bootstrap deploy destroy deploy-local destroy-local clean
+.PHONY: help setup test screenshots lint format demo bench scale synth bootstrap deploy destroy deploy-local destroy-local clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -53,7 +57,10 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 test: setup ## Run the whole test suite
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
+
+screenshots: setup ## Retake the console's screenshots in docs/img (its browser tests, on a fresh localcloud)
+	METERPIPE_SCREENSHOTS=docs/img $(BIN)/pytest tests/e2e/console/test_browser.py -q
 
 lint: setup ## ruff check, ruff format --check, mypy (strict on localcloud, meterpipe, handlers)
 	$(BIN)/ruff check .

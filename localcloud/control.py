@@ -1,6 +1,7 @@
 """Python functions for localcloud's local-only control routes (``/_localcloud/...``), for tests
 and tools: read, set or advance localcloud's clock (setting or advancing returns once everything
-the new time made due has fired, with the list of what fired), and set, list or clear faults."""
+the new time made due has fired, with the list of what fired), force a checkpoint, and set, list
+or clear faults."""
 
 from __future__ import annotations
 
@@ -67,6 +68,13 @@ def flush_storage(endpoint: str) -> dict[str, Any]:
     """Make MiniStack's data durable now, as a Step Functions checkpoint does; returns
     ``{"seconds": ..., "persisted": bool}`` once it is."""
     return _call(endpoint, "POST", "/_localcloud/storage/flush", {})
+
+
+def checkpoint(endpoint: str) -> dict[str, Any]:
+    """A checkpoint now: MiniStack's data made durable, then the running executions written (what
+    a SIGKILL from here on keeps); returns ``{"seconds": ..., "written": {"states": n}}`` once it
+    is written."""
+    return _call(endpoint, "POST", "/_localcloud/checkpoint", {})
 
 
 def health(endpoint: str) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from localcloud.asl.definition import StateMachine, parse_definition, validate_d
 from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.errors import DefinitionError, Problem, StatesFailure
 from localcloud.asl.host import ExecutionHost
-from localcloud.asl.integrations import Integration, IntegrationFactory, TaskRequest, default_factory
+from localcloud.asl.integrations import Integration, IntegrationFactory, TaskRequest
+from localcloud.asl.registrations import default_factory
 from localcloud.asl.service_errors import (
     ExecutionAlreadyExists,
     ExecutionNotFound,

@@ -13,47 +13,45 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.asl.checker import JSONATA, JSONPATH, Checker, pointer
 from localcloud.asl.errors import DefinitionError, Problem
-from localcloud.asl.integrations import default_factory
+from localcloud.asl.machine import StateGraph, StateMachine
+from localcloud.asl.registrations import default_factory, default_processors
 from localcloud.asl.states import registry
 
 if TYPE_CHECKING:
     from localcloud.asl.integrations.base import IntegrationFactory
     from localcloud.asl.states.base import State
+    from localcloud.asl.states.map_state import MapProcessor
+
+__all__ = [
+    "DefinitionError",
+    "ParseContext",
+    "Problem",
+    "StateGraph",
+    "StateMachine",
+    "parse_definition",
+    "parse_graph",
+    "validate_definition",
+]
 
 MAX_STATE_NAME = 80
 
 
-class StateGraph:
-    """``StartAt`` and ``States``: the top level, a Parallel branch or a Map's ItemProcessor."""
-
-    def __init__(self, start_at: str, states: dict[str, State], query_language: str) -> None:
-        self.start_at = start_at
-        self.states = states
-        self.query_language = query_language
-
-
-class StateMachine:
-    """A parsed, valid definition. ``raw`` is the definition as JSON data (kept for redrive)."""
+class ParseContext:
+    """What parsing carries down: the problems so far, the integration factory for Resource and the
+    Map processors by mode."""
 
     def __init__(
-        self, graph: StateGraph, raw: dict[str, Any], timeout_seconds: int | None, comment: str | None
+        self,
+        integrations: IntegrationFactory,
+        machine_type: str = "STANDARD",
+        processors: Mapping[str, type[MapProcessor]] | None = None,
     ) -> None:
-        self.graph = graph
-        self.raw = raw
-        self.timeout_seconds = timeout_seconds
-        self.comment = comment
-        self.query_language = graph.query_language
-        # STANDARD or EXPRESS: the state machine resource's type. A host's machine_resolver sets it
-        # for the machines it returns, so that states:startExecution starts the right kind.
-        self.machine_type = "STANDARD"
-
-
-class ParseContext:
-    """What parsing carries down: the problems so far and the integration factory for Resource."""
-
-    def __init__(self, integrations: IntegrationFactory, machine_type: str = "STANDARD") -> None:
         self.check = Checker()
         self.integrations = integrations
+        # How a Map runs its items, by ``ProcessorConfig.Mode`` (``registrations.default_processors``).
+        self.processors: Mapping[str, type[MapProcessor]] = (
+            processors if processors is not None else default_processors()
+        )
         # The state machine's type: an EXPRESS machine cannot use .sync, .waitForTaskToken or a
         # Distributed Map ("Express Workflows do not support Run a Job (.sync) or Wait for
         # Callback (.waitForTaskToken)"; "Distributed mode is ... not supported in Express workflows").

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.asl.runtime import Frame
 
 if TYPE_CHECKING:
-    from localcloud.asl.definition import StateGraph
+    from localcloud.asl.machine import StateGraph
 
 
 def run_graph(graph: StateGraph, frame: Frame, data: Any) -> Any:

@@ -22,9 +22,10 @@ from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.engine import run_graph
 from localcloud.asl.errors import STOP_REQUESTED, TIMEOUT, ExecutionStopped, StatesFailure
 from localcloud.asl.history import NOT_TRUNCATED, History, view
-from localcloud.asl.integrations import IntegrationFactory, default_factory
+from localcloud.asl.integrations import IntegrationFactory
 from localcloud.asl.mocking import MockProvider, MockSession, UnknownTestCase, session_for
 from localcloud.asl.payload import to_json
+from localcloud.asl.registrations import default_factory
 from localcloud.asl.runtime import CancelToken, ExecutionContext, ExecutionTimedOut, Frame, Variables
 from localcloud.asl.service_errors import (
     ExecutionAlreadyExists,
@@ -198,6 +199,15 @@ class ExecutionHost:
             include_execution_data=include_execution_data,
             reverse=reverse,
         )
+
+    def find(self, execution_arn: str) -> ExecutionRecord | None:
+        return self.store.get(execution_arn)
+
+    def save(self, execution_arn: str) -> None:
+        """Put the record again, so that a persistent store saves what changed outside a transition."""
+        record = self.store.get(execution_arn)
+        if record is not None:
+            self.store.put(record)
 
     def done_event(self, execution_arn: str) -> threading.Event:
         """Set when the execution stops running. A parent task waiting for a child (``.sync``)
@@ -448,7 +458,7 @@ class ExecutionHost:
             client_factory=self.client_factory,
             region=self.region,
             account=self.account,
-            child_starter=self,
+            host=self,
             deadline=deadline,
             redrive_count=record.redrive_count,
             redrive_time=record.redrive_date,

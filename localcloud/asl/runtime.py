@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from localcloud.asl.clock import Clock
-from localcloud.asl.errors import ExecutionStopped
+from localcloud.asl.errors import RUNTIME, ExecutionStopped, StatesFailure
 from localcloud.asl.history import History, iso, iso_trimmed
 from localcloud.asl.jsonata_eval import clock_functions
 from localcloud.asl.mocking import MockSession
 from localcloud.asl.tokens import TaskTokens
 
 if TYPE_CHECKING:
+    from localcloud.asl.host_api import StateHost
     from localcloud.asl.integrations.base import IntegrationFactory
 
 
@@ -107,7 +108,8 @@ class ExecutionContext:
     client_factory: Callable[[str], Any]
     region: str
     account: str
-    child_starter: Any = None
+    # The host running the execution, as states may use it (None in TestState: no other executions).
+    host: StateHost | None = None
     task_tokens: TaskTokens = field(default_factory=TaskTokens)
     deadline: dt.datetime | None = None
     redrive_count: int = 0
@@ -117,6 +119,12 @@ class ExecutionContext:
     # TestState's listener for the steps of input/output processing (state, step name, value).
     inspector: Callable[[Any, str, Any], None] | None = None
     extensions: dict[str, Any] = field(default_factory=dict)
+
+    def require_host(self, what: str) -> StateHost:
+        """The host, for ``what`` (a state or integration that starts or follows other executions)."""
+        if self.host is None:
+            raise StatesFailure(RUNTIME, f"{what} needs an execution host for the executions it starts")
+        return self.host
 
     def jsonata_functions(self) -> dict[str, Any]:
         """``$now()`` and ``$millis()`` on this execution's clock (virtual in tests), made once."""

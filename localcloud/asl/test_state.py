@@ -43,7 +43,7 @@ from typing import Any
 from botocore.model import Shape
 
 from localcloud.asl.clock import VirtualClock
-from localcloud.asl.definition import StateGraph, StateMachine
+from localcloud.asl.definition import parse_definition
 from localcloud.asl.errors import (
     EXCEED_TOLERATED_FAILURE_THRESHOLD,
     DefinitionError,
@@ -51,11 +51,13 @@ from localcloud.asl.errors import (
     error_matches,
 )
 from localcloud.asl.history import History
-from localcloud.asl.integrations import IntegrationFactory, default_factory
+from localcloud.asl.integrations import IntegrationFactory
 from localcloud.asl.integrations.aws_sdk import AwsSdkIntegration, resolve_operation, sdk_field
 from localcloud.asl.integrations.catalog import OPTIMIZED
+from localcloud.asl.machine import StateGraph, StateMachine
 from localcloud.asl.mocking import MockedEntry, MockSession, MockTestCase
 from localcloud.asl.payload import to_json
+from localcloud.asl.registrations import default_factory
 from localcloud.asl.runtime import CancelToken, ExecutionContext, Frame, Variables
 from localcloud.asl.states.base import MISSING, State, StateRun, Transition
 from localcloud.asl.states.map_state import MapState
@@ -217,8 +219,6 @@ class TestStateRunner:
 
     def _parse(self, raw: dict[str, Any]) -> StateMachine:
         try:
-            from localcloud.asl.definition import parse_definition  # noqa: PLC0415 - cycle-free here
-
             return parse_definition(raw, self.integrations)
         except DefinitionError as exc:
             listed = ", ".join(str(p) for p in exc.problems)

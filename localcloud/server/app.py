@@ -110,6 +110,8 @@ class LocalcloudApp:
             health=self.health,
             faults=self.faults,
             flush=self.ministack.save if self.ministack.persist else None,
+            checkpoint=registry.checkpoint,
+            settle=self.ministack.settle if self.ministack.persist else None,
         )
         # localcloud's own callers sign with a random key of this run when signatures are checked.
         own = (

@@ -20,6 +20,10 @@ Writes must be ``Content-Type: application/json`` (``gate``: no web page sends t
 - ``POST /_localcloud/storage/flush``: make MiniStack's data durable now (what a Step Functions
   checkpoint does first); answers ``{"seconds": ...}`` once it is. For benchmarks and tests that
   must know a checkpoint ran (or is running) instead of waiting for the periodic one.
+- ``POST /_localcloud/checkpoint``: a checkpoint now (MiniStack's data made durable, snapshots
+  already under way included, then the running executions written); answers ``{"seconds": ..., "written":
+  {"states": n}}`` once it is written. Tests use it before they kill the server, instead of
+  sleeping past the periodic checkpoint.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from localcloud.state import Store
 # Called after every clock change; returns what fired (the scheduler registers one).
 ClockHook = Callable[[], Awaitable[list[dict[str, Any]]]]
 Flush = Callable[[], Awaitable[None]]
+Checkpoint = Callable[[], Awaitable[dict[str, int]]]
 
 CLOCK_KEY = "clock"
 META = "localcloud.meta"
@@ -62,12 +67,16 @@ class Control:
         health: Callable[[], dict[str, Any]],
         faults: Faults | None = None,
         flush: Flush | None = None,
+        checkpoint: Checkpoint | None = None,
+        settle: Flush | None = None,
     ) -> None:
         self.clock = clock
         self.faults = faults if faults is not None else Faults()
         self._meta = store.collection(META)
         self._health = health
         self._flush = flush
+        self._checkpoint = checkpoint
+        self._settle = settle
         self.clock_hooks: list[ClockHook] = []
 
     async def handle(self, request: Request) -> Response:
@@ -90,6 +99,12 @@ class Control:
             return Response.json(
                 {"seconds": round(time.perf_counter() - began, 4), "persisted": self._flush is not None}
             )
+        if route == "/checkpoint" and request.method == "POST":
+            began = time.perf_counter()
+            if self._settle is not None:  # everything durable, even with no execution to write
+                await self._settle()
+            written = await self._checkpoint() if self._checkpoint is not None else {}
+            return Response.json({"seconds": round(time.perf_counter() - began, 4), "written": written})
         if route == "/faults" or route.startswith("/faults/"):
             return self._faults(request, route.removeprefix("/faults").strip("/") or None)
         return Response.json({"error": f"no localcloud route {request.method} {request.path}"}, status=404)

@@ -295,6 +295,16 @@ class MiniStack:
             self._dirty |= dirty  # try again next time
             raise failed[0]
 
+    async def settle(self) -> None:
+        """:meth:`save`, then wait for the snapshots already under way (the periodic save may have
+        taken the dirty services a moment before): once this returns, a SIGKILL loses nothing
+        done before the call. ``POST /_localcloud/checkpoint`` uses it; a flush does not wait (a
+        stalled snapshot child must not hold the Step Functions checkpoints)."""
+        await self.save()
+        for lane in self._lanes.values():
+            async with lane:
+                pass
+
     async def _snapshot(self, lane: str, keys: list[str]) -> None:
         journal = self._journal
         assert journal is not None

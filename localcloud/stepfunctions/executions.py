@@ -35,9 +35,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from localcloud.asl.history import History, event_from_json, event_to_json, iso, parse_iso, view
-from localcloud.asl.store import FAILED, RUNNING, ExecutionRecord
+from localcloud.asl.history import event_from_json, event_to_json, iso, parse_iso, view
+from localcloud.asl.store import RUNNING, ExecutionRecord
 from localcloud.state import Store
+from localcloud.stepfunctions import restart
 
 Summary = dict[str, Any]
 # ``list`` is a method of the store (the ExecutionStore protocol): these aliases keep the builtin.
@@ -103,6 +104,7 @@ class SqliteExecutionStore:
         self._records = store.collection("states.execution_records")
         self._history = store.log("states.history")
         self._lock = threading.RLock()
+        self._checkpointing = threading.Lock()
         # Records running, or changed since the last checkpoint: the objects the host works on.
         self._cache: dict[str, ExecutionRecord] = {}
         self._versions: dict[str, int] = {}  # bumped by every put
@@ -199,7 +201,13 @@ class SqliteExecutionStore:
     def checkpoint(self, flush: Callable[[], None] | None = None) -> int:
         """Write every record that changed since it was last written, after ``flush`` made the
         data they describe durable, and publish the status changes they hold; returns how many
-        records were written."""
+        records were written. One checkpoint at a time (the periodic one, one asked for through
+        the control route, the last one of a clean stop): a slower one must not write an older
+        snapshot over a newer one."""
+        with self._checkpointing:
+            return self._checkpoint(flush)
+
+    def _checkpoint(self, flush: Callable[[], None] | None) -> int:
         with self._lock:
             if self._closed:
                 return 0
@@ -261,23 +269,16 @@ class SqliteExecutionStore:
         with self._lock:
             return [arn for arn, summary in self._summaries.items() if summary["status"] == RUNNING]
 
-    def fail_interrupted(self, now: dt.datetime, error: str, cause: str) -> Arns:
-        """After a crash: every execution still RUNNING in the store ends FAILED with ``error`` and
-        ``cause`` (an ``ExecutionFailed`` event closes its history, its Map Runs end FAILED); its
-        saved progress stays, so RedriveExecution continues it. Returns the ARNs marked."""
+    def fail_interrupted(self, now: dt.datetime, cause: str) -> Arns:
+        """At start: every execution still RUNNING in the store ends as ``restart.interrupt``
+        says (FAILED, ``cause``; its saved progress stays, so RedriveExecution continues it).
+        Returns the ARNs marked."""
         marked = []
         for arn in self.running():
             record = self.get(arn)
             if record is None:
                 continue
-            record.status = FAILED
-            record.stop_date = now
-            record.error, record.cause = error, cause
-            history = History(lambda: now, record.history)
-            history.add("ExecutionFailed", history.last_id, {"error": error, "cause": cause})
-            for run in record.map_runs.values():
-                if run.status == RUNNING:
-                    run.stop(FAILED, now)
+            restart.interrupt(record, now, cause)
             self.put(record)
             marked.append(arn)
         self.checkpoint()

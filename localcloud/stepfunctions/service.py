@@ -6,9 +6,8 @@ localcloud's clock; the Task integrations call AWS APIs through boto3 clients po
 the endpoint (so a Lambda task reaches localcloud's Lambda, an Athena task its Athena).
 
 Restarts: executions that were running when localcloud stopped end FAILED (``States.Runtime``)
-with a cause saying why. After a crash they wait for RedriveExecution, which continues them from
-their last saved progress (at most a second or two old); after a clean stop (progress saved as it
-stood) the top-level ones are redriven at once, so they carry on by themselves.
+with a cause saying why; after a clean stop the top-level ones are redriven at once. Every rule
+is in ``restart`` (its ``RULES`` table).
 
 Every status change of a STANDARD execution (those failures included) is sent to localcloud's
 EventBridge as a "Step Functions Execution Status Change" event (``status_events``), published
@@ -32,8 +31,8 @@ from localcloud.asl import service_errors as asl_errors
 from localcloud.asl import tokens as asl_tokens
 from localcloud.asl.distributed.map_run import MapRun, MapRunNotFound
 from localcloud.asl.history import view
-from localcloud.asl.integrations import default_factory
 from localcloud.asl.mocking import MockConfigError, MockConfigFile, UnknownTestCase
+from localcloud.asl.registrations import default_factory
 from localcloud.asl.store import RUNNING, SUCCEEDED
 from localcloud.asl.test_state import TestStateRefused, TestStateRequest, TestStateRunner
 from localcloud.events.models import ServiceEvent
@@ -42,6 +41,7 @@ from localcloud.server.pagination import BadToken, decode_token, encode_token, p
 from localcloud.server.protocols import JsonProtocol
 from localcloud.server.registry import ProtocolService, ServiceContext
 from localcloud.state import Collection
+from localcloud.stepfunctions import restart
 from localcloud.stepfunctions.clock import ServerClock
 from localcloud.stepfunctions.exceptions import (
     ExecutionAlreadyExists,
@@ -60,7 +60,7 @@ from localcloud.stepfunctions.exceptions import (
     TaskTimedOut,
 )
 from localcloud.stepfunctions.executions import SqliteExecutionStore, Summary, summary_date
-from localcloud.stepfunctions.host import RESTART_CAUSE, RESTART_ERROR, STOP_CAUSE, EndpointHost
+from localcloud.stepfunctions.host import EndpointHost
 from localcloud.stepfunctions.machines import (
     DEFAULT_LOGGING,
     DEFAULT_TRACING,
@@ -136,24 +136,23 @@ class StepFunctionsService(ProtocolService):
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def recover(self, context: ServiceContext) -> None:
-        """Executions still RUNNING in the store were interrupted: they end FAILED. After a crash
-        they stay so until redriven; after a clean stop the top-level ones are redriven at once
-        (their children follow: a parent's redrive redrives its Map Runs and named children)."""
+        """Executions still RUNNING in the store were interrupted by the last run's end: they end
+        FAILED, and after a clean stop the top-level ones are redriven at ``start`` (the rules:
+        ``restart.RULES``)."""
         self._open(context)
-        if context.previous_shutdown == "first-start":
+        cause = restart.interruption_cause(context.previous_shutdown)
+        if cause is None:
             return
-        cause = RESTART_CAUSE if context.previous_shutdown == "crash" else STOP_CAUSE
         now = context.clock.now()
-        marked = await asyncio.to_thread(self.executions.fail_interrupted, now, RESTART_ERROR, cause)
+        marked = await asyncio.to_thread(self.executions.fail_interrupted, now, cause)
         if marked:
             log.warning("%d execution(s) interrupted by the last %s", len(marked), context.previous_shutdown)
-        if context.previous_shutdown == "clean":
-            summaries = [self.executions.summary(arn) or {} for arn in marked]
-            self._to_redrive = [
-                s["executionArn"]
-                for s in summaries
-                if s and not s.get("parentExecutionArn") and not s.get("mapRunArn")
-            ]
+        summaries = [self.executions.summary(arn) or {} for arn in marked]
+        self._to_redrive = [
+            s["executionArn"]
+            for s in summaries
+            if s and restart.redriven_at_start(context.previous_shutdown, s)
+        ]
 
     async def start(self, context: ServiceContext) -> None:
         self._open(context)
@@ -175,6 +174,13 @@ class StepFunctionsService(ProtocolService):
             await asyncio.to_thread(self._checkpointer.join, 5)
         if self._executions is not None:
             await asyncio.to_thread(self._executions.close, self._flush_storage)
+
+    async def checkpoint(self) -> int | None:
+        """The running executions written now (after MiniStack's data), as the periodic checkpoint
+        writes them."""
+        if self._executions is None:
+            return None
+        return await asyncio.to_thread(self._executions.checkpoint, self._flush_storage)
 
     async def stop(self) -> None:
         await self.quiesce()  # already done by a clean stop's signal; closing twice is harmless

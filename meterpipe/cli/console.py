@@ -15,7 +15,8 @@ from meterpipe.console import server
 @click.option("--open", "open_browser", is_flag=True, help="Open the console in the default browser.")
 @target_options
 def console(target: TargetChoice, port: int, open_browser: bool) -> None:
-    """Serve the web console on 127.0.0.1: executions as graphs, map runs, customers' kWh.
+    """Serve the web console on 127.0.0.1: the ledger's calendar and days, executions as graphs, map
+    runs, customers' kWh.
 
     It answers only its own loopback address and port, refuses cross-origin requests and needs its
     CSRF token for every action. Every read and action goes through boto3, against localcloud or

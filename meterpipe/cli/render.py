@@ -26,6 +26,7 @@ from rich.text import Text
 from meterpipe.ops.backfill import BackfillPlan
 from meterpipe.ops.calendar import LABELS, Category, MonthCalendar
 from meterpipe.ops.dates import format_duration
+from meterpipe.ops.executions import describe_counts
 from meterpipe.ops.history import DayLine, StateSpan, Timeline, readable_cause
 from meterpipe.ops.ledger import DayRecord
 from meterpipe.ops.redrive import RedriveAction
@@ -294,19 +295,32 @@ def _span_detail(span: StateSpan) -> Text:
         scanned = f", {size(span.bytes_scanned)} scanned" if span.bytes_scanned is not None else ""
         parts.append(f"query {span.query_execution_id}{scanned}")
     if span.map_run_arn:
-        counts = span.item_counts or {}
-        if counts:
-            parts.append(
-                f"map run: {counts.get('succeeded', 0):,}/{counts.get('total', 0):,} items succeeded"
-                + (f", {counts['failed']:,} failed" if counts.get("failed") else "")
-            )
-        else:
-            parts.append(f"map run {span.map_run_arn.rsplit(':', 1)[-1]}")
+        parts.append(_map_run_detail(span))
     if span.retries:
         parts.append(f"  {span.retries} retr{'y' if span.retries == 1 else 'ies'}", style="yellow")
     if span.error:
         parts.append(f"  {span.error}", style="red")
     return parts
+
+
+def _map_run_detail(span: StateSpan) -> str:
+    """``map run: 96 items: 90 succeeded, 6 failed, redriven 1 time(s)``: every part, adding up to
+    the total; once per map run (on its last span: a redrive runs the same map run again)."""
+    counts = span.item_counts
+    if span.map_run_again:
+        return "map run: run again after a redrive, below"
+    if counts is None:
+        return f"map run {(span.map_run_arn or '').rsplit(':', 1)[-1]}"
+    if span.day_outcomes is not None:
+        # A backfill's map catches each day's failure: its items all "succeed"; the days may not.
+        days = ", ".join(f"{n:,} {s}" for s, n in sorted(span.day_outcomes.items()))
+        total = counts.get("total", 0)
+        text = f"map run: {total:,} days; each day's own outcome (the ledger): {days or 'none yet'}"
+    else:
+        text = "map run: " + describe_counts(counts)
+    if span.map_run_redrives:
+        text += f", redriven {span.map_run_redrives} time(s)"
+    return text
 
 
 def _spans_table(timeline: Timeline, now: dt.datetime, *, wide: bool) -> RenderableType:
@@ -321,14 +335,20 @@ def _spans_table(timeline: Timeline, now: dt.datetime, *, wide: bool) -> Rendera
     details = _Details(table, "detail", wide=wide)
     base = timeline.execution.start
     marks = sorted(timeline.redrives)
+    branch: tuple[str, ...] = ()
     for span in timeline.spans:
-        while marks and marks[0] <= span.start:
+        while marks and marks[0] <= span.start and not span.branch:
             # Narrow: the time alone, so that the mark does not widen the state column.
             moment = when(marks.pop(0)) if wide else f"{marks.pop(0).astimezone(dt.UTC):%H:%M:%S}"
             table.add_row(Text(f"-- redriven at {moment} UTC --", style="bold yellow"))
+        if span.branch and span.branch != branch:
+            # Each branch under a heading of its own: the Parallel's name and the branch's number.
+            indent = "  " * (len(span.branch) // 2 - 1)
+            table.add_row(Text(f"{indent}{span.branch[-2]} {span.branch[-1]}:", style="dim"))
+        branch = span.branch
         offset = (span.start - base).total_seconds()
         cells: list[RenderableType] = [
-            span.name,
+            "  " * (len(span.branch) // 2) + span.name,
             span.type,
             f"+{offset:.1f} s",
             format_duration(span.duration(now)),

@@ -61,6 +61,12 @@ _ARN = r"(?P<arn>arn:[^?]+?)"
 ROUTES = (
     _route("GET", r"/", "home"),
     _route("GET", r"/static/(?P<name>[a-z0-9_-]+\.(?:css|js|svg))", "static"),
+    _route("GET", r"/calendar", "calendar_now"),
+    _route("GET", r"/calendar/(?P<month>[^/]+?)(?P<json>\.json)?", "calendar"),
+    _route("POST", r"/days/(?P<day>[0-9-]+)/run", "run_day"),
+    _route("POST", r"/days/(?P<day>[0-9-]+)/redrive", "redrive_day"),
+    _route("POST", r"/days/(?P<day>[0-9-]+)/stop", "stop_day"),
+    _route("GET", r"/days/(?P<day>[^/]+?)(?P<json>\.json)?", "day"),
     _route("GET", r"/executions(?P<json>\.json)?", "executions"),
     _route("GET", rf"/executions/{_ARN}/history\.json", "export"),
     _route("POST", rf"/executions/{_ARN}/stop", "stop"),
@@ -72,6 +78,12 @@ ROUTES = (
         "GET", r"/logs/(?P<function>[A-Za-z0-9_.-]+)/(?P<request>[A-Za-z0-9-]+?)(?P<json>\.json)?", "logs"
     ),
 )
+
+DAY_ACTIONS: dict[str, Callable[[Pipeline, str], str]] = {
+    "run_day": views.run_day,
+    "redrive_day": views.redrive_day,
+    "stop_day": views.stop_running_day,
+}
 
 
 class ConsoleApp:
@@ -169,6 +181,11 @@ class ConsoleApp:
                 return Response.redirect("/customers/" + _quote(request.query["id"].strip()))
             return self.page(request, views.Page("customers.html", {}, "Customers"), as_json=False)
         pipeline = self.pipeline()
+        if handler == "calendar_now":
+            month = request.query.get("month") or f"{pipeline.now():%Y-%m}"
+            return Response.redirect("/calendar/" + _quote(month.strip()))
+        if handler in DAY_ACTIONS:
+            return self.after_action(request, DAY_ACTIONS[handler](pipeline, params["day"]))
         if handler == "stop":
             return self.after_action(request, views.stop_execution(pipeline, params["arn"]))
         if handler == "redrive":
@@ -179,7 +196,11 @@ class ConsoleApp:
                 views.export_history(pipeline, params["arn"]), download=f"{name}.history.json"
             )
         page: views.Page
-        if handler == "executions":
+        if handler == "calendar":
+            page = views.calendar_page(pipeline, params["month"])
+        elif handler == "day":
+            page = views.day_page(pipeline, params["day"], request.query)
+        elif handler == "executions":
             page = views.executions_page(pipeline, request.query)
         elif handler == "execution":
             page = views.execution_page(pipeline, params["arn"], request.query)

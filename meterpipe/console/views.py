@@ -16,7 +16,8 @@ from typing import Any
 
 from meterpipe.console.charts import stacked_bars
 from meterpipe.errors import MeterpipeError
-from meterpipe.ops.dates import format_duration, iso_utc, parse_date, parse_month
+from meterpipe.ops.calendar import CATEGORIES, LABELS, category, month_calendar
+from meterpipe.ops.dates import DateRange, format_duration, iso_utc, parse_date, parse_month
 from meterpipe.ops.executions import (
     COUNT_PARTS,
     STATUSES,
@@ -28,10 +29,16 @@ from meterpipe.ops.executions import (
     list_executions,
     state_machines,
 )
+from meterpipe.ops.history import root_cause
+from meterpipe.ops.inputs import day_inputs
+from meterpipe.ops.ledger import DayRecord, attempt_records, day_record, repair_attempts
 from meterpipe.ops.logs import request_log_lines
 from meterpipe.ops.pipeline import Pipeline
-from meterpipe.ops.redrive import redrive_execution
+from meterpipe.ops.redrive import Redrive, redrive_days, redrive_execution
+from meterpipe.ops.runs import UnknownExecution, describe_run, start_run
 from meterpipe.ops.statemachine import Flow
+from meterpipe.ops.stop import stop_day
+from meterpipe.ops.stop import stop_execution as stop_run
 from meterpipe.ops.usage import customer_month
 from meterpipe.ops.visits import NOT_ENTERED
 
@@ -58,6 +65,121 @@ def execution_url(arn: str, suffix: str = "") -> str:
 
 def _date_option(value: str | None, what: str) -> dt.date | None:
     return parse_date(value, what) if value else None
+
+
+# -- /calendar/YYYY-MM and /days/YYYY-MM-DD: the ledger ----------------------------------------------
+
+
+def _month_after(first: dt.date) -> dt.date:
+    return (first + dt.timedelta(days=32)).replace(day=1)
+
+
+def calendar_page(pipeline: Pipeline, month: str) -> Page:
+    """The month's processing dates by ledger status: one Query, one listing of the lake (stale)."""
+    first = parse_month(month, "month")
+    found = month_calendar(pipeline, first)
+    cells = [day.to_json() for day in found.days]
+    lead = first.weekday()  # Monday first
+    padded: list[dict[str, Any] | None] = [None] * lead + list(cells)
+    padded += [None] * (-len(padded) % 7)
+    previous = (first - dt.timedelta(days=1)).replace(day=1)
+    extra = {
+        "weeks": [padded[n : n + 7] for n in range(0, len(padded), 7)],
+        "labels": [(c, LABELS[c]) for c in CATEGORIES],
+        "label_of": LABELS,
+        "month_label": f"{first:%B %Y}",
+        "previous_month": f"{previous:%Y-%m}",
+        "next_month": f"{_month_after(first):%Y-%m}",
+    }
+    return Page("calendar.html", found.to_json(), f"{first:%B %Y}", extra)
+
+
+def day_page(pipeline: Pipeline, day_text: str, query: dict[str, str]) -> Page:
+    """Every attempt at a processing date (runs, redrives, backfill children), from the ledger.
+
+    The page reloads while the day runs, and while the execution an action started (``follow``)
+    runs: it may not have claimed the day yet when the page first shows."""
+    day = parse_date(day_text, "date")
+    now = pipeline.now()
+    record = day_record(pipeline, day)
+    attempts = repair_attempts(pipeline, attempt_records(pipeline, DateRange(day, day)).get(day, []))
+    stale = False
+    if record is not None and record.succeeded and record.fingerprint is not None:
+        stale = day_inputs(pipeline, DateRange(day, day))[day].value != record.fingerprint
+    shown = category(record, stale=stale)
+    data = {
+        "date": day.isoformat(),
+        "status": shown,
+        "record": record.to_json(now) if record else None,
+        "attempts": [_attempt_json(pipeline, attempt, now) for attempt in attempts],
+        "actions": {
+            "run": True,
+            "redrive": record is not None and not record.succeeded and not record.running,
+            "stop": record is not None and record.running,
+        },
+    }
+    extra = {
+        "status_label": LABELS[shown],
+        "previous_day": (day - dt.timedelta(days=1)).isoformat(),
+        "next_day": (day + dt.timedelta(days=1)).isoformat(),
+        "refresh_seconds": REFRESH_SECONDS
+        if (record is not None and record.running) or _still_running(pipeline, query.get("follow"))
+        else None,
+    }
+    return Page("day.html", data, day.isoformat(), extra)
+
+
+def _still_running(pipeline: Pipeline, arn: str | None) -> bool:
+    if not arn or not arn.startswith("arn:"):
+        return False
+    try:
+        return describe_run(pipeline, arn).status in ("RUNNING", "PENDING_REDRIVE")
+    except UnknownExecution:
+        return False
+
+
+def _attempt_json(pipeline: Pipeline, attempt: DayRecord, now: dt.datetime) -> dict[str, Any]:
+    """An attempt as the ledger holds it; a failed map run's (``States.*``) with the first failed
+    batch's own error, which names the rows and why."""
+    data = attempt.to_json(now)
+    data["rootCause"] = None
+    if attempt.error and attempt.error.startswith("States.") and attempt.execution_arn:
+        data["rootCause"] = root_cause(pipeline, attempt.execution_arn)
+    return data
+
+
+def _day_url(day: dt.date, message: str, follow: str | None = None) -> str:
+    query = {"message": message, **({"follow": follow} if follow else {})}
+    return f"/days/{day.isoformat()}?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+
+
+def run_day(pipeline: Pipeline, day_text: str) -> str:
+    """Start a run of the day, as ``meterpipe run --date`` does."""
+    day = parse_date(day_text, "date")
+    started = start_run(pipeline, day)
+    return _day_url(day, f"started {started.name}", started.arn)
+
+
+def redrive_day(pipeline: Pipeline, day_text: str) -> str:
+    """Complete the day, as ``meterpipe redrive --date`` does: RedriveExecution of its run where that
+    can help, else a fresh run."""
+    day = parse_date(day_text, "date")
+    done = redrive_days(pipeline, DateRange(day, day))
+    if not done.actions:
+        raise MeterpipeError(f"{day} has succeeded: nothing to redrive")
+    follow = next((a.execution_arn for a in done.acting if a.execution_arn), None)
+    return _day_url(day, _describe_redrive(done), follow)
+
+
+def _describe_redrive(done: Redrive) -> str:
+    return "; ".join(f"{a.date}: {a.action}: {a.reason}" for a in done.actions)
+
+
+def stop_running_day(pipeline: Pipeline, day_text: str) -> str:
+    """Stop the run that owns the day, as ``meterpipe stop --date`` does."""
+    day = parse_date(day_text, "date")
+    stopped = stop_day(pipeline, day)
+    return _day_url(day, "stop requested: " + ", ".join(s.execution.name for s in stopped))
 
 
 # -- /executions -----------------------------------------------------------------------------------
@@ -222,18 +344,33 @@ def export_history(pipeline: Pipeline, arn: str) -> dict[str, Any]:
 
 
 def stop_execution(pipeline: Pipeline, arn: str) -> str:
-    pipeline.sfn.stop_execution(executionArn=arn, error="MeterPipe.Stopped", cause="stopped from the console")
-    return execution_url(arn) + "?message=" + urllib.parse.quote("stop requested")
+    """Stop a daily_rollup execution, or a backfill with its running days, as ``meterpipe stop``
+    does; any other execution (a map run's child) with StopExecution."""
+    if _pipeline_machine(pipeline, arn):
+        stopped = stop_run(pipeline, arn)
+        message = "stop requested: " + ", ".join(s.execution.name for s in stopped)
+    else:
+        pipeline.sfn.stop_execution(
+            executionArn=arn, error="MeterPipe.Stopped", cause="stopped from the console"
+        )
+        message = "stop requested"
+    return execution_url(arn) + "?message=" + urllib.parse.quote(message)
+
+
+def _pipeline_machine(pipeline: Pipeline, arn: str) -> bool:
+    """Whether the execution is one of daily_rollup's or backfill's (the ops know them)."""
+    machine_arn = str(pipeline.sfn.describe_execution(executionArn=arn)["stateMachineArn"])
+    return machine_arn in (pipeline.deployment.daily_rollup_arn, pipeline.deployment.backfill_arn)
 
 
 def redrive(pipeline: Pipeline, arn: str) -> str:
     """Redrive a daily_rollup or backfill execution the way ``meterpipe redrive`` does (a fresh run
     of the day where a redrive cannot help); any other execution with RedriveExecution."""
-    machine_arn = str(pipeline.sfn.describe_execution(executionArn=arn)["stateMachineArn"])
-    if machine_arn in (pipeline.deployment.daily_rollup_arn, pipeline.deployment.backfill_arn):
-        actions = redrive_execution(pipeline, arn).actions
+    if _pipeline_machine(pipeline, arn):
+        done = redrive_execution(pipeline, arn)
+        actions = done.actions
         first = actions[0]
-        message = "; ".join(f"{a.date}: {a.action}: {a.reason}" for a in actions)
+        message = _describe_redrive(done)
         target = (first.execution_arn or arn) if len(actions) == 1 else arn
         return execution_url(target) + "?message=" + urllib.parse.quote(message)
     pipeline.sfn.redrive_execution(executionArn=arn)

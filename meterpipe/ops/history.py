@@ -5,7 +5,10 @@ items written and redrive count. ``timeline`` reads an execution's events (GetEx
 into one span per state it entered: start, duration, retries, the Athena query id and bytes
 scanned, the map run and its item counts, the error and cause where it failed. Each event is
 attributed to its state by following ``previousEventId`` back to the state's ``*StateEntered``
-event, which keeps Parallel branches apart.
+event, which keeps Parallel branches apart; the spans are then grouped by branch along the
+definition the execution ran (each Parallel's branches after it, one at a time). A map run that a
+redrive ran again is one map run: its counts (DescribeMapRun's, whose parts add up to the total)
+and redrive count go with its last span only.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from meterpipe.ops.dates import DateRange, iso_utc, parse_date
 from meterpipe.ops.ledger import DayRecord, attempt_records, day_record, day_records, execution_record
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.runs import Run, UnknownExecution, run_from_description
+from meterpipe.ops.statemachine import Flow, group_by_branch, parse_definition
 
 NEVER = "NEVER"
 STATUSES = (*lf.STATUSES, NEVER)
@@ -92,9 +96,13 @@ class StateSpan:
     query_execution_id: str | None = None
     bytes_scanned: int | None = None
     map_run_arn: str | None = None
-    item_counts: dict[str, int] | None = None
+    item_counts: dict[str, int] | None = None  # on the map run's last span only
+    map_run_redrives: int = 0
+    map_run_again: bool = False  # a redrive ran this span's map run again, in a later span
     error: str | None = None
     cause: str | None = None
+    branch: tuple[str, ...] = ()  # the enclosing states: ("WriteRollups", "branch 1")
+    day_outcomes: dict[str, int] | None = None  # a backfill's map of days: the days by ledger status
 
     @property
     def retries(self) -> int:
@@ -116,6 +124,9 @@ class StateSpan:
             "bytesScanned": self.bytes_scanned,
             "mapRunArn": self.map_run_arn,
             "itemCounts": self.item_counts,
+            "mapRunRedriveCount": self.map_run_redrives if self.map_run_arn else None,
+            "dayOutcomes": self.day_outcomes,
+            "branch": list(self.branch),
             "error": self.error,
             "cause": self.cause,
         }
@@ -438,13 +449,17 @@ def timeline(pipeline: Pipeline, reference: str) -> Timeline:
     machine, described = resolve_reference(pipeline, reference)
     execution = run_from_description(described, pipeline.timezone)
     spans, redrives = build_spans(history_events(pipeline, execution.arn))
+    spans = grouped_by_branch(_graph(pipeline, execution.arn), spans)
+    last_span = {span.map_run_arn: span for span in spans if span.map_run_arn}
     for span in spans:
-        if span.map_run_arn:
-            try:
-                counts = pipeline.sfn.describe_map_run(mapRunArn=span.map_run_arn)["itemCounts"]
-                span.item_counts = {key: int(value) for key, value in counts.items()}
-            except (ClientError, BotoCoreError):
-                span.item_counts = None
+        span.map_run_again = span.map_run_arn is not None and last_span[span.map_run_arn] is not span
+    for arn, span in last_span.items():
+        try:
+            described_run = pipeline.sfn.describe_map_run(mapRunArn=arn)
+        except (ClientError, BotoCoreError):
+            continue
+        span.item_counts = {key: int(value) for key, value in described_run["itemCounts"].items()}
+        span.map_run_redrives = int(described_run.get("redriveCount") or 0)
     result = Timeline(
         machine=machine,
         execution=execution,
@@ -458,9 +473,36 @@ def timeline(pipeline: Pipeline, reference: str) -> Timeline:
         result.root_cause = str(found) if found else None
     if machine == "backfill":
         result.days = backfill_days(pipeline, execution)
+        # Its map tolerates every day's failure (each item "succeeds"): what counts is each day's own
+        # outcome, from the ledger.
+        outcomes: dict[str, int] = {}
+        for day in result.days:
+            outcomes[day.status] = outcomes.get(day.status, 0) + 1
+        for span in last_span.values():
+            span.day_outcomes = outcomes
     else:
         result.ledger = execution_attempt(pipeline, execution.arn)
     return result
+
+
+def _graph(pipeline: Pipeline, execution_arn: str) -> Flow | None:
+    """The definition the execution ran, as a graph (None if it cannot be read)."""
+    try:
+        described = pipeline.sfn.describe_state_machine_for_execution(executionArn=execution_arn)
+        return parse_definition(described["definition"])
+    except (ClientError, BotoCoreError, ValueError, KeyError, TypeError):
+        return None
+
+
+def grouped_by_branch(graph: Flow | None, spans: list[StateSpan]) -> list[StateSpan]:
+    """The spans with each Parallel's branches after it, one branch at a time (and a Map's inline
+    processor after the Map), each span knowing its branch; as entered when there is no graph."""
+    if graph is None:
+        return spans
+    order = group_by_branch(graph, [span.name for span in spans])
+    for index, path in order:
+        spans[index].branch = path
+    return [spans[index] for index, _path in order]
 
 
 def execution_attempt(pipeline: Pipeline, execution_arn: str) -> DayRecord | None:

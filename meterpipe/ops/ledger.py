@@ -262,6 +262,24 @@ def repair_running(pipeline: Pipeline, records: Iterable[DayRecord]) -> list[Day
     return [_repaired(pipeline, record) if record.running else record for record in records]
 
 
+def repair_attempts(pipeline: Pipeline, attempts: list[DayRecord]) -> list[DayRecord]:
+    """A day's attempt records (oldest first) as they will read once ledger_sync has caught up.
+
+    An attempt still RUNNING that a redrive of its own execution followed had failed (a redrive
+    follows only a failure): ledger_sync ignores a failure event that arrives after the redrive's
+    (its ``RedriveCount`` is older), so nothing else will ever end that record. Any other RUNNING
+    attempt gets the one repair (its execution's status)."""
+    shown: list[DayRecord] = []
+    for number, attempt in enumerate(attempts):
+        following = attempts[number + 1] if number + 1 < len(attempts) else None
+        if attempt.running and following is not None and following.execution_arn == attempt.execution_arn:
+            status = "INCOMPLETE" if attempt.writes_started else "FAILED"
+            shown.append(replace(attempt, status=status, recorded_status=attempt.status))
+        else:
+            shown.append(_repaired(pipeline, attempt) if attempt.running else attempt)
+    return shown
+
+
 def _repaired(pipeline: Pipeline, record: DayRecord) -> DayRecord:
     try:
         described = pipeline.sfn.describe_execution(executionArn=record.execution_arn)

@@ -1,9 +1,12 @@
 """Lambda log lines: what a function printed for one request, from CloudWatch Logs.
 
-A Lambda function logs into ``/aws/lambda/<function>``; every line of one invocation carries its
-request id (``START RequestId: ...``, Powertools' ``function_request_id``, ``REPORT ...``), and a
-failed batch's cause names that id. So the lines of a failed batch are one FilterLogEvents call
-with the quoted request id as the filter pattern, on AWS and on localcloud alike.
+A Lambda function logs into ``/aws/lambda/<function>``, one stream per execution environment, which
+runs one invocation at a time; a failed batch's cause names the invocation's request id. The
+runtime's own lines name it (``START RequestId: ...``, ``END``, ``REPORT``), and so do Powertools'
+(``function_request_id``), but not what else the function prints, nor the runtime's ``[ERROR]``
+line of an unhandled exception, the one that says why. So the lines of a request are found in two
+FilterLogEvents calls, on AWS and on localcloud alike: the quoted request id as the filter pattern
+finds its stream and its START and REPORT lines; then every line of that stream between them.
 """
 
 from __future__ import annotations
@@ -53,31 +56,66 @@ def request_log_lines(
     """The log lines of one invocation of ``function``, oldest first (none if the group does not
     exist yet: a function that never ran has no log group)."""
     group = log_group(function)
-    arguments: dict[str, Any] = {"logGroupName": group, "filterPattern": f'"{request_id}"'}
+    arguments: dict[str, Any] = {"filterPattern": f'"{request_id}"'}
     if start is not None:
         arguments["startTime"] = int(start.timestamp() * 1000)
     if end is not None:
         arguments["endTime"] = int(end.timestamp() * 1000)
-    lines: list[LogLine] = []
     try:
-        for page in pipeline.client("logs").get_paginator("filter_log_events").paginate(**arguments):
-            for event in page.get("events", []):
-                lines.append(
-                    LogLine(
-                        group=group,
-                        stream=str(event.get("logStreamName", "")),
-                        timestamp=dt.datetime.fromtimestamp(int(event["timestamp"]) / 1000, dt.UTC),
-                        message=str(event.get("message", "")).rstrip("\n"),
-                    )
-                )
-            if len(lines) >= _MAX_LINES:
-                break
+        named = _filtered(pipeline, group, arguments)
+        lines: list[LogLine] = []
+        for stream in dict.fromkeys(line.stream for line in named):
+            own = [line for line in named if line.stream == stream]
+            window = _filtered(
+                pipeline,
+                group,
+                {
+                    "logStreamNames": [stream],
+                    "startTime": _millis(own[0].timestamp),
+                    "endTime": _millis(own[-1].timestamp) + 1,
+                },
+            )
+            lines += _invocation(window, request_id) or own
     except ClientError as error:
         if error_code(error) == "ResourceNotFoundException":
             return []
         raise
-    lines.sort(key=lambda line: line.timestamp)
+    lines.sort(key=lambda line: line.timestamp)  # stable: a stream's lines keep their order
     return lines[:_MAX_LINES]
+
+
+def _millis(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _invocation(window: list[LogLine], request_id: str) -> list[LogLine]:
+    """A stream's lines from the request's START line to its REPORT line (lines of the invocations
+    before and after it may share the first and last millisecond)."""
+    starts = [i for i, line in enumerate(window) if line.message.startswith(f"START RequestId: {request_id}")]
+    reports = [
+        i for i, line in enumerate(window) if line.message.startswith(f"REPORT RequestId: {request_id}")
+    ]
+    if not starts:
+        return []
+    return window[starts[0] : (reports[-1] if reports else len(window) - 1) + 1]
+
+
+def _filtered(pipeline: Pipeline, group: str, arguments: dict[str, Any]) -> list[LogLine]:
+    lines: list[LogLine] = []
+    paginator = pipeline.client("logs").get_paginator("filter_log_events")
+    for page in paginator.paginate(logGroupName=group, **arguments):
+        for event in page.get("events", []):
+            lines.append(
+                LogLine(
+                    group=group,
+                    stream=str(event.get("logStreamName", "")),
+                    timestamp=dt.datetime.fromtimestamp(int(event["timestamp"]) / 1000, dt.UTC),
+                    message=str(event.get("message", "")).rstrip("\n"),
+                )
+            )
+        if len(lines) >= _MAX_LINES:
+            break
+    return lines
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,11 @@ def statuses(cli: Cli, first: str = FIRST, last: str = LAST) -> dict[str, str]:
 
 
 def run_claiming(cli: Cli, day: dt.date) -> str:
-    """``run --date`` (no wait), once the run has claimed its day in the ledger (as it starts)."""
+    """``run --date`` (no wait), once the run has claimed its day in the ledger (as it starts).
+    The run is held in its first Athena query (a one-shot delay fault) so that it is still running
+    when the test acts on it: a day's run takes a few seconds, less than the polling may."""
+    held = cli("local", "faults", "add", "athena", "StartQueryExecution", "--delay", "60", "--count", "1")
+    assert held.returncode == 0, held.stdout + held.stderr
     execution = str(cli.json("run", "--date", str(day))["execution"])
 
     def claimed() -> bool:

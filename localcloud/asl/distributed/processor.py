@@ -34,7 +34,6 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-import localcloud.asl.definition  # the module, not its names: it imports this one while loading
 from localcloud.asl.checker import pointer
 from localcloud.asl.distributed import results
 from localcloud.asl.distributed.batching import ItemBatcherSpec
@@ -49,14 +48,15 @@ from localcloud.asl.errors import (
     ExecutionStopped,
     StatesFailure,
 )
+from localcloud.asl.machine import StateMachine
 from localcloud.asl.runtime import AnyEvent, CancelToken, ExecutionTimedOut
 from localcloud.asl.states.children import UNTIL_WOKEN
-from localcloud.asl.states.map_state import PROCESSORS, MapProcessor
+from localcloud.asl.states.map_state import MapProcessor
 
 if TYPE_CHECKING:
     from localcloud.asl.checker import Checker
-    from localcloud.asl.definition import ParseContext, StateGraph, StateMachine
-    from localcloud.asl.host import ExecutionHost
+    from localcloud.asl.definition import ParseContext
+    from localcloud.asl.machine import StateGraph
     from localcloud.asl.runtime import Frame
     from localcloud.asl.states.base import StateRun
     from localcloud.asl.states.map_state import MapState
@@ -191,9 +191,7 @@ class DistributedProcessor(MapProcessor):
                 if "Comment" in spec:
                     raw["Comment"] = spec["Comment"]
                 assert state.processor_graph is not None
-                self._machine = localcloud.asl.definition.StateMachine(
-                    state.processor_graph, raw, None, spec.get("Comment")
-                )
+                self._machine = StateMachine(state.processor_graph, raw, None, spec.get("Comment"))
             return self._machine
 
     def run(self, run: StateRun, effective_input: Any) -> Any:
@@ -210,10 +208,7 @@ class MapRunAttempt:
         self.frame: Frame = run.frame
         self.ctx = run.frame.ctx
         self.effective_input = effective_input
-        host: ExecutionHost | None = self.ctx.child_starter
-        if host is None:
-            raise StatesFailure(RUNTIME, "A Distributed Map needs an execution host for its child workflows")
-        self.host = host
+        self.host = self.ctx.require_host("A Distributed Map")
         self.inputs: list[Any] = []
         self.item_counts: list[int] = []
         self.statuses: list[str] = []
@@ -284,9 +279,7 @@ class MapRunAttempt:
             self.frame.event("MapStateFailed")
         elif status == SUCCEEDED:
             self.frame.event("MapStateSucceeded")
-        record = self.host.store.get(self.ctx.execution_arn)
-        if record is not None:
-            self.host.store.put(record)  # a persistent store saves the Map Run's end
+        self.host.save(self.ctx.execution_arn)  # a persistent store saves the Map Run's end
 
     def _start_map_run(self, previous: dict[str, Any]) -> MapRun:
         run, ctx, host = self.run_, self.ctx, self.host
@@ -451,7 +444,7 @@ class MapRunAttempt:
         processor = self.processor
         express = processor.execution_type == "EXPRESS"
         arn = str(self.children[str(index)]["arn"])
-        existing = host.store.get(arn) if before.get("arn") else None
+        existing = host.find(arn) if before.get("arn") else None
         if existing is not None and existing.status == "RUNNING":
             # Resumed after a restart (host.recover): the child goes on by itself; wait for it.
             done = host.done_event(arn)
@@ -539,6 +532,3 @@ def _check_express_children(graph: StateGraph, check: Checker) -> None:
             check.add(state.path, "An EXPRESS child workflow cannot contain a Distributed Map")
         for sub in state.subgraphs():
             _check_express_children(sub, check)
-
-
-PROCESSORS["DISTRIBUTED"] = DistributedProcessor

@@ -1,7 +1,7 @@
 """AWS Step Functions, optimized: ``arn:aws:states:::states:startExecution`` (the guide's "Start a
 new AWS Step Functions state machine from a running execution"), request-response, ``.sync``,
 ``.sync:2`` and ``.waitForTaskToken``. The child runs on the same host
-(``ctx.child_starter.start_child_execution``), of the type its state machine has (a STANDARD parent
+(``ctx.host.start_child_execution``), of the type its state machine has (a STANDARD parent
 may start EXPRESS children, ``.sync`` included; an EXPRESS parent may not use ``.sync`` or
 ``.waitForTaskToken`` at all: see ``parse_definition(..., machine_type=...)``).
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localcloud.asl.checker import Checker, pointer
 from localcloud.asl.errors import RUNTIME, TASK_FAILED, TIMEOUT, ExecutionStopped, StatesFailure
@@ -36,6 +36,9 @@ from localcloud.asl.integrations.sdk import epoch_millis, sdk_metadata
 from localcloud.asl.payload import to_json
 from localcloud.asl.runtime import ExecutionTimedOut
 from localcloud.asl.service_errors import ExecutionAlreadyExists, ServiceRefused, StateMachineDoesNotExist
+
+if TYPE_CHECKING:
+    from localcloud.asl.host_api import StateHost
 
 _PARAMETERS = {"StateMachineArn", "Input", "Name", "TraceHeader"}
 # StartExecution's name rule: 1-80 characters, none of whitespace, < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /
@@ -86,7 +89,7 @@ class StartExecution(Integration):
                 child_input = json.loads(child_input)
             except json.JSONDecodeError as exc:
                 raise _refused("InvalidExecutionInput", f"Invalid execution input: {exc}") from exc
-        host = req.ctx.child_starter
+        host = req.ctx.require_host("states:startExecution")
         try:
             record = host.start_child_execution(
                 state_machine_arn=args["StateMachineArn"], input=child_input, name=name, parent=req.ctx
@@ -104,7 +107,7 @@ class StartExecution(Integration):
         }
 
     def wait_for_job(self, req: TaskRequest, submitted: Any) -> Any:
-        host = req.ctx.child_starter
+        host = req.ctx.require_host("states:startExecution")
         arn = submitted["ExecutionArn"]
         try:
             while host.describe(arn).status == "RUNNING":
@@ -129,10 +132,10 @@ class StartExecution(Integration):
         )
         # Not marked blocked while the child unwinds: it needs no time to pass to stop, and a
         # blocked waiter would let the virtual clock jump while the child leaves.
-        req.ctx.child_starter.stop(arn, cause=cause)
+        req.ctx.require_host("states:startExecution").stop(arn, cause=cause)
 
 
-def describe_execution(host: Any, arn: str, *, parsed: bool) -> dict[str, Any]:
+def describe_execution(host: StateHost, arn: str, *, parsed: bool) -> dict[str, Any]:
     """DescribeExecution's response as the ``.sync`` integrations return it."""
     record = host.describe(arn)
     problem = host.redrive_problem(record)

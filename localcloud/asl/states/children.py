@@ -12,7 +12,7 @@ from localcloud.asl.errors import ExecutionStopped, StatesFailure
 from localcloud.asl.runtime import CancelToken, ExecutionTimedOut, Frame
 
 if TYPE_CHECKING:
-    from localcloud.asl.definition import StateGraph
+    from localcloud.asl.machine import StateGraph
 
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"

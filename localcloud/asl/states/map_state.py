@@ -1,5 +1,6 @@
-"""Map: runs the ItemProcessor once per item. Inline processing lives here; a processor for another
-``ProcessorConfig.Mode`` (DISTRIBUTED, part B) registers itself in :data:`PROCESSORS`."""
+"""Map: runs the ItemProcessor once per item. Inline processing lives here; the processor of each
+``ProcessorConfig.Mode`` is the parse context's (``ParseContext.processors``, by default
+``registrations.default_processors``: INLINE and ``distributed.processor.DistributedProcessor``)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ DISTRIBUTED_ONLY = (
 
 
 class MapProcessor:
-    """How a Map runs its items. Subclasses: :class:`InlineProcessor`; part B adds DISTRIBUTED."""
+    """How a Map runs its items. Subclasses: :class:`InlineProcessor` and the Distributed Map's."""
 
     mode: ClassVar[str] = ""
 
@@ -145,9 +146,6 @@ class InlineProcessor(MapProcessor):
         return results
 
 
-PROCESSORS: dict[str, type[MapProcessor]] = {"INLINE": InlineProcessor}
-
-
 class MapState(State):
     type_name = "Map"
     _common = WORK_STATE_FIELDS | {
@@ -230,7 +228,7 @@ class MapState(State):
                         "The value for the field 'Mode' must be INLINE or DISTRIBUTED",
                     )
                     mode = "INLINE"
-                elif mode not in PROCESSORS:
+                elif mode not in pctx.processors:
                     check.add(
                         pointer(at, "ProcessorConfig", "Mode"),
                         f"Map ProcessorConfig Mode '{mode}' (Distributed Map) "
@@ -245,7 +243,7 @@ class MapState(State):
         graph = pctx.parse_graph(spec, at, self.language)
         if graph is not None:
             self.processor_graph = graph
-        self.processor = PROCESSORS[mode](self)
+        self.processor = pctx.processors[mode](self)
         self.processor.validate(pctx)
 
     def subgraphs(self) -> list[StateGraph]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import localcloud.asl.distributed.processor  # noqa: F401  (registers the DISTRIBUTED Map processor)
 from localcloud.asl.checker import pointer, state_language
 from localcloud.asl.states.base import State
 from localcloud.asl.states.choice import ChoiceState

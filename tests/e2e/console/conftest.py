@@ -1,12 +1,16 @@
-"""A localcloud with a failed day, shared by the console's tests: three customers' readings for
-2024-01-01..04, the 3rd's 05:00 readings corrupt (kWh ``n/a``), backfilled once. Expected figures
-are computed here from the generated files with Decimal sums, never read from the code."""
+"""A localcloud with failed days, shared by the console's tests (one localcloud, one deployment per
+session): three customers' readings for 2024-01-01..05; the 1st..4th backfilled once, the 3rd's
+05:00 readings corrupt (kWh ``n/a``) so that validation fails it (``MeterPipe.BadReadings``,
+nothing written); then the 5th run while DynamoDB refuses every BatchWriteItem (a localcloud
+fault, as a role that lost ``dynamodb:BatchWriteItem`` would), so its hour and day map runs fail
+batch by batch: the day INCOMPLETE, none of its hour or day items written (its month items are).
+Expected figures are computed here from the generated files with Decimal sums, never read from the
+code."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import os
 import re
 import shutil
@@ -24,12 +28,26 @@ from meterpipe.aws import Target
 from meterpipe.console.app import ConsoleApp
 from meterpipe.console.http import Guard
 from meterpipe.ops.pipeline import Pipeline, connect
-from tests.e2e.conftest import Cli
+from tests.e2e.conftest import Cli, local_cli
 
-DAYS = [dt.date(2024, 1, d) for d in range(1, 5)]
-FAILED_DAY = dt.date(2024, 1, 3)
+DAYS = [dt.date(2024, 1, d) for d in range(1, 5)]  # backfilled
+BAD_DAY = dt.date(2024, 1, 3)  # fails validation: BadReadings, nothing written
+BATCH_DAY = dt.date(2024, 1, 5)  # run while write_batch cannot write: its map runs fail
+GENERATED = [*DAYS, BATCH_DAY]
+REFUSED = "AccessDeniedException"
 CONSOLE_PORT = 18001  # the Guard's port for in-process calls; nothing listens on it
 CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class FailedMap:
+    """The map state of BATCH_DAY's run whose map run failed: the hourly or the daily one, whichever
+    failed first (the Parallel then aborts the other)."""
+
+    state: str  # WriteHourlyRollups | WriteDailyRollups
+    batch_state: str  # its processor's Task
+    map_run_arn: str
+    rows: int  # the query's rows: every one an item of the map run
 
 
 @dataclass(frozen=True)
@@ -37,19 +55,33 @@ class World:
     cli: Cli
     data: Path
     owners: dict[int, int]  # sensor -> customer
+    batch_run: str  # the execution ARN of BATCH_DAY's failed run
 
     def readings(self, day: dt.date) -> list[tuple[int, Decimal, int]]:
         """The day's valid readings: (sensor, kWh, hour); a kWh that is not a number is a bad one."""
+        return [(s, k, h) for s, k, h, _line in self.lines(day) if k is not None]
+
+    def lines(self, day: dt.date) -> list[tuple[int, Decimal | None, int, str]]:
+        """Every reading line of the day: (sensor, kWh or None when not a number, hour, its text)."""
         found = []
         folder = self.data / f"iot_electricity_metering/year={day:%Y}/month={day:%m}/day={day:%d}"
         for path in sorted(folder.glob("*.csv")):
             lines = path.read_text(encoding="utf-8-sig").splitlines()[1:]
-            for sensor, _v, _c, _f, kwh, hour in csv.reader(line for line in lines if line):
-                try:
-                    found.append((int(sensor), Decimal(kwh), int(hour)))
-                except InvalidOperation:
+            for line in lines:
+                if not line:
                     continue
+                sensor, _v, _c, _f, kwh, hour = next(csv.reader([line]))
+                try:
+                    value: Decimal | None = Decimal(kwh)
+                except InvalidOperation:
+                    value = None
+                found.append((int(sensor), value, int(hour), line))
         return found
+
+    def files(self, day: dt.date) -> list[str]:
+        """The lake keys of the day's files."""
+        folder = self.data / f"iot_electricity_metering/year={day:%Y}/month={day:%m}/day={day:%d}"
+        return [str(path.relative_to(self.data)) for path in sorted(folder.glob("*.csv"))]
 
     def sensor_hours(self, day: dt.date) -> set[tuple[int, int]]:
         """(sensor, hour) of every reading line of the day, bad ones included."""
@@ -76,7 +108,7 @@ class World:
 
     def month_kwh(self, customer: int) -> dict[int, Decimal]:
         totals: dict[int, Decimal] = defaultdict(Decimal)
-        for day in DAYS:
+        for day in GENERATED:  # every valid reading of the month, whichever day's run wrote it
             for sensor, kwh, _hour in self.readings(day):
                 if self.owners.get(sensor) == customer:
                     totals[sensor] += kwh
@@ -96,6 +128,23 @@ class World:
             for e in page["executions"]
         ]
 
+    def failed_map(self) -> FailedMap:
+        """From the history and DescribeMapRun (boto3), never from the console's code."""
+        sfn = self.cli.client("stepfunctions")
+        events = sfn.get_execution_history(executionArn=self.batch_run, maxResults=1000)["events"]
+        for event in events:
+            if event["type"] != "MapRunStarted":
+                continue
+            arn = event["mapRunStartedEventDetails"]["mapRunArn"]
+            if sfn.describe_map_run(mapRunArn=arn)["status"] != "FAILED":
+                continue
+            label = "hourly" if "/hourly:" in arn else "daily"
+            hours = self.sensor_hours(BATCH_DAY)
+            rows = len(hours) if label == "hourly" else len({sensor for sensor, _hour in hours})
+            kind = label.capitalize()
+            return FailedMap(f"Write{kind}Rollups", f"Write{kind}Batch", arn, rows)
+        raise AssertionError(f"no failed map run in {self.batch_run}")
+
     def pipeline(self) -> Pipeline:
         return connect(Target.local(self.cli.home))
 
@@ -109,41 +158,43 @@ def corrupt(path: Path) -> int:
     return sum(a != b for a, b in zip(lines, changed, strict=True))
 
 
+def build(cli: Cli, data: Path) -> World:
+    """Generate, ingest and run the console's days on the running localcloud of ``cli``."""
+    first, last = str(GENERATED[0]), str(GENERATED[-1])
+    made = cli(
+        "generate", "--customers", "3", "--from", first, "--to", last, "--seed", "7", "--out", str(data)
+    )
+    assert made.returncode == 0, made.stderr
+    folder = data / f"iot_electricity_metering/year=2024/month=01/day={BAD_DAY:%d}"
+    assert sum(corrupt(path) for path in folder.glob("*.csv")) > 0
+    assert cli("ingest", str(data)).returncode == 0
+    done = cli("backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-1]), "--wait")
+    assert done.returncode == 3, done.stdout + done.stderr
+    refused = cli("local", "faults", "add", "dynamodb", "BatchWriteItem", "--error", REFUSED)
+    assert refused.returncode == 0, refused.stderr
+    try:
+        failed = cli("run", "--date", str(BATCH_DAY), "--wait", "--json")
+    finally:
+        assert cli("local", "faults", "clear").returncode == 0
+    assert failed.returncode == 3, failed.stdout + failed.stderr
+    owners = {}
+    for path in (data / "customer_meter_sensor").glob("*.csv"):
+        for customer, sensor, *_ in list(csv.reader(path.read_text().splitlines()))[1:]:
+            owners[int(sensor)] = int(customer)
+    return World(cli, data, owners, _run_arn(failed.stdout))
+
+
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    home = tmp_path_factory.mktemp("console-home")
-    cli = Cli(home, "")
-    up = cli("local", "up", "--port", "0")
-    assert up.returncode == 0, up.stdout + up.stderr
-    cli = Cli(home, json.loads(cli("local", "status", "--json").stdout)["endpoint"])
-    try:
-        data = tmp_path_factory.mktemp("console-data")
-        made = cli(
-            "generate",
-            "--customers",
-            "3",
-            "--from",
-            str(DAYS[0]),
-            "--to",
-            str(DAYS[-1]),
-            "--seed",
-            "7",
-            "--out",
-            str(data),
-        )
-        assert made.returncode == 0, made.stderr
-        folder = data / f"iot_electricity_metering/year=2024/month=01/day={FAILED_DAY:%d}"
-        assert sum(corrupt(path) for path in folder.glob("*.csv")) > 0
-        assert cli("ingest", str(data)).returncode == 0
-        done = cli("backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-1]), "--wait")
-        assert done.returncode == 3, done.stdout + done.stderr
-        owners = {}
-        for path in (data / "customer_meter_sensor").glob("*.csv"):
-            for customer, sensor, *_ in list(csv.reader(path.read_text().splitlines()))[1:]:
-                owners[int(sensor)] = int(customer)
-        yield World(cli, data, owners)
-    finally:
-        cli("local", "down")
+    with local_cli(tmp_path_factory.mktemp("console-home")) as cli:
+        yield build(cli, tmp_path_factory.mktemp("console-data"))
+
+
+def _run_arn(output: str) -> str:
+    """The execution ARN in ``run --wait --json``'s report."""
+    found = re.search(r'"executionArn": "([^"]+)"', output)
+    assert found, output
+    return found.group(1)
 
 
 @pytest.fixture(scope="session")

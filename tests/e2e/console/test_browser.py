@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import METERPIPE
-from tests.e2e.console.conftest import DAYS, FAILED_DAY, World, corrupt
+from tests.e2e.console.conftest import BAD_DAY, BATCH_DAY, DAYS, REFUSED, World
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-REDRIVE_DAY = dt.date(2023, 11, 15)  # a day of its own: fixed and redriven by the test
+ACTION_DAY = dt.date(2023, 11, 15)  # a day of its own: run, redriven and stopped from its page
 WAIT_MS = 120_000  # how long a page may take to show an execution's end (polled, not slept)
 
 
@@ -68,11 +68,17 @@ def page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
-def screenshot(page: Any, name: str) -> None:
+def screenshot(page: Any, name: str, part: Any = None) -> None:
+    """The whole page (or ``part``, a locator) as ``console-<name>.png`` when asked for
+    (``make screenshots``)."""
     folder = os.environ.get("METERPIPE_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"console-{name}.png"), full_page=True)
+        path = str(Path(folder) / f"console-{name}.png")
+        if part is not None:
+            part.screenshot(path=path)
+        else:
+            page.screenshot(path=path, full_page=True)
 
 
 def test_from_the_list_to_the_failed_day_its_states_its_map_run_and_its_batchs_log_lines(
@@ -86,7 +92,7 @@ def test_from_the_list_to_the_failed_day_its_states_its_map_run_and_its_batchs_l
     page.select_option("select[name=machine]", "daily_rollup")
     page.click("form.filters button[type=submit]")
     failed_name = next(
-        e["name"] for e in world.executions("daily-rollup", "FAILED") if e["name"].startswith(str(FAILED_DAY))
+        e["name"] for e in world.executions("daily-rollup", "FAILED") if e["executionArn"] == world.batch_run
     )
     expect(page.locator("#executions tbody tr")).to_have_count(
         len(world.executions("daily-rollup", "FAILED"))
@@ -97,25 +103,29 @@ def test_from_the_list_to_the_failed_day_its_states_its_map_run_and_its_batchs_l
     expect(page.locator("h1 .status")).to_have_text("failed")
 
     # The graph: every state's name as text, coloured by what it did.
+    failed_map = world.failed_map()
     for name, status in {
         "ResolveDate": "succeeded",
-        "RollUp": "failed",
-        "WriteHourlyRollups": "failed",
+        "WriteRollups": "failed",
+        "RunRollupQueries": "succeeded",
+        failed_map.state: "failed",
         "RunHourlyQuery": "succeeded",
         "Reconcile": "not entered",
-        "WriteHourlyBatch": "in child executions",
+        failed_map.batch_state: "in child executions",
     }.items():
         state = page.locator(f'li.state[data-state="{name}"]')
         expect(state.locator("> a .state-name")).to_have_text(name)
         expect(state).to_have_attribute("data-status", status)
     expect(
-        page.locator('section.branch[aria-label="RollUp branch 1"] li.state[data-state="RunHourlyQuery"]')
+        page.locator(
+            'section.branch[aria-label="RunRollupQueries branch 1"] li.state[data-state="RunHourlyQuery"]'
+        )
     ).to_have_count(1)
-    screenshot(page, "execution")
+    screenshot(page, "execution", page.locator('li.state[data-state="WriteRollups"]'))
 
     # Clicking a state shows what it did.
-    page.click('li.state[data-state="WriteHourlyRollups"] > a.state-box')
-    expect(page.locator("#detail h2")).to_have_text("State WriteHourlyRollups")
+    page.click(f'li.state[data-state="{failed_map.state}"] > a.state-box')
+    expect(page.locator("#detail h2")).to_have_text(f"State {failed_map.state}")
     expect(page.locator("#detail .visit dd.error")).to_have_text("States.ExceedToleratedFailureThreshold")
     expect(page.locator("#detail .visit dd.retries")).to_have_text("0")
 
@@ -132,27 +142,31 @@ def test_from_the_list_to_the_failed_day_its_states_its_map_run_and_its_batchs_l
     )
     expect(page.locator("#event-table tbody tr").first).to_have_attribute("data-type", "MapRunStarted")
 
-    # The hourly map run: every item failed, the counts add up, the failed batch links to its logs.
-    hourly = page.locator("section.map-run", has_text="WriteHourlyRollups")
+    # The failed map run: every item failed, the counts add up, the failed batch links to its logs.
+    hourly = page.locator("section.map-run", has_text=failed_map.state)
     items = hourly.locator("tr.counts-items")
-    expected_items = len(world.sensor_hours(FAILED_DAY))
+    expected_items = failed_map.rows
     expect(items.locator('td[data-part="failed"]')).to_have_text(f"{expected_items:,}")
     expect(items.locator('td[data-part="total"]')).to_have_text(f"{expected_items:,}")
     expect(items.locator("td").last).to_have_text("yes")
-    expect(hourly.locator("table.failed-children td.cause")).to_contain_text("total_kwh is empty")
-    hourly.locator("a.logs").click()
+    screenshot(page, "map-runs", page.locator("#map-runs"))
+    expect(hourly.locator("table.failed-children td.cause").first).to_contain_text(f"({REFUSED})")
+    hourly.locator("a.logs").first.click()
     expect(page.locator("h1")).to_contain_text("Log lines of request")
-    expect(page.locator("#log-lines")).to_contain_text('"message":"batch rejected"')
+    expect(page.locator("#log-lines")).to_contain_text(f"[ERROR] ClientError: An error occurred ({REFUSED})")
     expect(page.locator("#log-lines tbody tr").first).to_contain_text("START RequestId:")
     screenshot(page, "logs")
 
-    # Up to the backfill that ran the day, and its days.
-    page.go_back()
+    # The day that failed validation, up to the backfill that ran it, and its days.
+    page.goto(console_url + "/executions?status=FAILED&machine=daily_rollup")
+    page.click(f"text={BAD_DAY}_bf_")
+    expect(page.locator(".failure strong")).to_have_text("MeterPipe.BadReadings")
+    expect(page.locator('li.state[data-state="BadReadings"]')).to_have_attribute("data-status", "failed")
     page.click("a.parent")
     expect(page.locator("h1")).to_contain_text("bf_20240101-20240104_")
     rows = page.locator("table.children tbody tr")
     expect(rows).to_have_count(len(DAYS))
-    expect(rows.filter(has_text=str(FAILED_DAY)).locator(".status")).to_have_text("failed")
+    expect(rows.filter(has_text=str(BAD_DAY)).locator(".status")).to_have_text("failed")
 
 
 def test_a_customers_month_days_and_hours_match_the_readings(
@@ -175,7 +189,7 @@ def test_a_customers_month_days_and_hours_match_the_readings(
     expect(page.locator("#hours h2")).to_have_text(f"Hours of {last}")
     # Each chart is drawn (SVG bars) and its figures are text below it.
     expect(page.locator("#chart-days rect.bar")).to_have_count(
-        len(month) * (len(DAYS) - 1) + _bars_on(world, customer, FAILED_DAY)
+        len(month) * (len(DAYS) - 1)  # neither BAD_DAY's nor BATCH_DAY's day items were written
     )
     screenshot(page, "customer")
 
@@ -190,17 +204,6 @@ def test_a_customers_month_days_and_hours_match_the_readings(
     expect(page.locator("strong.month")).to_have_text("2023-12")
 
 
-def _bars_on(world: World, customer: int, day: dt.date) -> int:
-    """Bars of the failed day: whatever day items its failed run left (as the table holds them)."""
-    table = world.cli.client("dynamodb")
-    sensors = [s for s, c in world.owners.items() if c == customer]
-    found = 0
-    for sensor in sensors:
-        key = {"CustomerID": {"N": str(customer)}, "SensorID-Period": {"S": f"{sensor}#{day}"}}
-        found += "Item" in table.get_item(TableName="ElectricityMeteredByPeriod", Key=key)
-    return found
-
-
 def test_stop_from_the_page_aborts_a_running_execution(page: Any, console_url: str, world: World) -> None:
     from playwright.sync_api import expect
 
@@ -212,60 +215,137 @@ def test_stop_from_the_page_aborts_a_running_execution(page: Any, console_url: s
     page.goto(f"{console_url}/executions/{started['executionArn']}")
     expect(page.locator("h1 .status")).to_have_text("running")
     page.click("form.action button:text-is('Stop')")
-    expect(page.locator("p.message")).to_have_text("stop requested")
+    # As `meterpipe stop` does: the backfill, then the day it was running.
+    expect(page.locator("p.message")).to_contain_text(
+        f"stop requested: {started['executionArn'].rsplit(':', 1)[-1]}"
+    )
     expect(page.locator("h1 .status")).to_have_text("aborted", timeout=WAIT_MS)
     assert sfn.describe_execution(executionArn=started["executionArn"])["status"] == "ABORTED"
 
 
-def test_redrive_from_the_page_runs_the_fixed_day_again_and_its_figures_appear(
+def test_the_calendar_leads_to_each_day_its_attempts_and_why_they_failed(
+    page: Any, console_url: str, world: World
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.console.test_pages import expected_items
+
+    page.goto(console_url + "/")
+    page.click("header nav a:text-is('Calendar')")
+    page.fill("input[name=month]", "2024-01")
+    page.click("form.inline button[type=submit]")
+    expect(page).to_have_url(console_url + "/calendar/2024-01")
+    expected = {str(d): "succeeded" for d in DAYS} | {str(BAD_DAY): "failed", str(BATCH_DAY): "incomplete"}
+    for day, status in expected.items():
+        expect(page.locator(f'a.cell[data-date="{day}"]')).to_have_attribute("data-status", status)
+    expect(page.locator('a.cell[data-date="2024-01-20"]')).to_have_attribute("data-status", "never")
+    first = page.locator(f'a.cell[data-date="{DAYS[0]}"]')
+    expect(first.locator(".items")).to_have_text(f"{expected_items(world, DAYS[0]):,}")
+    expect(first.locator(".attempts")).to_have_text("1")
+    screenshot(page, "calendar")
+
+    page.click(f'a.cell[data-date="{BAD_DAY}"]')
+    expect(page.locator("h1")).to_contain_text(f"{BAD_DAY} failed")
+    wrong = [line for _s, kwh, _h, line in world.lines(BAD_DAY) if kwh is None]
+    row = page.locator("#attempts tbody tr[data-attempt='1']")
+    expect(row.locator(".bad")).to_have_text(f"{len(wrong)}")
+    expect(row.locator(".sensors")).to_have_text(f"{len({s for s, *_ in world.lines(BAD_DAY)})} / 4")
+    failure = page.locator("#attempts .failure")
+    expect(failure.locator(".error")).to_have_text("MeterPipe.BadReadings")
+    expect(failure.locator(".cause")).to_contain_text(f'{world.files(BAD_DAY)[0]}: "{wrong[0]}"')
+    expect(failure.locator(".cause")).to_contain_text("kWh 'n/a' is not a non-negative decimal")
+    screenshot(page, "day")
+
+    for _ in range((BATCH_DAY - BAD_DAY).days):
+        page.click("a[rel=next]")
+    expect(page.locator("h1")).to_contain_text(f"{BATCH_DAY} incomplete")
+    expect(page.locator("#attempts .root-cause")).to_contain_text(f"batch of {BATCH_DAY}")
+    expect(page.locator("#attempts .root-cause")).to_contain_text(
+        f"({REFUSED}) when calling the BatchWriteItem"
+    )
+    page.click("#attempts tbody a")
+    expect(page.locator("h1")).to_contain_text(f"{BATCH_DAY}_run_")
+
+
+def test_run_redrive_and_stop_from_a_days_page(
     page: Any, console_url: str, world: World, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
     cli = world.cli
-    args = (
-        "generate",
-        "--customers",
-        "3",
-        "--from",
-        str(REDRIVE_DAY),
-        "--to",
-        str(REDRIVE_DAY),
-        "--seed",
-        "7",
-    )
-    assert cli(*args, "--out", str(tmp_path)).returncode == 0
-    folder = (
-        tmp_path
-        / f"iot_electricity_metering/year={REDRIVE_DAY:%Y}/month={REDRIVE_DAY:%m}/day={REDRIVE_DAY:%d}"
-    )
-    for path in folder.glob("*.csv"):
-        corrupt(path)
+    made = cli(
+        "generate", "--customers", "3", "--from", str(ACTION_DAY), "--to", str(ACTION_DAY), "--seed", "7",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
     assert cli("ingest", str(tmp_path)).returncode == 0
-    assert cli("run", "--date", str(REDRIVE_DAY), "--wait").returncode == 3
-    [failed] = [
-        e for e in world.executions("daily-rollup", "FAILED") if e["name"].startswith(str(REDRIVE_DAY))
-    ]
+    page.goto(f"{console_url}/calendar/{ACTION_DAY:%Y-%m}")
+    page.click(f'a.cell[data-date="{ACTION_DAY}"]')
+    expect(page.locator("h1 .status")).to_have_text("never run")
+    try:
+        # Run while DynamoDB refuses the writes: the day ends INCOMPLETE (the page follows the run).
+        assert cli("local", "faults", "add", "dynamodb", "BatchWriteItem", "--error", REFUSED).returncode == 0
+        page.click("form.action button:text-is('Run')")
+        expect(page.locator("p.message")).to_contain_text(f"started {ACTION_DAY}_run_")
+        expect(page.locator("h1 .status")).to_have_text("incomplete", timeout=WAIT_MS)
+        assert cli("local", "faults", "clear").returncode == 0
 
-    # The export was fixed: the same day generated again, ingested again.
-    assert cli(*args, "--out", str(tmp_path)).returncode == 0
-    assert cli("ingest", str(tmp_path)).returncode == 0
-    page.goto(f"{console_url}/executions/{failed['executionArn']}")
-    expect(page.locator("h1 .status")).to_have_text("failed")
-    page.click("form.action button:text-is('Redrive')")
-    # write_batch rejected the day's rows: a redrive would re-send them, so a fresh run reads the lake.
-    expect(page.locator("p.message")).to_contain_text("fresh run")
-    expect(page.locator("h1")).to_contain_text(f"{REDRIVE_DAY}_redrive_")
-    expect(page.locator("h1 .status")).to_have_text("succeeded", timeout=WAIT_MS)
+        # Redrive: refused writes are no fault of the rows, so RedriveExecution re-runs the failed batches.
+        page.click("form.action button:text-is('Redrive')")
+        expect(page.locator("p.message")).to_contain_text(
+            f"{ACTION_DAY}: redrive: incomplete, and redrivable"
+        )
+        expect(page.locator("h1 .status")).to_have_text("succeeded", timeout=WAIT_MS)
+        rows = page.locator("#attempts tbody tr[data-attempt]")
+        expect(rows).to_have_count(2)
+        expect(rows.nth(0)).to_have_attribute("data-status", "INCOMPLETE")
+        expect(rows.nth(1)).to_have_attribute("data-status", "SUCCEEDED")
+        readings = _readings(tmp_path / _day_folder(ACTION_DAY))
+        month_sensors = {s for s in readings if s in world.owners}
+        hours = _sensor_hours(tmp_path / _day_folder(ACTION_DAY))
+        expect(rows.nth(1).locator(".items")).to_have_text(f"{len(hours) + 2 * len(month_sensors):,}")
 
-    readings = _readings(folder)
+        # Run again, held (Athena slow to start the day's first query), then Stop: the day ABORTED.
+        assert (
+            cli(
+                "local", "faults", "add", "athena", "StartQueryExecution", "--delay", "60", "--count", "1"
+            ).returncode
+            == 0
+        )
+        page.click("form.action button:text-is('Run')")
+        expect(page.locator("#day-record .ledger-status")).to_have_text("RUNNING", timeout=WAIT_MS)
+        page.click("form.action button:text-is('Stop')")
+        expect(page.locator("p.message")).to_contain_text(f"stop requested: {ACTION_DAY}_run_")
+        expect(page.locator("h1 .status")).to_have_text("aborted", timeout=WAIT_MS)
+        expect(rows).to_have_count(3)
+    finally:
+        cli("local", "faults", "clear")
+    page.click(f"a:text-is('{ACTION_DAY:%Y-%m}')")
+    cell = page.locator(f'a.cell[data-date="{ACTION_DAY}"]')
+    expect(cell).to_have_attribute("data-status", "aborted")
+    expect(cell.locator(".attempts")).to_have_text("3")
+
     customer = world.owners[next(iter(readings))]
     expected = sum(
         (kwh for sensor, kwh in readings.items() if world.owners.get(sensor) == customer), Decimal(0)
     )
-    page.goto(f"{console_url}/customers/{customer}?month={REDRIVE_DAY:%Y-%m}")
-    row = page.locator("#days tbody tr", has_text=str(REDRIVE_DAY))
+    page.goto(f"{console_url}/customers/{customer}?month={ACTION_DAY:%Y-%m}")
+    row = page.locator("#days tbody tr", has_text=str(ACTION_DAY))
     expect(row.locator("td").last).to_have_text(f"{expected:,.2f}")
+
+
+def _day_folder(day: dt.date) -> str:
+    return f"iot_electricity_metering/year={day:%Y}/month={day:%m}/day={day:%d}"
+
+
+def _sensor_hours(folder: Path) -> set[tuple[int, str]]:
+    found = set()
+    for path in folder.glob("*.csv"):
+        for line in path.read_text(encoding="utf-8-sig").splitlines()[1:]:
+            if line:
+                fields = line.split(",")
+                found.add((int(fields[0]), fields[5]))
+    return found
 
 
 def _readings(folder: Path) -> dict[int, Decimal]:

@@ -55,7 +55,7 @@ def test_executions_left_running_are_failed_with_the_cause_and_an_event() -> Non
     executions.put(record())
     executions.checkpoint()
     after_restart = reopened(store)
-    assert after_restart.fail_interrupted(NOW, "States.Runtime", "localcloud restarted") == [ARN]
+    assert after_restart.fail_interrupted(NOW, "localcloud restarted") == [ARN]
     failed = reopened(store).get(ARN)
     assert failed is not None and (failed.status, failed.error, failed.cause) == (
         FAILED,
@@ -158,7 +158,7 @@ def test_executions_a_restart_failed_publish_failed() -> None:
     executions.checkpoint()
     after_restart = reopened(store)
     published = Published(store, after_restart)
-    after_restart.fail_interrupted(NOW, "States.Runtime", "localcloud restarted")
+    after_restart.fail_interrupted(NOW, "localcloud restarted")
     assert published.batches == [[("FAILED/0", "FAILED")]]
 
 

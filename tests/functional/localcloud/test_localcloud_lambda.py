@@ -26,6 +26,11 @@ def handler(event, context):
         raise ValueError(event["raise"])
     if "sleep" in event:
         time.sleep(event["sleep"])
+    if "started" in event:  # tell the test it runs, then hold until the test releases it
+        open(event["started"], "w").close()
+        deadline = time.monotonic() + 30
+        while not os.path.exists(event["release"]) and time.monotonic() < deadline:
+            time.sleep(0.01)
     return {
         "env": {k: v for k, v in os.environ.items() if k.startswith("APP_")},
         "request_id": context.aws_request_id,
@@ -116,18 +121,24 @@ def test_a_function_that_sleeps_past_its_timeout_is_killed_and_reported(lam, pac
     assert after["function_name"] == "slow"
 
 
-def test_reserved_concurrency_caps_parallel_invocations(lam, package, client) -> None:
+def test_reserved_concurrency_caps_parallel_invocations(lam, package, client, tmp_path: Path) -> None:
     create(lam, "capped", package, Timeout=10)
     lam.put_function_concurrency(FunctionName="capped", ReservedConcurrentExecutions=1)
     assert lam.get_function_concurrency(FunctionName="capped")["ReservedConcurrentExecutions"] == 1
     invoke(lam, "capped", {})  # warm
     results: list[dict] = []
-    runner = threading.Thread(target=lambda: results.append(invoke(lam, "capped", {"sleep": 1.5})[1]))
+    started, release = tmp_path / "started", tmp_path / "release"
+    holding = {"started": str(started), "release": str(release)}
+    runner = threading.Thread(target=lambda: results.append(invoke(lam, "capped", holding)[1]))
     runner.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30
+    while not started.exists():  # the first invocation holds the only slot
+        assert time.monotonic() < deadline, "the first invocation never started"
+        time.sleep(0.02)
     no_retries = client("lambda", Config(retries={"total_max_attempts": 1}))  # boto3 retries throttles
     with pytest.raises(ClientError) as error:
         no_retries.invoke(FunctionName="capped", Payload=b"{}")
+    release.touch()
     runner.join()
     assert error.value.response["Error"]["Code"] == "TooManyRequestsException"
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
@@ -205,7 +216,7 @@ def test_a_local_source_folder_applies_edits_at_once(lam, tmp_path: Path) -> Non
         Code={"S3Bucket": "hot-reload", "S3Key": str(source)},
     )
     assert json.loads(lam.invoke(FunctionName="hot")["Payload"].read()) == "one"
-    time.sleep(0.01)
+    # Another size: the code's fingerprint (sizes and mtimes) changes whatever the mtime's resolution.
     (source / "app.py").write_text("def handler(event, context):\n    return 'two, edited'\n")
     assert json.loads(lam.invoke(FunctionName="hot")["Payload"].read()) == "two, edited"
 

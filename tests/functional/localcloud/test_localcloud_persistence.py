@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import time
 import zipfile
 from pathlib import Path
 
@@ -79,7 +78,7 @@ def test_state_survives_a_graceful_stop_and_a_sigkill(tmp_path: Path) -> None:
     assert_everything(client, "graceful")
     assert control.get_clock(second.endpoint)["now"] == "2030-05-01T00:00:00Z"  # the clock is state too
     create_everything(client, "killed")
-    time.sleep(3)  # MiniStack's state is saved every ~1 s; localcloud's own at each write
+    control.checkpoint(second.endpoint)  # MiniStack's state made durable now; localcloud's own at each write
     launcher.stop(home, kill=True)
     assert launcher.status(home).stale_pid == second.pid  # the crash left its pid file behind
 

@@ -168,14 +168,14 @@ def test_status_and_commands_say_not_running_when_nothing_answers_on_the_port(tm
     home = tmp_path / "gone"
     _pid_file(home, os.getpid(), _free_port())  # a live pid, but nothing listens on the port
     code, output, _ = run("local", "status", "--home", str(home))
-    assert code == 0
-    assert (
-        output.strip()
-        == f"localcloud is not running for {home} (removed a stale pid file left by pid {os.getpid()})"
+    assert code == 1  # the README: status exits 1 when localcloud does not run
+    assert output.strip() == (
+        f"localcloud is not running for {home} (removed a stale pid file left by pid {os.getpid()}): "
+        f"start it with `meterpipe local up --home {home}`"
     )
     assert not (home / "localcloud.json").exists()
     _pid_file(home, os.getpid(), _free_port())
-    with pytest.raises(LocalcloudNotRunning, match="start it with `meterpipe local up`"):
+    with pytest.raises(LocalcloudNotRunning, match=r"start it with `meterpipe local up --home .*gone`"):
         clients_for(Target.local(home))
 
 

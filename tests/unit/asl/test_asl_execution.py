@@ -398,7 +398,15 @@ def test_stop_aborts_a_background_execution_and_it_can_be_redriven(harness: Harn
         and "WaitStateEntered" in harness.types(harness.host.describe(record.execution_arn))
     ):
         time.sleep(0.01)
-    threading.Timer(0.2, gate.set).start()  # the blocked call returns while stop waits for the unwinding
+
+    def release_once_stopping() -> None:
+        """The blocked call returns while stop waits for the unwinding (stop marks the record first)."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and "stop" not in record.extra:
+            time.sleep(0.01)
+        gate.set()
+
+    threading.Thread(target=release_once_stopping, daemon=True).start()
     stopped = harness.host.stop(record.execution_arn, error="Why", cause="operator")
     assert stopped.status == "ABORTED"
     assert (stopped.error, stopped.cause) == ("Why", "operator")

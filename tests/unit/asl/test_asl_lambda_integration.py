@@ -215,7 +215,12 @@ def test_a_lambda_task_in_flight_when_a_sibling_branch_fails_is_aborted_and_its_
 
     def slow(payload: Any) -> Any:
         started.set()
-        time.sleep(0.2)  # still running when the other branch fails
+        # Still running when the other branch fails: return only once it has.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(
+            "FailStateEntered" in [e["type"] for e in r.history] for r in harness.host.list_executions()
+        ):
+            time.sleep(0.01)
         return "too late"
 
     harness.functions["slow"] = slow

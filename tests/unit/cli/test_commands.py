@@ -166,7 +166,7 @@ def test_history_of_a_date_prints_its_timeline(pipeline: Pipeline, invoke: Invok
         "daily_rollup 2024-01-05_run_",
         "RunHourlyQuery",
         "q-hour-2024-01-05_run_",
-        "map run: 48/48 items succeeded",
+        "map run: 48 items: 48 succeeded",
     ):
         assert text in result.stdout
     data = json.loads(invoke("history", "2024-01-05", "--json").stdout)
@@ -191,7 +191,7 @@ def test_on_an_80_column_terminal_long_columns_move_to_a_table_of_their_own(
     assert max(len(line) for line in timeline[3:]) <= 80
     assert timeline[3].split() == ["state", "type", "start", "duration", "status"]
     write = [line.split() for line in timeline if line.startswith("WriteHourlyRollups")]
-    assert write[0][-1] == "succeeded" and "map run: 48/48 items succeeded" in " ".join(write[1])
+    assert write[0][-1] == "succeeded" and "map run: 48 items: 48 succeeded" in " ".join(write[1])
 
     days = narrow("history", "--from", "2024-01-05", "--to", "2024-01-05")
     assert max(len(line) for line in days) <= 80
@@ -200,7 +200,7 @@ def test_on_an_80_column_terminal_long_columns_move_to_a_table_of_their_own(
 
     wide = invoke("history", "2024-01-05").stdout.splitlines()
     assert "detail" in next(line for line in wide if "state" in line and "status" in line)
-    assert any("WriteHourlyRollups" in line and "map run: 48/48" in line for line in wide)
+    assert any("WriteHourlyRollups" in line and "map run: 48 items: 48 succeeded" in line for line in wide)
 
 
 def test_query_prints_a_chart_csv_or_json(pipeline: Pipeline, invoke: Invoke) -> None:

@@ -173,3 +173,57 @@ def test_boto3_errors_are_explained_in_one_line() -> None:
     assert explain(ResponseParserError("not XML")).startswith(
         "the endpoint answered something that is not the AWS API"
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["calendar"],
+        ["run", "--date", "2024-01-01"],
+        ["backfill", "--from", "2024-01-01", "--to", "2024-01-02"],
+        ["redrive", "--failed"],
+        ["stop", "--date", "2024-01-01"],
+        ["logs", "2024-01-01"],
+        ["query", "--customer", "1", "--granularity", "day"],
+        ["schedule", "show"],
+        ["schedule", "fire"],
+        ["local", "faults", "list"],
+        ["local", "faults", "add", "s3", "GetObject", "--error", "SlowDown"],
+    ],
+)
+def test_every_not_running_hint_keeps_the_home_given(invoke: Invoke, tmp_path: Path, args: list[str]) -> None:
+    home = (tmp_path / "nothing").resolve()
+    result = invoke(*args, "--home", str(home))
+    assert result.exit_code == 1
+    assert one_error_line(result).endswith(f"start it with `meterpipe local up --home {home}`")
+
+
+def test_local_status_exits_1_and_local_down_0_when_nothing_runs(invoke: Invoke, tmp_path: Path) -> None:
+    home = (tmp_path / "nothing").resolve()
+    status = invoke("local", "status", "--home", str(home))
+    assert status.exit_code == 1
+    assert f"start it with `meterpipe local up --home {home}`" in status.output
+    down = invoke("local", "down", "--home", str(home))
+    assert (down.exit_code, down.stdout.strip()) == (
+        0,
+        f"localcloud is not running for {home}: nothing to stop",
+    )
+
+
+def test_the_readmes_exit_codes_are_the_commands_own() -> None:
+    import re
+
+    import click
+
+    from meterpipe.cli.app import CliError, CliFailure, StillRunning
+
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    sentence = " ".join(readme.split("Exit codes: ", 1)[1].split("Errors are one line", 1)[0].split())
+    stated = {int(code) for code in re.findall(r"(?:^|, )(\d+) ", sentence)}
+    assert stated == {
+        0,
+        CliError.exit_code,
+        click.UsageError.exit_code,
+        CliFailure.exit_code,
+        StillRunning.exit_code,
+    }

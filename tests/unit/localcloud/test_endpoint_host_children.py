@@ -11,7 +11,8 @@ import pytest
 
 from localcloud.asl import ExecutionAlreadyExists, ExecutionRecord
 from localcloud.asl.store import RUNNING, SUCCEEDED
-from localcloud.stepfunctions.host import STOP_CAUSE, EndpointHost
+from localcloud.stepfunctions.host import EndpointHost
+from localcloud.stepfunctions.restart import STOP_CAUSE
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:child"

@@ -16,6 +16,11 @@ from localcloud.awslambda.pool import ConcurrencyLimit, Environment, FunctionPoo
 class FakeWorker:
     live = 0
     most = 0
+    # Invocations hold inside ``invoke`` until ``gate`` is set (no gate: they return at once);
+    # the gate opens by itself once ``release_at`` of them are inside together.
+    gate: asyncio.Event | None = None
+    release_at = 0
+    inside = 0
 
     def __init__(self, fn: FunctionRecord) -> None:
         self.fn = fn
@@ -29,7 +34,12 @@ class FakeWorker:
         return {"type": "ready"}
 
     async def invoke(self, invocation: Invocation, deadline_ms: int) -> dict[str, Any]:
-        await asyncio.sleep(0.02)
+        FakeWorker.inside += 1
+        if FakeWorker.gate is not None:
+            if FakeWorker.release_at and FakeWorker.inside >= FakeWorker.release_at:
+                FakeWorker.gate.set()
+            await FakeWorker.gate.wait()
+        FakeWorker.inside -= 1
         return {"ok": True, "payload": invocation.payload.decode()}
 
     def log_tail(self) -> str:
@@ -70,6 +80,8 @@ def test_invocations_beyond_the_process_cap_wait_for_a_worker_instead_of_startin
     pool = make_pool(max_workers=2)
 
     async def main() -> list[bytes]:
+        # The first calls hold their workers until both workers are busy at once.
+        FakeWorker.gate, FakeWorker.release_at = asyncio.Event(), 2
         calls = [pool.invoke(Invocation(str(i), json.dumps(i).encode(), "arn")) for i in range(8)]
         return [result.payload for result in await asyncio.gather(*calls)]
 
@@ -83,10 +95,13 @@ def test_reserved_concurrency_throttles_before_any_worker_is_taken() -> None:
     pool = make_pool(max_workers=4, reserved=1)
 
     async def main() -> None:
+        FakeWorker.gate, FakeWorker.release_at = asyncio.Event(), 0  # opened by the test
         first = asyncio.create_task(pool.invoke(Invocation("1", b"1", "arn")))
-        await asyncio.sleep(0.005)
+        while pool.running < 1:  # the first holds the only reserved slot
+            await asyncio.sleep(0)
         with pytest.raises(TooManyRequestsException):
             await pool.invoke(Invocation("2", b"2", "arn"))
+        FakeWorker.gate.set()
         await first
 
     asyncio.run(main())

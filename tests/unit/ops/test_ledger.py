@@ -131,3 +131,24 @@ def test_a_running_record_whose_execution_is_gone_reads_as_failed(
     assert lost.cause == "the ledger names execution lost-in-a-crash, which no longer exists"
     assert records[dt.date(2024, 1, 9)].status == "INCOMPLETE"
     assert day_records(pipeline, JAN, repair=False)[dt.date(2024, 1, 8)].status == "RUNNING"
+
+
+def test_an_attempt_left_running_before_a_redrive_of_its_execution_reads_as_failed_without_a_call() -> None:
+    from typing import Any, cast
+
+    from meterpipe.ops.ledger import DayRecord, repair_attempts
+
+    class NoCalls:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"no AWS call expected ({name})")
+
+    day = dt.date(2024, 1, 5)
+    # ledger_sync ignored the failure event of attempt 1: it arrived after the redrive's.
+    first = DayRecord(day, "RUNNING", EXECUTION + "a", 1, writes_started=True, attempt=1)
+    redriven = DayRecord(day, "SUCCEEDED", EXECUTION + "a", 2, writes_started=True, attempt=2)
+    before_writes = DayRecord(day, "RUNNING", EXECUTION + "b", 1, attempt=1)
+    again = DayRecord(day, "FAILED", EXECUTION + "b", 2, attempt=2)
+    pipeline = cast(Pipeline, NoCalls())
+    shown = repair_attempts(pipeline, [first, redriven])
+    assert [(a.status, a.recorded_status) for a in shown] == [("INCOMPLETE", "RUNNING"), ("SUCCEEDED", None)]
+    assert [a.status for a in repair_attempts(pipeline, [before_writes, again])] == ["FAILED", "FAILED"]

@@ -36,16 +36,26 @@ def test_states_read_top_to_bottom_along_next_and_default_with_detours_after() -
 
 def test_parallel_branches_and_map_processors_are_nested_in_their_state() -> None:
     graph = parse_definition(json.loads(DAILY_ROLLUP.read_text()))
-    roll_up = graph.find("RollUp")
-    assert roll_up is not None and roll_up.type == "Parallel"
-    assert [branch.states[0].name for branch in roll_up.branches] == [
+    # Issue 10's daily_rollup: every query runs (one Parallel) before any write (a second one).
+    queries, writes = graph.find("RunRollupQueries"), graph.find("WriteRollups")
+    assert queries is not None and queries.type == "Parallel"
+    assert writes is not None and writes.type == "Parallel"
+    assert [branch.states[0].name for branch in queries.branches] == [
         "RunHourlyQuery",
         "RunDailyQuery",
         "RunMonthlyQuery",
     ]
+    assert [branch.states[0].name for branch in writes.branches] == [
+        "WriteHourlyRollups",
+        "WriteDailyRollups",
+        "WriteMonthlyRollups",
+    ]
+    top = [s.name for s in graph.states]
+    assert top.index("RunRollupQueries") < top.index("MarkWritesStarted") < top.index("WriteRollups")
     paths = {state.name: path for state, path in graph.walk()}
-    assert paths["WriteDailyRollups"] == ("RollUp", "branch 2")
-    assert paths["WriteDailyBatch"] == ("RollUp", "branch 2", "WriteDailyRollups", "processor")
+    assert paths["RunDailyQuery"] == ("RunRollupQueries", "branch 2")
+    assert paths["DescribeDailyMapRun"] == ("WriteRollups", "branch 2")
+    assert paths["WriteDailyBatch"] == ("WriteRollups", "branch 2", "WriteDailyRollups", "processor")
     write = graph.find("WriteHourlyRollups")
     assert write is not None and write.processor_mode == "DISTRIBUTED"
     assert [s.name for s in write.processor.states] == [  # type: ignore[union-attr]
@@ -89,10 +99,13 @@ def test_a_timeline_groups_each_parallels_branches_after_it_one_branch_at_a_time
     names = [
         "ResolveDate",
         "CheckInput",
-        "RollUp",
+        "ClaimDay",
+        "RunRollupQueries",
         "RunHourlyQuery",
         "RunDailyQuery",
         "RunMonthlyQuery",
+        "MarkWritesStarted",
+        "WriteRollups",
         "WriteDailyRollups",
         "WriteHourlyRollups",
         "DescribeDailyMapRun",
@@ -102,18 +115,22 @@ def test_a_timeline_groups_each_parallels_branches_after_it_one_branch_at_a_time
         "Done",
     ]
     grouped = [(names[i], path) for i, path in group_by_branch(graph, names)]
+    queries, writes = ("RunRollupQueries",), ("WriteRollups",)
     assert grouped == [
         ("ResolveDate", ()),
         ("CheckInput", ()),
-        ("RollUp", ()),
-        ("RunHourlyQuery", ("RollUp", "branch 1")),
-        ("WriteHourlyRollups", ("RollUp", "branch 1")),
-        ("DescribeHourlyMapRun", ("RollUp", "branch 1")),
-        ("RunDailyQuery", ("RollUp", "branch 2")),
-        ("WriteDailyRollups", ("RollUp", "branch 2")),
-        ("DescribeDailyMapRun", ("RollUp", "branch 2")),
-        ("RunMonthlyQuery", ("RollUp", "branch 3")),
-        ("WriteMonthlyRollups", ("RollUp", "branch 3")),
+        ("ClaimDay", ()),
+        ("RunRollupQueries", ()),
+        ("RunHourlyQuery", (*queries, "branch 1")),
+        ("RunDailyQuery", (*queries, "branch 2")),
+        ("RunMonthlyQuery", (*queries, "branch 3")),
+        ("MarkWritesStarted", ()),
+        ("WriteRollups", ()),
+        ("WriteHourlyRollups", (*writes, "branch 1")),
+        ("DescribeHourlyMapRun", (*writes, "branch 1")),
+        ("WriteDailyRollups", (*writes, "branch 2")),
+        ("DescribeDailyMapRun", (*writes, "branch 2")),
+        ("WriteMonthlyRollups", (*writes, "branch 3")),
         ("Reconcile", ()),
         ("Done", ()),
     ]
