@@ -42,6 +42,7 @@ from localcloud.asl.store import (
     ExecutionRecord,
     ExecutionStore,
     InMemoryExecutionStore,
+    copy_json,
 )
 from localcloud.asl.tokens import TaskTokens
 
@@ -322,7 +323,8 @@ class ExecutionHost:
         """StopExecution: the execution ends ABORTED. Running states are cancelled and unwind
         (bounded by :data:`STOP_GRACE_SECONDS` of real time, for a state blocked in a service call)
         without recording anything, as on AWS: ``ExecutionAborted`` with the error and cause given
-        closes the history after their entries, whose exit is never recorded."""
+        closes the history after their entries, whose exit is never recorded. A state still blocked
+        after the grace (a call that cannot be cancelled) is cut loose: see :meth:`_detach`."""
         record = self.describe(execution_arn)
         with self._lock:
             live = self._live.get(execution_arn)
@@ -342,8 +344,32 @@ class ExecutionHost:
                 record.error, record.cause = error, cause
                 history = live[0].history if live is not None else History(self.clock.now, record.history)
                 history.add("ExecutionAborted", history.last_id, _error_details(error, cause))
+                self._detach(record)
+                if done is not None:
+                    done.set()  # ended: waiters (host.wait, a parent's .sync task) go on now
+        self.clock.notify()
         self.store.put(record)
         return record
+
+    def _detach(self, record: ExecutionRecord) -> None:
+        """Cut an execution closed by :meth:`stop` loose from the thread still blocked in a
+        service call (called under the lock). That thread unwinds whenever its call returns,
+        maybe after a redrive of the execution started another one: what it still writes (its
+        states' progress, Map Runs it aborts, events) goes to the objects it holds, no longer the
+        record's, and :meth:`_finish` leaves the record alone. On AWS a stopped execution's late
+        results are simply dropped; without this, the stale thread put its old record back in the
+        store (a persistent store reads a redriven record back as a new object) or ended the
+        redriven run, and the redrive's Map Runs went missing (``Map Run Does Not Exist``)."""
+        self._live.pop(record.execution_arn, None)
+        record.history = list(record.history)
+        record.progress = copy_json(record.progress)
+        now = self.clock.now()
+        runs: dict[str, MapRun] = {}
+        for arn, run in record.map_runs.items():
+            runs[arn] = MapRun.from_json(run.to_json())
+            if run.status == RUNNING:
+                runs[arn].stop(ABORTED, now)  # as the Map state's own unwinding would have
+        record.map_runs = runs
 
     def redrive_problem(self, record: ExecutionRecord) -> str | None:
         """Why the execution cannot be redriven (AWS's redriveStatusReason), or None."""
@@ -529,7 +555,10 @@ class ExecutionHost:
         cause: str | None,
     ) -> None:
         with self._lock:
-            self._live.pop(record.execution_arn, None)
+            live = self._live.get(record.execution_arn)
+            if live is None or live[0] is not ctx:
+                return  # closed by stop (see _detach), maybe redriven since: no longer this run's
+            del self._live[record.execution_arn]
             if record.status != RUNNING:  # stopped meanwhile: StopExecution already wrote the end
                 self.store.put(record)
                 return

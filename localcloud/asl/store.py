@@ -66,7 +66,7 @@ class ExecutionRecord:
             "redrive_count": self.redrive_count,
             "redrive_date": iso(self.redrive_date) if self.redrive_date else None,
             "history": [event_to_json(e) for e in self.history],
-            "progress": _copy_json(self.progress),
+            "progress": copy_json(self.progress),
             "extra": self.extra,
             "map_runs": [run.to_json() for run in list(self.map_runs.values())],
         }
@@ -83,7 +83,7 @@ class ExecutionRecord:
         return cls(**values)
 
 
-def _copy_json(value: Any) -> Any:
+def copy_json(value: Any) -> Any:
     # Other threads may still write into the progress record while a running execution is saved:
     # retry the copy if a dict changed size under it.
     for _ in range(10):
