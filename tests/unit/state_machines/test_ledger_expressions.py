@@ -318,18 +318,26 @@ def test_a_first_line_over_the_limit_is_kept_up_to_a_word_never_cut_mid_name(res
         assert note == (f"(+{len(rest)} more lines)" if rest else "")
 
 
-def test_the_claim_and_every_record_write_name_only_the_attributes_they_use(
-    daily_states: dict[str, dict[str, Any]],
-) -> None:
-    # DynamoDB refuses an expression attribute name or value that the expressions do not use.
-    writes = [
+def ledger_writes(states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every write of a machine's states: each transaction's items and each single updateItem."""
+    transactions = [
         item[kind]
-        for state in daily_states.values()
+        for state in states.values()
         if state.get("Resource") == "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems"
         for item in state["Arguments"]["TransactItems"]
         for kind in item
     ]
-    assert len(writes) == 15
+    updates = [
+        s["Arguments"] for s in states.values() if s.get("Resource") == "arn:aws:states:::dynamodb:updateItem"
+    ]
+    return transactions + updates
+
+
+@pytest.mark.parametrize(("machine", "count"), [("daily_rollup", 15), ("ledger_sync", 7)])
+def test_the_claim_and_every_record_write_name_only_the_attributes_they_use(machine: str, count: int) -> None:
+    # DynamoDB refuses an expression attribute name or value that the expressions do not use.
+    writes = ledger_writes({"daily_rollup": DAILY, "ledger_sync": SYNC}[machine])
+    assert len(writes) == count
     for write in writes:
         expressions = " ".join(write.get(k, "") for k in ("UpdateExpression", "ConditionExpression"))
         assert all(name in expressions for name in write.get("ExpressionAttributeNames", {}))
@@ -470,18 +478,3 @@ def test_closing_an_attempt_is_conditional_on_it_running_for_this_execution_and_
     assert SYNC["CloseAttempt"]["Catch"][0]["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
     # A day that moved on between the read and RecordEnd's write: the attempt's own record still ends.
     assert SYNC["RecordEnd"]["Catch"][0]["Next"] == "ReadAttemptRecord"
-
-
-def test_every_ledger_sync_write_names_only_the_attributes_it_uses() -> None:
-    writes = [
-        item[kind]
-        for state in SYNC.values()
-        if state.get("Resource") == "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems"
-        for item in state["Arguments"]["TransactItems"]
-        for kind in item
-    ] + [SYNC["CloseAttempt"]["Arguments"]]
-    assert len(writes) == 7
-    for write in writes:
-        expressions = " ".join(write.get(k, "") for k in ("UpdateExpression", "ConditionExpression"))
-        assert all(name in expressions for name in write.get("ExpressionAttributeNames", {}))
-        assert all(value in expressions for value in write.get("ExpressionAttributeValues", {}))
