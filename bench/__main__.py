@@ -1,5 +1,11 @@
-"""`make bench`: run every bench/bench_*.py module's ``run()``, print and save its figures, then print
-every ratio (ours against the reference measured in the same run) as one table.
+"""`make bench`: run the benchmarks, print and save each one's figures, then print every ratio (ours
+against the reference measured in the same run) as one table.
+
+By default the ones the issue asks `make bench` for, at sizes that finish within 15 minutes on the
+2-core machine: the Athena engine, the interpreter, one day through the pipeline (1,000 and 10,000
+meters, and 10,000 at 15 minutes) and the write path (2,000 and 10,000 customers).
+``BENCH_FULL=1`` (``make bench FULL=1``, about 35 minutes) runs every bench/bench_*.py module, the
+store at 1 M items among them, and the pipeline at 100,000 meters too.
 
 ``run()`` returns a ``bench.report.Result`` (figures and ratios) or a plain mapping of figures.
 ``python -m bench NAME ...`` runs only the named modules; ``BENCH_SKIP=name,name`` leaves some out.
@@ -13,11 +19,15 @@ import sys
 import time
 from typing import Any
 
-from bench.report import HERE, Limit, Ratio, Result, save, stamp, table
+from bench.report import HERE, Limit, Ratio, Result, full, save, stamp, table
+
+DEFAULT = ("bench_engine", "bench_interpreter", "bench_pipeline", "bench_write_path")
 
 
 def _modules(selected: list[str]) -> list[str]:
     names = sorted(p.stem for p in HERE.glob("bench_*.py"))
+    if not selected and not full():
+        names = [n for n in names if n in DEFAULT]
     if selected:
         wanted = {n if n.startswith("bench_") else f"bench_{n}" for n in selected}
         unknown = wanted - set(names)

@@ -118,7 +118,9 @@ class Counts:
     queries: int = 4  # Athena queries a day (fixed, whatever the size)
     objects_per_day: float = 1 / 1000  # lake files a meter's day adds (1,000 sensors a file)
     transitions_fixed: int = 60  # daily_rollup's own transitions
-    ledger_writes: int = 6  # ledger records a day (fixed)
+    # the ledger's WRUs a day (fixed): claim, validation, writes started, success: four transactions
+    # of three items (day, attempt, execution record), two WRUs an item in a transaction
+    ledger_writes: int = 24
     log_bytes_per_batch: float = 1200.0
     handler_seconds_per_item: float = 0.0002  # write_batch's own CPU per item, measured locally
 
@@ -161,7 +163,9 @@ def estimate(meters: int, counts: Counts, settings: Settings) -> dict[str, Any]:
     cost = {
         "Athena (bytes scanned)": max(scanned, per_query_floor) / 1024**4 * PRICES["athena_tb"].usd,
         "DynamoDB writes (WRU)": (written * counts.item_wru + counts.ledger_writes)
-        * PRICES["dynamodb_wru"].usd,
+        * PRICES["dynamodb_wru"].usd
+        # write_batch reads the day record before each batch (day ownership): one RRU
+        + batches * PRICES["dynamodb_rru"].usd,
         "Step Functions (transitions, one per Map child)": (counts.transitions_fixed + batches)
         * PRICES["sfn_transition"].usd,
         "Express children (requests, GB-s)": batches * PRICES["express_request"].usd

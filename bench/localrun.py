@@ -10,11 +10,11 @@ import datetime as dt
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -25,6 +25,8 @@ from meterpipe.datagen import GenerateOptions, generate, upload_lake
 from meterpipe.local import server as local_server
 from meterpipe.local.deploy import LocalDeployment, deploy
 from meterpipe.tables import ROLLUPS
+
+T = TypeVar("T")
 
 THREADS = 4
 ACCOUNT = "000000000000"
@@ -218,6 +220,19 @@ def raw_ceiling(local: Local, items: int, *, table: str = "bench-raw") -> float:
     rate = Writers(local.endpoint, table).write(items)
     ddb.delete_table(TableName=table)
     return rate
+
+
+def bracketed(local: Local, items: int, work: Callable[[], T]) -> tuple[T, float, float, float]:
+    """``work()`` between two windows of :func:`raw_ceiling` of ``items / 2`` each, so that a machine
+    whose load changes during the run moves ours and the reference alike.
+
+    Returns what ``work`` returned, the reference (items/s over both windows: their items over their
+    time), and each window's rate."""
+    half = max(items // 2, 2_500)
+    before = raw_ceiling(local, half, table="bench-raw-before")
+    done = work()
+    after = raw_ceiling(local, half, table="bench-raw-after")
+    return done, 2 / (1 / before + 1 / after), before, after
 
 
 def batch_writer_rate(local: Local, items: int, *, table: str = "bench-batch-writer") -> float:

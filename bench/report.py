@@ -79,6 +79,11 @@ class Result:
     limits: list[Limit] = field(default_factory=list)
 
 
+def full() -> bool:
+    """``BENCH_FULL=1`` (``make bench FULL=1``): every benchmark at every size, past the 15 minutes."""
+    return os.environ.get("BENCH_FULL", "") not in ("", "0")
+
+
 def machine() -> dict[str, Any]:
     cpu = ""
     cpuinfo = Path("/proc/cpuinfo")

@@ -31,9 +31,11 @@ from localcloud.athena.partitions import Partition, select_partitions
 from localcloud.athena.results import QueryResult, ResultColumn
 from localcloud.athena.statement import DIALECT, Statement, check_comparison_types, parse, position
 from localcloud.athena.storage import ObjectStore, S3ObjectStore, StoredObject, split_s3_uri
-from localcloud.athena.textfile import normalise
+from localcloud.athena.textfile import TextCache, normalise
 
 _READ_THREADS = 8
+# Normalised object texts kept between queries (textfile.TextCache): a month of 10,000 meters' readings.
+_TEXT_CACHE_BYTES = 256 * 1024 * 1024
 # The hidden columns Trino's Hive connector (so Athena) gives every table, with their DuckDB types:
 # the object a row was read from, its size in bytes and its last modification
 # ("timestamp(3) with time zone"). Never part of SELECT *.
@@ -70,6 +72,7 @@ class AthenaEngine:
             store = S3ObjectStore(s3_client)
         self.catalog = catalog
         self.store = store
+        self.texts = TextCache(_TEXT_CACHE_BYTES)
 
     def execute(self, sql: str, parameters: Sequence[str] = (), *, database: str = "") -> QueryResult:
         """Run ``sql`` with ``parameters`` (ExecutionParameters) in ``database`` (QueryExecutionContext)."""
@@ -141,8 +144,19 @@ class AthenaEngine:
             for partition in select_partitions(table, reference.filters, self.store):
                 partitions[partition.values] = partition
         objects = [o for _, parts in wanted.values() for p in parts.values() for o in p.objects]
-        with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
-            contents = dict(zip(objects, pool.map(self._read, objects), strict=False))
+        texts: dict[tuple[str, str, StoredObject], bytes] = {}
+        missing: list[tuple[TableDefinition, StoredObject]] = []
+        for table, parts in wanted.values():
+            for obj in (o for p in parts.values() for o in p.objects):
+                cached = self.texts.get(_text_key(table, obj)) if obj.etag is not None else None
+                if cached is None:
+                    missing.append((table, obj))
+                else:
+                    texts[(table.database, table.name, obj)] = cached
+        if missing:
+            with ThreadPoolExecutor(max_workers=min(_READ_THREADS, len(missing))) as pool:
+                for (table, obj), text in zip(missing, pool.map(self._text, missing), strict=True):
+                    texts[(table.database, table.name, obj)] = text
         for index, (table, partitions) in enumerate(wanted.values()):
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(table.database)}")
             branches = []
@@ -154,19 +168,24 @@ class AthenaEngine:
                     path = scratch / f"t{index}-p{number}-{part}.csv"
                     with path.open("wb") as out:
                         for obj in group:
-                            out.write(
-                                normalise(
-                                    contents[obj],
-                                    skip_header_lines=table.skip_header_lines,
-                                    null_marker=table.null_format.encode(),
-                                )
-                            )
+                            out.write(texts[(table.database, table.name, obj)])
                     if path.stat().st_size:
                         source = group[0] if hidden else None
                         branches.append(_partition_select(table, path, values, source))
             body = " UNION ALL ".join(branches) if branches else _empty_select(table, hidden)
             connection.execute(f"CREATE VIEW {_ident(table.database)}.{_ident(table.name)} AS {body}")
         return sum(o.size for o in objects), objects
+
+    def _text(self, read: tuple[TableDefinition, StoredObject]) -> bytes:
+        """The object's text as the table reads it (:func:`normalise`), kept for later queries when
+        the store gives its ETag."""
+        table, obj = read
+        text = normalise(
+            self._read(obj), skip_header_lines=table.skip_header_lines, null_marker=table.null_format.encode()
+        )
+        if obj.etag is not None:
+            self.texts.put(_text_key(table, obj), text)
+        return text
 
     def _read(self, obj: StoredObject) -> bytes:
         try:
@@ -209,6 +228,11 @@ class AthenaEngine:
         except duckdb.Error as exc:
             raise _athena_error(exc, statement) from exc
         return QueryResult(columns, rows)
+
+
+def _text_key(table: TableDefinition, obj: StoredObject) -> tuple[str, str, str | None, int, str]:
+    """What a normalised text depends on: the object's content (its ETag) and the table's settings."""
+    return (obj.bucket, obj.key, obj.etag, table.skip_header_lines, table.null_format)
 
 
 def _confine(connection: duckdb.DuckDBPyConnection, scratch: Path) -> None:

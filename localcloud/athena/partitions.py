@@ -9,6 +9,7 @@ pass the filters (the layout that ``MSCK REPAIR TABLE`` registers).
 from __future__ import annotations
 
 import itertools
+import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -124,16 +125,14 @@ def _projected_partitions(
             )
     names = [key.name for key in table.partition_keys]
     combinations = list(itertools.product(*(candidates[n] for n in names)))
-    partitions = []
     if len(combinations) <= _MAX_LOCATIONS_LISTED_ONE_BY_ONE:
+        locations = {}
         for combination in combinations:
             location = _fill_template(template, dict(zip(names, combination, strict=True)))
-            location = location if location.endswith("/") else location + "/"
-            bucket, prefix = split_s3_uri(location)
-            objects = _data_objects(store.list(bucket, prefix), prefix)
-            if objects:
-                partitions.append(Partition(tuple(zip(names, combination, strict=False)), tuple(objects)))
-        return partitions
+            locations[split_s3_uri(location if location.endswith("/") else location + "/")] = tuple(
+                zip(names, combination, strict=False)
+            )
+        return _partitions_at(locations, store)
     # Too many locations to list one by one: list the constant head of the template, match the rest.
     first = _TEMPLATE_VARIABLE.search(template)
     head = template[: first.start()] if first else template
@@ -155,6 +154,38 @@ def _projected_partitions(
         if all(found.get(n, "") in allowed[n] for n in names):
             groups.setdefault(tuple((n, found[n]) for n in names), []).append(obj)
     return [Partition(values, tuple(objs)) for values, objs in sorted(groups.items())]
+
+
+def _partitions_at(
+    locations: Mapping[tuple[str, str], tuple[tuple[str, str], ...]], store: ObjectStore
+) -> list[Partition]:
+    """The partitions at these (bucket, prefix) locations that hold data, in the order given.
+
+    Several locations in one bucket (a month of days) are listed as one listing of their common
+    folder, cut into locations by key: the same objects as one listing each, in one request
+    instead of one a day (a month's query paid 31 round trips before reading a byte).
+    """
+    buckets = {bucket for bucket, _ in locations}
+    found: dict[tuple[str, str], list[StoredObject]] = {location: [] for location in locations}
+    if len(locations) > 1 and len(buckets) == 1:
+        (bucket,) = buckets
+        common = posixpath.commonpath([prefix for _, prefix in locations])  # whole folder names
+        common = common + "/" if common else ""
+        lengths = sorted({len(prefix) for _, prefix in locations})
+        for obj in store.list(bucket, common):
+            for length in lengths:
+                if (bucket, obj.key[:length]) in found:
+                    found[(bucket, obj.key[:length])].append(obj)
+                    break
+    else:
+        for bucket, prefix in locations:
+            found[(bucket, prefix)] = list(store.list(bucket, prefix))
+    partitions = []
+    for (bucket, prefix), values in locations.items():
+        objects = _data_objects(found[(bucket, prefix)], prefix)
+        if objects:
+            partitions.append(Partition(values, tuple(objects)))
+    return partitions
 
 
 def _fill_template(template: str, values: Mapping[str, str]) -> str:

@@ -6,6 +6,7 @@ ones Athena reports (``line 1:15``) and the partition filters are read before Du
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,12 +58,25 @@ def position(node: exp.Expr) -> tuple[int | None, int | None]:
 
 
 def parse(sql: str, parameters: Sequence[str], catalog: Catalog, database: str) -> Statement:
-    tree = _parse_single(sql)
-    _bind_parameters(tree, parameters)
+    parsed, order = _parsed(sql)
+    tree = parsed.copy()
+    _bind_parameters(tree, parameters, order)
     references = _resolve_tables(tree, catalog, database)
     for reference in references:
         reference.filters = _partition_filters(tree, reference, references)
     return Statement(tree, references)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(sql: str) -> tuple[exp.Expr, tuple[int, ...]]:
+    """The tree of ``sql`` and the text order of its ``?``, kept for the next query of the same text.
+
+    A pipeline runs the same few texts over and over with other parameters (a backfill: four a day);
+    parsing the validation query and ordering its placeholders cost more than its DuckDB run. Callers
+    bind a copy; a text that fails to parse raises each time (exceptions are not cached).
+    """
+    tree = _parse_single(sql)
+    return tree, _placeholder_order(tree)
 
 
 def _parse_single(sql: str) -> exp.Expr:
@@ -90,9 +104,12 @@ def _parse_single(sql: str) -> exp.Expr:
     return tree
 
 
-def _bind_parameters(tree: exp.Expr, parameters: Sequence[str]) -> None:
-    """Athena binds ExecutionParameters in order, each parsed as a SQL constant (``'2022'`` is a string)."""
-    placeholders = _placeholders_in_text_order(tree)
+def _bind_parameters(tree: exp.Expr, parameters: Sequence[str], order: Sequence[int]) -> None:
+    """Athena binds ExecutionParameters in order, each parsed as a SQL constant (``'2022'`` is a string).
+
+    ``order``: :func:`_placeholder_order` of the tree (or of the tree it was copied from)."""
+    found = _placeholders(tree)
+    placeholders = [found[i] for i in order]
     if len(placeholders) != len(parameters):
         raise AthenaQueryError(
             "INVALID_PARAMETER_USAGE",
@@ -115,21 +132,26 @@ def _bind_parameters(tree: exp.Expr, parameters: Sequence[str]) -> None:
         placeholder.replace(value)
 
 
-def _placeholders_in_text_order(tree: exp.Expr) -> list[exp.Placeholder]:
-    """The ``?`` nodes in the order they appear in the text (a tree walk visits a WITH clause last).
+def _placeholders(tree: exp.Expr) -> list[exp.Placeholder]:
+    """The ``?`` nodes in tree-walk order (the same order in a copy of the tree)."""
+    return [p for p in tree.find_all(exp.Placeholder) if not p.this]
+
+
+def _placeholder_order(tree: exp.Expr) -> tuple[int, ...]:
+    """Indexes into :func:`_placeholders` in the order the ``?`` appear in the text (a tree walk
+    visits a WITH clause last).
 
     sqlglot keeps no position for ``?``; the SQL it generates keeps the clauses' textual order, so
     each ``?`` is tagged, the tree printed, and the tags read back in order.
     """
-    found = [p for p in tree.find_all(exp.Placeholder) if not p.this]
-    if len(found) < 2:
-        return found
+    count = len(_placeholders(tree))
+    if count < 2:
+        return tuple(range(count))
     tagged = tree.copy()
-    for index, node in enumerate(p for p in tagged.find_all(exp.Placeholder) if not p.this):
+    for index, node in enumerate(_placeholders(tagged)):
         node.set("this", f"lcparam{index}")
     text = tagged.sql(dialect=DIALECT)
-    order = sorted(range(len(found)), key=lambda i: _tag_at(text, i))
-    return [found[i] for i in order]
+    return tuple(sorted(range(count), key=lambda i: _tag_at(text, i)))
 
 
 def _tag_at(text: str, index: int) -> int:

@@ -17,6 +17,8 @@ class StoredObject:
     size: int
     # S3's LastModified (ListObjectsV2), Trino's "$file_modified_time"; None when the store has none.
     last_modified: dt.datetime | None = None
+    # S3's ETag (ListObjectsV2): changes whenever the content does; None when the store has none.
+    etag: str | None = None
 
     @property
     def uri(self) -> str:
@@ -52,7 +54,9 @@ class S3ObjectStore:
         try:
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", ()):
-                    yield StoredObject(bucket, item["Key"], int(item["Size"]), item.get("LastModified"))
+                    yield StoredObject(
+                        bucket, item["Key"], int(item["Size"]), item.get("LastModified"), item.get("ETag")
+                    )
         except self._s3.exceptions.NoSuchBucket as exc:
             raise AthenaQueryError(
                 "HIVE_FILESYSTEM_ERROR", f"The specified bucket does not exist: s3://{bucket}/{prefix}"

@@ -9,6 +9,10 @@ byte-level pre-pass (a few ``bytes.replace`` calls: no row is parsed in Python) 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+
 
 def normalise(data: bytes, *, skip_header_lines: int, null_marker: bytes) -> bytes:
     """One object's bytes as LF-terminated lines, header lines removed, blank lines as ``null_marker``.
@@ -35,3 +39,37 @@ def normalise(data: bytes, *, skip_header_lines: int, null_marker: bytes) -> byt
     if data.startswith(b"\n"):
         data = data[1:]
     return data
+
+
+class TextCache:
+    """Normalised object texts kept between queries, least recently used first out past ``budget`` bytes.
+
+    A pipeline's queries read the same objects again and again (a day's validation and its month
+    query read the month; the next day's read it again). The key holds the object's ETag, which
+    changes with its content, and the table's header and NULL settings the text was normalised
+    with; a store that gives no ETag is never cached.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._texts: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            text = self._texts.get(key)
+            if text is not None:
+                self._texts.move_to_end(key)
+            return text
+
+    def put(self, key: Hashable, text: bytes) -> None:
+        if len(text) > self.budget:
+            return
+        with self._lock:
+            previous = self._texts.pop(key, None)
+            self._size += len(text) - (len(previous) if previous is not None else 0)
+            self._texts[key] = text
+            while self._size > self.budget:
+                _, dropped = self._texts.popitem(last=False)
+                self._size -= len(dropped)

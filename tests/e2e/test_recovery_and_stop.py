@@ -188,6 +188,13 @@ def test_stop_date_and_stop_backfill_leave_the_days_aborted_until_redriven(
     )
     assert local.cli.json("calendar", "--month", "2024-03")["counts"]["aborted"] >= 2
 
+    # `meterpipe redrive <backfill>` completes that backfill's range: the stopped days and any the
+    # stop kept from starting.
+    redone = local.cli("redrive", backfill, "--wait")
+    assert redone.returncode == 0, redone.stdout + redone.stderr
+    assert set(statuses(local.cli, str(MARCH[5]), LAST).values()) == {"SUCCEEDED"}
+    assert statuses(local.cli, str(day), str(day))[str(day)] == "ABORTED"  # outside its range
+
     completed(local, data)
 
 
@@ -252,4 +259,27 @@ def test_a_schedule_fired_at_an_earlier_time_does_not_reorder_a_days_runs(
     assert line["start"] < first_start  # started "before" the first run, and still the latest
     assert line["execution"] != first
     assert local.cli.json("calendar", "--month", "2024-03")["days"][day.day - 1]["status"] == "succeeded"
+    assert local.cli.table() == expected_items(data / "customer_meter_sensor", lake_readings(data))
+
+
+def test_two_runs_of_one_day_at_once_through_the_cli_are_serialised_and_the_table_is_whole(
+    march: tuple[Localcloud, Path],
+) -> None:
+    """Two operators run the same day at the same moment: one owns the day, the other waits for it
+    and runs after it (docs/ledger.md, "Two runs of one day"); both succeed and the items are the
+    totals of the readings, never a mix or a sum of the two runs."""
+    local, data = march
+    day = MARCH[8]
+    [before] = local.cli.json("history", "--from", str(day), "--to", str(day))
+    environment = {**os.environ, "METERPIPE_HOME": str(local.home), "COLUMNS": "200"}
+    command = [str(METERPIPE), "run", "--date", str(day), "--wait", "--json"]
+    runs = [subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=DEADLINE_SECONDS)[0] for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    executions = {json.loads(output)["days"][0]["execution"] for output in outputs}
+    assert len(executions) == 2
+    [line] = local.cli.json("history", "--from", str(day), "--to", str(day))
+    assert line["status"] == "SUCCEEDED" and line["execution"] in executions
+    assert line["attempts"] == before["attempts"] + 2
     assert local.cli.table() == expected_items(data / "customer_meter_sensor", lake_readings(data))

@@ -85,7 +85,18 @@ def make_batches(
     out: list[tuple[Any, int]] = []
     current: list[Any] = []
     size = overhead
-    for item in items:
+    start = 0
+    if max_items is not None and max_items > 0:
+        # Whole batches that fit under max_bytes are measured in one encoding each (a list's
+        # compact JSON is its items' JSON joined by commas, between brackets): one call instead of
+        # one per item, a thousand times fewer for a query result of a few hundred thousand rows.
+        while start + max_items <= len(items):
+            chunk = items[start : start + max_items]
+            if overhead + len(to_json(chunk).encode("utf-8")) - 2 > max_bytes:
+                break
+            out.append(_batch(chunk, batch_input, has_batch_input))
+            start += max_items
+    for item in items[start:]:
         item_bytes = len(to_json(item).encode("utf-8"))
         separator = 1 if current else 0
         full = (max_items is not None and len(current) >= max_items) or (

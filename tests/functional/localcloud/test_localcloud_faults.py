@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from endpoint_support import ROLE, create_function
 
-from localcloud import control
+from localcloud import control, launcher
 from localcloud.launcher import RunningServer
 
 ONCE = Config(retries={"mode": "standard", "total_max_attempts": 1})  # no retry: see each answer
@@ -200,3 +201,19 @@ def test_a_state_machines_integrations_meet_the_fault(server: RunningServer, cli
     events = sfn.get_execution_history(executionArn=execution)["events"]
     failed = [e["taskFailedEventDetails"]["error"] for e in events if e["type"] == "TaskFailed"]
     assert failed == ["StepFunctions.ExecutionLimitExceededException"]
+
+
+def test_faults_are_gone_after_a_restart(tmp_path: Path) -> None:
+    """Faults live in memory only, so a rehearsal never leaks into the next session."""
+    home = tmp_path / "restarted"
+    first = launcher.start(home, port=0)
+    try:
+        control.add_fault(first.endpoint, "dynamodb", "ListTables", error="ThrottlingException")
+        assert [f["operation"] for f in control.list_faults(first.endpoint)] == ["ListTables"]
+    finally:
+        launcher.stop(home)
+    second = launcher.start(home, port=0)
+    try:
+        assert control.list_faults(second.endpoint) == []
+    finally:
+        launcher.stop(home)

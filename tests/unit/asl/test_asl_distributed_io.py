@@ -274,6 +274,19 @@ def test_a_too_large_item_goes_alone_into_its_batch() -> None:
     assert [value["Items"] for value, _ in batches] == [[1], ["x" * 500], [2]]
 
 
+def test_full_batches_by_count_then_by_bytes_once_a_batch_of_max_items_would_not_fit() -> None:
+    # {"Items":[...]} is 12 bytes around the items; "ab" is 4 bytes, "é"*20 is 42 (UTF-8), 1 is 1.
+    items = ["ab", "ab", "ab", "ab", "é" * 20, "ab", "ab", 1]
+    batches = make_batches(items, 2, 58, None, False)
+    assert [value["Items"] for value, _ in batches] == [
+        ["ab", "ab"],
+        ["ab", "ab"],
+        ["é" * 20],  # with the next "ab": 12 + 42 + 1 + 4 = 59 bytes, one over 58
+        ["ab", "ab"],
+        [1],
+    ]
+
+
 def test_batched_children_count_their_items_in_the_map_run(s3host: S3Host) -> None:
     s3host.put("n.json", json.dumps(list(range(5))))
     record = s3host.run(

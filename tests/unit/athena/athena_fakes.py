@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,8 @@ class MemoryStore:
         self.listed.append(f"s3://{bucket}/{prefix}")
         for (b, key), body in sorted(self.objects.items()):
             if b == bucket and key.startswith(prefix):
-                yield StoredObject(b, key, len(body), self.modified.get((b, key)))
+                etag = f'"{hashlib.md5(body).hexdigest()}"'  # S3's ETag of a simple upload
+                yield StoredObject(b, key, len(body), self.modified.get((b, key)), etag)
 
     def read(self, obj: StoredObject) -> bytes:
         self.read_keys.append(obj.key)

@@ -52,6 +52,18 @@ def test_projection_lists_only_the_computed_locations(engine: AthenaEngine, stor
     assert store.listed == ["s3://lake/projected/year=2022/month=02/"]
 
 
+def test_projected_partitions_of_one_folder_are_listed_once_and_keep_their_own_objects(
+    engine: AthenaEngine, store: MemoryStore
+) -> None:
+    _fill(store, "projected")
+    store.put("s3://lake/projected/year=2022/month=1/part-1.csv", "h\n20221,x,1\n")  # not month=01
+    store.put("s3://lake/projected/year=2022/month=02/_SUCCESS", "")
+    store.put("s3://lake/projected/year=2022/month=02/extra/part-2.csv", "h\n2022022,x,1\n")
+    result = engine.execute("SELECT id, month FROM projected WHERE year = '2022' ORDER BY id", database="db")
+    assert result.text_rows() == [["202201", "01"], ["202202", "02"], ["202203", "03"], ["2022022", "02"]]
+    assert store.listed == ["s3://lake/projected/year=2022/"]
+
+
 def test_projection_ignores_folders_outside_its_range(engine: AthenaEngine, store: MemoryStore) -> None:
     _fill(store, "projected")
     store.put("s3://lake/projected/year=2019/month=01/part-1.csv", "h\n201901,x,1\n")

@@ -191,3 +191,16 @@ def test_the_trino_string_and_array_functions_keep_trinos_meaning(engine: Athena
         ["1", None, None, "false", "false", "", None, ""],
         ["2", "7", None, "true", "false", "abc;7", None, "abc"],
     ]
+
+
+def test_an_object_read_before_is_not_fetched_again_until_its_content_changes(
+    engine: AthenaEngine, store: MemoryStore
+) -> None:
+    store.put("s3://lake/events/a.csv", "h\n1,x,1\n")
+    store.put("s3://lake/events/b.csv", "h\n2,y,2\n")
+    first = engine.execute("SELECT sum(id) AS n FROM events", database="db")
+    store.put("s3://lake/events/b.csv", "h\n5,y,2\n")  # rewritten: another ETag
+    second = engine.execute("SELECT sum(id) AS n FROM events", database="db")
+    assert (first.text_rows(), second.text_rows()) == ([["3"]], [["6"]])
+    assert sorted(store.read_keys) == ["events/a.csv", "events/b.csv", "events/b.csv"]
+    assert second.data_scanned_bytes == len(b"h\n1,x,1\n") + len(b"h\n5,y,2\n")
