@@ -265,10 +265,11 @@ def repair_running(pipeline: Pipeline, records: Iterable[DayRecord]) -> list[Day
 def repair_attempts(pipeline: Pipeline, attempts: list[DayRecord]) -> list[DayRecord]:
     """A day's attempt records (oldest first) as they will read once ledger_sync has caught up.
 
-    An attempt still RUNNING that a redrive of its own execution followed had failed (a redrive
-    follows only a failure): ledger_sync ignores a failure event that arrives after the redrive's
-    (its ``RedriveCount`` is older), so nothing else will ever end that record. Any other RUNNING
-    attempt gets the one repair (its execution's status)."""
+    An attempt still RUNNING that a redrive of its own execution followed had ended: its status
+    event has not been processed yet (EventBridge does not order it before the redrive's). ledger_sync
+    will close that record when it comes (docs/ledger.md); until then, and for records written before
+    ledger_sync did so, it reads as a failure by its ``WritesStarted`` (a stop shows as ABORTED only
+    once recorded). Any other RUNNING attempt gets the one repair (its execution's status)."""
     shown: list[DayRecord] = []
     for number, attempt in enumerate(attempts):
         following = attempts[number + 1] if number + 1 < len(attempts) else None

@@ -692,6 +692,57 @@ def test_a_redrive_event_before_the_redriven_run_writes_makes_the_day_running_ag
     assert (attempt["Status"], attempt["Origin"], attempt["WritesStarted"]) == ("RUNNING", "redrive", True)
 
 
+def test_a_failure_processed_after_its_redrive_still_ends_its_attempt_and_never_the_day(
+    pipeline: Pipeline,
+) -> None:
+    # EventBridge does not order events: the redrive's RUNNING event (RedriveCount 1) is processed
+    # before the failure of the first attempt (RedriveCount 0).
+    pipeline.lambda_client.broken = lambda _event: RuntimeError("the Lambda is broken")
+    failed = pipeline.run("daily_rollup", {"date": "2024-01-05"})
+    redrive = status_event(failed, "RUNNING")
+    redrive["detail"] |= {"redriveCount": 1, "redriveDate": redrive["detail"]["startDate"] + 60_000}
+    sync(pipeline, redrive)
+    sync(pipeline, status_event(failed))
+    day = pipeline.day("2024-01-05")
+    assert (day["Status"], day["Attempts"], day["RedriveCount"]) == ("RUNNING", 2, 1)
+    assert "EndedAt" not in day and "Error" not in day
+    first = pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000001")
+    assert (first["Status"], first["Error"], first["RedriveCount"]) == (
+        "INCOMPLETE",
+        "States.ExceedToleratedFailureThreshold",
+        0,
+    )
+    assert failed.stop_date is not None
+    assert first["EndedAt"] == failed.stop_date.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    second = pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000002")
+    assert (second["Status"], second["RedriveCount"]) == ("RUNNING", 1)
+    # The same failure again, or a stop of the first attempt arriving later still: nothing changes.
+    sync(pipeline, status_event(failed))
+    stopped = status_event(failed)
+    stopped["detail"] |= {"status": "ABORTED", "error": None, "cause": None}
+    sync(pipeline, stopped)
+    assert pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000001") == first
+    assert pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000002") == second
+    assert pipeline.day("2024-01-05") == day
+
+
+def test_a_failure_processed_after_daily_rollup_recorded_its_redrive_ends_the_first_attempt(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.lambda_client.broken = lambda _event: RuntimeError("the Lambda is broken")
+    failed = pipeline.run("daily_rollup", {"date": "2024-01-05"})
+    failure = status_event(failed)
+    pipeline.lambda_client.broken = lambda _event: None
+    redriven = pipeline.host.redrive(failed.execution_arn, sync=True)
+    assert redriven.status == "SUCCEEDED", (redriven.error, redriven.cause)
+    # No event processed until now: daily_rollup recorded the redrive as attempt 2 on its own path.
+    sync(pipeline, failure)
+    day = pipeline.day("2024-01-05")
+    assert (day["Status"], day["Attempts"], day["RedriveCount"]) == ("SUCCEEDED", 2, 1)
+    statuses = [pipeline.record(ledger.ATTEMPT_PIPELINE, f"2024-01-05#00000{n}")["Status"] for n in (1, 2)]
+    assert statuses == ["INCOMPLETE", "SUCCEEDED"]
+
+
 def test_ledger_sync_leaves_alone_a_day_another_run_owns_and_runs_that_claimed_no_day(
     pipeline: Pipeline,
 ) -> None:
@@ -705,6 +756,9 @@ def test_ledger_sync_leaves_alone_a_day_another_run_owns_and_runs_that_claimed_n
         "SUCCEEDED",
         later.execution_arn,
     )
+    # The first run's attempt record still gets its end (the day is the later run's).
+    assert pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000001")["Status"] == "INCOMPLETE"
+    assert pipeline.record(ledger.ATTEMPT_PIPELINE, "2024-01-05#000002")["Status"] == "SUCCEEDED"
     invalid = pipeline.run("daily_rollup", {"date": "2023-02-30"}, execution="invalid")
     sync(pipeline, status_event(invalid))
     assert pipeline.day("2023-02-30") == {}

@@ -304,9 +304,7 @@ def _cut_by_both_machines(cause: str) -> list[str]:
     """The ledger's cause as daily_rollup (its own failures) and ledger_sync (every other end) cut it."""
     daily = evaluate(DAILY["CutCause"]["Assign"]["failure"], variables={"failure": {"cause": cause}})
     end = {"status": "FAILED", "error": "States.TaskFailed", "cause": cause}
-    sync = evaluate(
-        SYNC["DescribeTheEnd"]["Assign"]["end"], variables={"event": end, "day": {"writes": False}}
-    )
+    sync = evaluate(SYNC["DescribeTheEnd"]["Assign"]["end"], variables={"event": end, "writes": False})
     return [daily["ledgerCause"], sync["cause"]]
 
 
@@ -320,19 +318,163 @@ def test_a_first_line_over_the_limit_is_kept_up_to_a_word_never_cut_mid_name(res
         assert note == (f"(+{len(rest)} more lines)" if rest else "")
 
 
-def test_the_claim_and_every_record_write_name_only_the_attributes_they_use(
-    daily_states: dict[str, dict[str, Any]],
-) -> None:
-    # DynamoDB refuses an expression attribute name or value that the expressions do not use.
-    writes = [
+def ledger_writes(states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every write of a machine's states: each transaction's items and each single updateItem."""
+    transactions = [
         item[kind]
-        for state in daily_states.values()
+        for state in states.values()
         if state.get("Resource") == "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems"
         for item in state["Arguments"]["TransactItems"]
         for kind in item
     ]
-    assert len(writes) == 15
+    updates = [
+        s["Arguments"] for s in states.values() if s.get("Resource") == "arn:aws:states:::dynamodb:updateItem"
+    ]
+    return transactions + updates
+
+
+@pytest.mark.parametrize(("machine", "count"), [("daily_rollup", 15), ("ledger_sync", 7)])
+def test_the_claim_and_every_record_write_name_only_the_attributes_they_use(machine: str, count: int) -> None:
+    # DynamoDB refuses an expression attribute name or value that the expressions do not use.
+    writes = ledger_writes({"daily_rollup": DAILY, "ledger_sync": SYNC}[machine])
+    assert len(writes) == count
     for write in writes:
         expressions = " ".join(write.get(k, "") for k in ("UpdateExpression", "ConditionExpression"))
         assert all(name in expressions for name in write.get("ExpressionAttributeNames", {}))
         assert all(value in expressions for value in write.get("ExpressionAttributeValues", {}))
+
+
+# -- ledger_sync: every attempt record ends, whatever the order of the events -----------------------
+
+ARN = "arn:aws:states:us-east-1:000000000000:execution:meterpipe-daily-rollup:2024-01-05_run"
+
+
+def next_state(name: str, variables: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The state a Choice of ledger_sync goes to, and what the taken rule assigns."""
+    choice = SYNC[name]
+    for rule in choice["Choices"]:
+        if evaluate(rule["Condition"], variables=variables) is True:
+            assigned = {
+                k: evaluate(v, variables=variables) if isinstance(v, str) else v
+                for k, v in rule.get("Assign", {}).items()
+            }
+            return rule["Next"], assigned
+    return choice["Default"], {}
+
+
+def event(status: str, redrives: int) -> dict[str, Any]:
+    return {"executionArn": ARN, "status": status, "redriveCount": redrives}
+
+
+def day(status: str, redrives: int, owner: str = ARN, writes: bool = False) -> dict[str, Any]:
+    return {"execution": owner, "status": status, "redrives": redrives, "writes": writes}
+
+
+@pytest.mark.parametrize(
+    ("the_day", "the_event", "goes_to"),
+    [
+        (day("RUNNING", 0), event("FAILED", 0), "DescribeTheEnd"),  # in order: the day's end
+        (day("RUNNING", 0), event("FAILED", 1), "DescribeTheEnd"),  # a redrive's end before its start
+        (day("RUNNING", 1), event("FAILED", 0), "ReadAttemptRecord"),  # the redrive went first
+        (day("SUCCEEDED", 1), event("ABORTED", 0), "ReadAttemptRecord"),  # daily_rollup's redrive went first
+        (
+            day("FAILED", 0),
+            event("FAILED", 0),
+            "ReadAttemptRecord",
+        ),  # recorded already (repeat, or daily_rollup)
+        (
+            day("RUNNING", 0, owner=ARN + "-later"),
+            event("TIMED_OUT", 0),
+            "ReadAttemptRecord",
+        ),  # claimed since
+        (day("FAILED", 0), event("RUNNING", 1), "RecordRedrive"),
+        (day("RUNNING", 1), event("RUNNING", 1), "NothingToRecord"),  # recorded by daily_rollup already
+        (day("FAILED", 0, owner=ARN + "-later"), event("RUNNING", 1), "NothingToRecord"),
+    ],
+)
+def test_an_end_the_day_has_moved_past_goes_to_its_own_attempt_record_never_to_the_day(
+    the_day: dict[str, Any], the_event: dict[str, Any], goes_to: str
+) -> None:
+    variables = {"day": the_day, "event": the_event}
+    state, assigned = next_state("WhatToRecord", variables)
+    if state == "NewAttemptAlreadyRecorded":
+        state, assigned = next_state(state, variables)
+    assert state == goes_to
+    if goes_to == "DescribeTheEnd":
+        assert assigned == {"writes": the_day["writes"], "closeOnly": False}
+
+
+def attempt_item(
+    status: str = "RUNNING", redrives: int = 0, owner: str = ARN, writes: bool = True
+) -> dict[str, Any]:
+    return {
+        "Status": {"S": status},
+        "Execution": {"S": owner},
+        "RedriveCount": {"N": str(redrives)},
+        "WritesStarted": {"BOOL": writes},
+    }
+
+
+@pytest.mark.parametrize(
+    ("item", "still_open"),
+    [
+        (attempt_item(), True),
+        (attempt_item(writes=False), True),
+        (attempt_item("INCOMPLETE"), False),  # ended already: a repeated event changes nothing
+        (attempt_item("SUCCEEDED"), False),
+        (attempt_item(redrives=1), False),  # another redrive's record
+        (attempt_item(owner=ARN + "-later"), False),
+        (None, False),
+    ],
+)
+def test_only_a_running_attempt_of_the_events_own_execution_and_redrive_is_closed(
+    item: dict[str, Any] | None, still_open: bool
+) -> None:
+    read = SYNC["ReadAttemptRecord"]
+    result = {} if item is None else {"Item": item}
+    variables = {"event": event("FAILED", 0)}
+    assert evaluate(read["Assign"]["open"], result=result, variables=variables) is still_open
+    assert evaluate(read["Assign"]["writes"], result=result, variables=variables) is bool(
+        item and item["WritesStarted"]["BOOL"]
+    )
+    assert read["Assign"]["closeOnly"] is True
+    assert next_state("AttemptStillOpen", {"open": still_open})[0] == (
+        "DescribeTheEnd" if still_open else "NothingToRecord"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "writes", "recorded"),
+    [
+        ("FAILED", True, "INCOMPLETE"),
+        ("TIMED_OUT", False, "FAILED"),
+        ("FAILED", False, "FAILED"),
+        ("ABORTED", True, "ABORTED"),
+    ],
+)
+def test_a_closed_attempt_ends_by_its_own_writes_and_goes_to_its_record_alone(
+    status: str, writes: bool, recorded: str
+) -> None:
+    end = evaluate(
+        SYNC["DescribeTheEnd"]["Assign"]["end"],
+        variables={"event": {**event(status, 0), "stopDate": 1_704_425_406_123}, "writes": writes},
+    )
+    assert (end["status"], end["at"]) == (recorded, "2024-01-05T03:30:06.123Z")
+    assert next_state("WhichRecords", {"closeOnly": True})[0] == "CloseAttempt"
+    assert next_state("WhichRecords", {"closeOnly": False})[0] == "RecordEnd"
+
+
+def test_closing_an_attempt_is_conditional_on_it_running_for_this_execution_and_redrive() -> None:
+    close = SYNC["CloseAttempt"]["Arguments"]
+    assert close["Key"]["Pipeline"] == {"S": "daily_rollup#attempts"}
+    assert close["ConditionExpression"] == "#status = :running AND #execution = :me AND #redrives = :rc"
+    names, values = close["ExpressionAttributeNames"], close["ExpressionAttributeValues"]
+    assert (names["#status"], names["#execution"], names["#redrives"]) == (
+        "Status",
+        "Execution",
+        "RedriveCount",
+    )
+    assert values[":running"] == {"S": "RUNNING"}
+    assert SYNC["CloseAttempt"]["Catch"][0]["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+    # A day that moved on between the read and RecordEnd's write: the attempt's own record still ends.
+    assert SYNC["RecordEnd"]["Catch"][0]["Next"] == "ReadAttemptRecord"
