@@ -78,6 +78,9 @@ class FolderStore:
     def read(self, obj: StoredObject) -> bytes:
         return (self.root / obj.key).read_bytes()
 
+    def confirm(self, obj: StoredObject) -> None:
+        (self.root / obj.key).stat()
+
     def write(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         raise NotImplementedError
 

@@ -146,6 +146,7 @@ class AthenaEngine:
         objects = [o for _, parts in wanted.values() for p in parts.values() for o in p.objects]
         texts: dict[tuple[str, str, StoredObject], bytes] = {}
         missing: list[tuple[TableDefinition, StoredObject]] = []
+        cached_objects: list[StoredObject] = []
         for table, parts in wanted.values():
             for obj in (o for p in parts.values() for o in p.objects):
                 cached = self.texts.get(_text_key(table, obj)) if obj.etag is not None else None
@@ -153,8 +154,11 @@ class AthenaEngine:
                     missing.append((table, obj))
                 else:
                     texts[(table.database, table.name, obj)] = cached
-        if missing:
-            with ThreadPoolExecutor(max_workers=min(_READ_THREADS, len(missing))) as pool:
+                    cached_objects.append(obj)
+        if missing or cached_objects:
+            with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
+                # A cached text still costs the object one small read: S3 failing fails the query.
+                list(pool.map(self._confirm, cached_objects))
                 for (table, obj), text in zip(missing, pool.map(self._text, missing), strict=True):
                     texts[(table.database, table.name, obj)] = text
         for index, (table, partitions) in enumerate(wanted.values()):
@@ -193,6 +197,14 @@ class AthenaEngine:
         except AthenaQueryError:
             raise
         except Exception as exc:  # the store's own error: name the object, keep the cause
+            raise AthenaQueryError("HIVE_CURSOR_ERROR", f"Failed to read {obj.uri}: {exc}") from exc
+
+    def _confirm(self, obj: StoredObject) -> None:
+        try:
+            self.store.confirm(obj)
+        except AthenaQueryError:
+            raise
+        except Exception as exc:  # as _read: the same words for the same failure
             raise AthenaQueryError("HIVE_CURSOR_ERROR", f"Failed to read {obj.uri}: {exc}") from exc
 
     # -- query -----------------------------------------------------------------------------------

@@ -30,6 +30,10 @@ class ObjectStore(Protocol):
 
     def read(self, obj: StoredObject) -> bytes: ...
 
+    def confirm(self, obj: StoredObject) -> None:
+        """Reach the object as a read would, without its body (raises what a read would raise)."""
+        ...
+
     def write(self, bucket: str, key: str, body: bytes, content_type: str) -> None: ...
 
 
@@ -65,6 +69,11 @@ class S3ObjectStore:
     def read(self, obj: StoredObject) -> bytes:
         body: bytes = self._s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
         return body
+
+    def confirm(self, obj: StoredObject) -> None:
+        # A one-byte GetObject: Athena on AWS reads S3 at every query, so an S3 outage (a
+        # localcloud fault on GetObject) must reach a query whose object texts are cached.
+        self._s3.get_object(Bucket=obj.bucket, Key=obj.key, Range="bytes=0-0")["Body"].read()
 
     def write(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)

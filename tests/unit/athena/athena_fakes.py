@@ -18,6 +18,7 @@ class MemoryStore:
         self.modified: dict[tuple[str, str], dt.datetime] = {}
         self.listed: list[str] = []
         self.read_keys: list[str] = []
+        self.confirmed_keys: list[str] = []
 
     def put(self, uri: str, body: bytes | str, modified: dt.datetime | None = None) -> None:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
@@ -35,6 +36,11 @@ class MemoryStore:
     def read(self, obj: StoredObject) -> bytes:
         self.read_keys.append(obj.key)
         return self.objects[(obj.bucket, obj.key)]
+
+    def confirm(self, obj: StoredObject) -> None:
+        self.confirmed_keys.append(obj.key)
+        if (obj.bucket, obj.key) not in self.objects:
+            raise KeyError(obj.key)
 
     def write(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         self.objects[(bucket, key)] = body

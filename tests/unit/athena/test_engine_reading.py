@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from athena_fakes import EVENTS_COLUMNS, MemoryStore, glue_table
 
 from localcloud.athena import AthenaEngine, StaticCatalog
+from localcloud.athena.errors import AthenaQueryError
+from localcloud.athena.storage import StoredObject
 
 
 def test_select_star_returns_data_columns_then_partition_columns(
@@ -204,3 +207,23 @@ def test_an_object_read_before_is_not_fetched_again_until_its_content_changes(
     assert (first.text_rows(), second.text_rows()) == ([["3"]], [["6"]])
     assert sorted(store.read_keys) == ["events/a.csv", "events/b.csv", "events/b.csv"]
     assert second.data_scanned_bytes == len(b"h\n1,x,1\n") + len(b"h\n5,y,2\n")
+    assert store.confirmed_keys == ["events/a.csv"]  # the cached one is still reached, without its body
+
+
+def test_a_cached_object_that_cannot_be_read_fails_the_query_as_a_read_would(
+    engine: AthenaEngine, store: MemoryStore
+) -> None:
+    """Athena on AWS reads S3 at every query: an S3 outage fails it even when localcloud holds the text."""
+    store.put("s3://lake/events/a.csv", "h\n1,x,1\n")
+    engine.execute("SELECT sum(id) AS n FROM events", database="db")
+
+    def refused(obj: StoredObject) -> None:
+        raise RuntimeError("An error occurred (InternalError) when calling the GetObject operation")
+
+    store.confirm = refused  # type: ignore[method-assign]
+    with pytest.raises(AthenaQueryError) as failure:
+        engine.execute("SELECT sum(id) AS n FROM events", database="db")
+    assert failure.value.name == "HIVE_CURSOR_ERROR"
+    assert failure.value.detail.startswith(
+        "Failed to read s3://lake/events/a.csv: An error occurred (InternalError)"
+    )
