@@ -297,7 +297,10 @@ def test_run_redrive_and_stop_from_a_days_page(
         expect(page.locator("p.message")).to_contain_text(
             f"{ACTION_DAY}: redrive: incomplete, and redrivable"
         )
-        expect(page.locator("h1 .status")).to_have_text("succeeded", timeout=WAIT_MS)
+        try:
+            expect(page.locator("h1 .status")).to_have_text("succeeded", timeout=WAIT_MS)
+        except AssertionError as failure:  # say what the day and its executions did
+            raise AssertionError(f"{failure}\n{_what_the_day_did(world, ACTION_DAY)}") from None
         rows = page.locator("#attempts tbody tr[data-attempt]")
         expect(rows).to_have_count(2)
         expect(rows.nth(0)).to_have_attribute("data-status", "INCOMPLETE")
@@ -361,3 +364,18 @@ def _readings(folder: Path) -> dict[int, Decimal]:
                 sensor, _v, _c, _f, kwh, _hour = line.split(",")
                 totals[int(sensor)] = totals.get(int(sensor), Decimal(0)) + Decimal(kwh)
     return {s: v.quantize(Decimal("0.01"), ROUND_HALF_UP) for s, v in totals.items()}
+
+
+def _what_the_day_did(world: World, day: dt.date) -> str:
+    """The day's ledger line and each of its executions' status, error and cause, for a failure."""
+    history = world.cli("history", "--from", str(day), "--to", str(day), "--json").stdout
+    sfn = world.cli.client("stepfunctions")
+    lines = [f"history: {history.strip()}"]
+    for execution in world.executions("daily-rollup"):
+        if execution["name"].startswith(str(day)):
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            lines.append(
+                f"{execution['name']}: {described['status']} redrives={described.get('redriveCount', 0)} "
+                f"{described.get('error', '')}: {str(described.get('cause', ''))[:1500]}"
+            )
+    return "\n".join(lines)
