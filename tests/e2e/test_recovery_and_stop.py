@@ -126,13 +126,17 @@ def test_one_redrive_completes_a_backfill_killed_midway_after_local_up_at_once(
     march: tuple[Localcloud, Path],
 ) -> None:
     local, data = march
+    # Each Athena query start held 3 s, so the backfill is still far from its last days when the
+    # kill comes, however slowly this machine polls (the fault dies with the killed server).
+    slow = local.cli("local", "faults", "add", "athena", "StartQueryExecution", "--delay", "3")
+    assert slow.returncode == 0, slow.stdout + slow.stderr
     started = local.cli.json("backfill", "--from", FIRST, "--to", LAST, "--concurrency", "2")["started"]
     assert len(started) == 1
 
     def some_done_some_running() -> bool:
         seen = statuses(local.cli)
         done = sum(1 for s in seen.values() if s == "SUCCEEDED")
-        return done >= 3 and "RUNNING" in seen.values()
+        return done >= 2 and "RUNNING" in seen.values()
 
     wait_for("a few days done and some running", some_done_some_running)
     os.kill(local.pid(), signal.SIGKILL)
