@@ -17,8 +17,9 @@ import datetime as dt
 import re
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -156,7 +157,9 @@ class AthenaEngine:
                     texts[(table.database, table.name, obj)] = cached
                     cached_objects.append(obj)
         if missing or cached_objects:
-            with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
+            with ThreadPoolExecutor(
+                max_workers=min(_READ_THREADS, len(missing) + len(cached_objects))
+            ) as pool:
                 # A cached text still costs the object one small read: S3 failing fails the query.
                 list(pool.map(self._confirm, cached_objects))
                 for (table, obj), text in zip(missing, pool.map(self._text, missing), strict=True):
@@ -192,20 +195,12 @@ class AthenaEngine:
         return text
 
     def _read(self, obj: StoredObject) -> bytes:
-        try:
+        with _read_errors(obj):
             return self.store.read(obj)
-        except AthenaQueryError:
-            raise
-        except Exception as exc:  # the store's own error: name the object, keep the cause
-            raise AthenaQueryError("HIVE_CURSOR_ERROR", f"Failed to read {obj.uri}: {exc}") from exc
 
     def _confirm(self, obj: StoredObject) -> None:
-        try:
+        with _read_errors(obj):
             self.store.confirm(obj)
-        except AthenaQueryError:
-            raise
-        except Exception as exc:  # as _read: the same words for the same failure
-            raise AthenaQueryError("HIVE_CURSOR_ERROR", f"Failed to read {obj.uri}: {exc}") from exc
 
     # -- query -----------------------------------------------------------------------------------
 
@@ -240,6 +235,17 @@ class AthenaEngine:
         except duckdb.Error as exc:
             raise _athena_error(exc, statement) from exc
         return QueryResult(columns, rows)
+
+
+@contextmanager
+def _read_errors(obj: StoredObject) -> Iterator[None]:
+    """The store's own error as Athena reports a failed read: the object named, the cause kept."""
+    try:
+        yield
+    except AthenaQueryError:
+        raise
+    except Exception as exc:
+        raise AthenaQueryError("HIVE_CURSOR_ERROR", f"Failed to read {obj.uri}: {exc}") from exc
 
 
 def _text_key(table: TableDefinition, obj: StoredObject) -> tuple[str, str, str | None, int, str]:
