@@ -127,7 +127,12 @@ class AthenaService(ProtocolService):
         with self._lock:
             if self._engine is None:
                 glue, s3 = self.context.shared_client("glue"), self.context.shared_client("s3")
-                self._engine = AthenaEngine(GlueCatalog(glue), s3_client=s3)
+                faults = self.context.faults
+                self._engine = AthenaEngine(
+                    GlueCatalog(glue),
+                    s3_client=s3,
+                    confirm_cached=lambda: faults is not None and faults.targets("s3", "GetObject"),
+                )
             return self._engine
 
     # -- workgroups --------------------------------------------------------------------------------

@@ -72,6 +72,14 @@ class Faults:
     def __bool__(self) -> bool:
         return bool(self._faults)
 
+    def targets(self, service: str, operation: str) -> bool:
+        """Whether a fault not yet spent is set on ``service``'s ``operation`` (a call made now may
+        meet it)."""
+        with self._lock:
+            return any(
+                f.service == service and f.operation == operation and not f.spent for f in self._faults
+            )
+
     def decide(
         self, service: str, operation: str | None, *, call_id: str | None = None, retry: bool = False
     ) -> Decision:

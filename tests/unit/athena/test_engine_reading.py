@@ -227,3 +227,18 @@ def test_a_cached_object_that_cannot_be_read_fails_the_query_as_a_read_would(
     assert failure.value.detail.startswith(
         "Failed to read s3://lake/events/a.csv: An error occurred (InternalError)"
     )
+
+
+def test_a_cached_object_is_not_reached_again_while_the_store_cannot_fail(
+    catalog: StaticCatalog, store: MemoryStore
+) -> None:
+    """localcloud's Athena confirms cached objects only while a fault is set on S3's GetObject."""
+    faulted = False
+    engine = AthenaEngine(catalog, store, confirm_cached=lambda: faulted)
+    store.put("s3://lake/events/a.csv", "h\n1,x,1\n")
+    engine.execute("SELECT sum(id) AS n FROM events", database="db")
+    engine.execute("SELECT sum(id) AS n FROM events", database="db")
+    assert (store.read_keys, store.confirmed_keys) == (["events/a.csv"], [])
+    faulted = True
+    assert engine.execute("SELECT sum(id) AS n FROM events", database="db").text_rows() == [["1"]]
+    assert (store.read_keys, store.confirmed_keys) == (["events/a.csv"], ["events/a.csv"])

@@ -84,6 +84,15 @@ def test_a_counted_fault_applies_to_the_next_n_calls_then_is_spent() -> None:
     assert fault.to_json()["description"].endswith("every call, spent")
 
 
+def test_targets_says_whether_a_call_may_still_meet_a_fault() -> None:
+    faults = Faults()
+    assert not faults.targets("s3", "GetObject")
+    faults.add({"service": "s3", "operation": "GetObject", "error": "InternalError", "count": 1})
+    assert (faults.targets("s3", "GetObject"), faults.targets("s3", "PutObject")) == (True, False)
+    faults.decide("s3", "GetObject")  # the one call it answers
+    assert not faults.targets("s3", "GetObject")
+
+
 def test_a_probable_fault_applies_to_about_that_share_of_calls() -> None:
     faults = Faults(rng=random.Random(7))
     faults.add({"service": "s3", "operation": "GetObject", "error": "SlowDown", "probability": 0.25})
