@@ -221,23 +221,23 @@ class AthenaEngine:
     # -- query -----------------------------------------------------------------------------------
 
     def _run(self, connection: duckdb.DuckDBPyConnection, statement: Statement, hidden: bool) -> QueryResult:
-        tree = statement.tree.copy()
+        # The statement's tree is this query's own copy (``parse`` binds the parameters into one):
+        # it is rewritten for DuckDB in place. A second copy cost as much as DuckDB's run of a
+        # day's query; what an error reads of the tree afterwards (columns, functions) is unchanged.
+        tree = statement.tree
         if hidden:
-            _hide_from_stars(statement, tree)
+            _hide_from_stars(statement)
         tables = {id(r.node): r.table for r in statement.references}
-        # The copy walks in the same order as the original, whose nodes the references point at.
-        for original, copied in zip(
-            statement.tree.find_all(exp.Table), tree.find_all(exp.Table), strict=False
-        ):
-            table = tables.get(id(original))
+        for node in list(tree.find_all(exp.Table)):
+            table = tables.get(id(node))
             if table is None:
                 continue
-            copied.set("catalog", None)
-            copied.set("db", exp.to_identifier(table.database, quoted=True))
-            copied.set("this", exp.to_identifier(table.name, quoted=True))
-            if not copied.alias:
+            node.set("catalog", None)
+            node.set("db", exp.to_identifier(table.database, quoted=True))
+            node.set("this", exp.to_identifier(table.name, quoted=True))
+            if not node.alias:
                 # Keep ``t.col`` working for an unaliased ``db.t``, as Trino does.
-                copied.set("alias", exp.TableAlias(this=exp.to_identifier(table.name, quoted=True)))
+                node.set("alias", exp.TableAlias(this=exp.to_identifier(table.name, quoted=True)))
         sql = tree.sql(dialect="duckdb")
         try:
             relation = connection.sql(sql)
@@ -283,19 +283,18 @@ def uses_hidden_columns(tree: exp.Expr) -> bool:
     return any(column.name.lower() in HIDDEN_COLUMNS for column in tree.find_all(exp.Column))
 
 
-def _hide_from_stars(statement: Statement, tree: exp.Expr) -> None:
-    """Keep the hidden columns out of ``*`` and ``t.*`` over a catalog table (``tree`` is a copy of
-    the statement's tree, walked in the same order)."""
+def _hide_from_stars(statement: Statement) -> None:
+    """Keep the hidden columns out of ``*`` and ``t.*`` over a catalog table."""
     aliases: dict[int, set[str]] = {}
     for reference in statement.references:
         select = reference.node.find_ancestor(exp.Select)
         if select is not None:
             aliases.setdefault(id(select), set()).add(reference.node.alias_or_name.lower())
-    for original, copied in zip(statement.tree.find_all(exp.Select), tree.find_all(exp.Select), strict=False):
-        tables = aliases.get(id(original))
+    for select in list(statement.tree.find_all(exp.Select)):
+        tables = aliases.get(id(select))
         if tables is None:
             continue
-        for projection in copied.expressions:
+        for projection in select.expressions:
             star = projection if isinstance(projection, exp.Star) else None
             if isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
                 star = projection.this if projection.table.lower() in tables else None

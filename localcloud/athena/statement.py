@@ -182,11 +182,13 @@ def _resolve_tables(tree: exp.Expr, catalog: Catalog, database: str) -> list[Tab
                 line=line,
                 column=column,
             )
-        if not catalog.has_database(db):
+        # A table found means its database exists: the database is asked about only to say which
+        # of the two is missing (one catalog call a table instead of two).
+        table = catalog.get_table(db, name)
+        if table is None and not catalog.has_database(db):
             raise AthenaQueryError(
                 "SCHEMA_NOT_FOUND", f"Schema '{db}' does not exist", line=line, column=column
             )
-        table = catalog.get_table(db, name)
         if table is None:
             raise AthenaQueryError(
                 "TABLE_NOT_FOUND",
