@@ -75,27 +75,37 @@ class ServiceContext:
     def client(self, service: str) -> Any:
         """A boto3 client for the endpoint itself (one per service and thread; call it from a
         worker thread, never from the event loop: the endpoint answers on that loop)."""
-        config = Config(
-            retries={"max_attempts": 2, "mode": "standard"}, read_timeout=900, user_agent_extra=INTERNAL_AGENT
+        return self._cached_client(
+            (service, threading.get_ident()),
+            lambda: Config(
+                retries={"max_attempts": 2, "mode": "standard"},
+                read_timeout=900,
+                user_agent_extra=INTERNAL_AGENT,
+            ),
         )
-        return self._cached_client((service, threading.get_ident()), config)
 
     def shared_client(self, service: str) -> Any:
         """One boto3 client for the endpoint per service, shared by every thread (clients are
         thread-safe; making one per worker thread costs tens of milliseconds each). Its pool holds
         64 connections, and no host prefix is put before the endpoint (``sync-127.0.0.1``)."""
-        config = Config(
-            retries={"max_attempts": 3, "mode": "standard"},
-            read_timeout=900,
-            max_pool_connections=64,
-            inject_host_prefix=False,
-            user_agent_extra=INTERNAL_AGENT,
+        return self._cached_client(
+            (service, 0),
+            lambda: Config(
+                retries={"max_attempts": 3, "mode": "standard"},
+                read_timeout=900,
+                max_pool_connections=64,
+                inject_host_prefix=False,
+                user_agent_extra=INTERNAL_AGENT,
+            ),
         )
-        return self._cached_client((service, 0), config)
 
-    def _cached_client(self, key: tuple[str, int], config: Config) -> Any:
+    def _cached_client(self, key: tuple[str, int], make_config: Callable[[], Config]) -> Any:
+        client = self._clients.get(key)  # the common case, without the lock: a dict read is atomic
+        if client is not None:
+            return client
         with self._lock:
             if key not in self._clients:
+                config = make_config()
                 session: Any = boto3.session.Session()
                 self._clients[key] = session.client(
                     key[0],
