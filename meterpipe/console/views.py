@@ -35,7 +35,7 @@ from meterpipe.ops.ledger import DayRecord, attempt_records, day_record, repair_
 from meterpipe.ops.logs import request_log_lines
 from meterpipe.ops.pipeline import Pipeline
 from meterpipe.ops.redrive import Redrive, redrive_days, redrive_execution
-from meterpipe.ops.runs import UnknownExecution, describe_run, start_run
+from meterpipe.ops.runs import Run, UnknownExecution, describe_run, start_run
 from meterpipe.ops.statemachine import Flow
 from meterpipe.ops.stop import stop_day
 from meterpipe.ops.stop import stop_execution as stop_run
@@ -44,6 +44,10 @@ from meterpipe.ops.visits import NOT_ENTERED
 
 IN_CHILDREN = "in child executions"
 REFRESH_SECONDS = 3
+# After the execution an action started has ended, its day page still reloads until the ledger
+# records that end (ledger_sync does it a moment later), but no longer than this: a run that never
+# owned the day never shows there.
+FOLLOW_GRACE = dt.timedelta(minutes=2)
 _PAYLOAD_SHOWN = 20_000  # characters of a state's input or output shown in the page
 
 
@@ -123,19 +127,39 @@ def day_page(pipeline: Pipeline, day_text: str, query: dict[str, str]) -> Page:
         "previous_day": (day - dt.timedelta(days=1)).isoformat(),
         "next_day": (day + dt.timedelta(days=1)).isoformat(),
         "refresh_seconds": REFRESH_SECONDS
-        if (record is not None and record.running) or _still_running(pipeline, query.get("follow"))
+        if (record is not None and record.running)
+        or awaits_ledger(_followed(pipeline, query.get("follow")), attempts, now)
         else None,
     }
     return Page("day.html", data, day.isoformat(), extra)
 
 
-def _still_running(pipeline: Pipeline, arn: str | None) -> bool:
+def _followed(pipeline: Pipeline, arn: str | None) -> Run | None:
     if not arn or not arn.startswith("arn:"):
-        return False
+        return None
     try:
-        return describe_run(pipeline, arn).status in ("RUNNING", "PENDING_REDRIVE")
+        return describe_run(pipeline, arn)
     except UnknownExecution:
+        return None
+
+
+def awaits_ledger(run: Run | None, attempts: list[DayRecord], now: dt.datetime) -> bool:
+    """Whether a day page following ``run`` (the execution an action started) must reload: while
+    the run runs, and once it has ended, until the ledger holds an attempt record of it, of its
+    latest redrive, that says so itself (not a reader's repair of a RUNNING record). A redrive of
+    a few rows can end before the page first shows, while the day still reads INCOMPLETE."""
+    if run is None:
         return False
+    if run.status in ("RUNNING", "PENDING_REDRIVE"):
+        return True
+    recorded = any(
+        attempt.execution_arn == run.arn
+        and (attempt.redrive_count or 0) == run.redrive_count
+        and attempt.status != "RUNNING"
+        and attempt.recorded_status is None
+        for attempt in attempts
+    )
+    return not recorded and run.stop is not None and now - run.stop < FOLLOW_GRACE
 
 
 def _attempt_json(pipeline: Pipeline, attempt: DayRecord, now: dt.datetime) -> dict[str, Any]:
