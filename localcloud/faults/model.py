@@ -107,6 +107,10 @@ class Fault:
     def spent(self) -> bool:
         return self.count is not None and self.count <= 0
 
+    def awaits(self, service: str, operation: str) -> bool:
+        """Whether a call of ``service``'s ``operation`` may still meet this fault."""
+        return self.service == service and self.operation == operation and not self.spent
+
     def describe(self) -> str:
         effects = []
         if self.delay:

@@ -76,9 +76,7 @@ class Faults:
         """Whether a fault not yet spent is set on ``service``'s ``operation`` (a call made now may
         meet it)."""
         with self._lock:
-            return any(
-                f.service == service and f.operation == operation and not f.spent for f in self._faults
-            )
+            return any(fault.awaits(service, operation) for fault in self._faults)
 
     def decide(
         self, service: str, operation: str | None, *, call_id: str | None = None, retry: bool = False
@@ -94,7 +92,7 @@ class Faults:
             error = unprocessed = None
             fired = []
             for fault in self._faults:
-                if fault.service != service or fault.operation != operation or fault.spent:
+                if not fault.awaits(service, operation):
                     continue
                 if fault.probability is not None and self._rng.random() >= fault.probability:
                     continue
