@@ -170,14 +170,11 @@ class AthenaEngine:
                 else:
                     texts[(table.database, table.name, obj)] = cached
                     cached_objects.append(obj)
-        if not self.confirm_cached():
-            cached_objects = []
-        if missing or cached_objects:
-            with ThreadPoolExecutor(
-                max_workers=min(_READ_THREADS, len(missing) + len(cached_objects))
-            ) as pool:
-                # A cached text still costs the object one small read: S3 failing fails the query.
-                list(pool.map(self._confirm, cached_objects))
+        # A cached text costs its object one small read only when the store could fail it.
+        confirming = cached_objects if self.confirm_cached() else []
+        if missing or confirming:
+            with ThreadPoolExecutor(max_workers=min(_READ_THREADS, len(missing) + len(confirming))) as pool:
+                list(pool.map(self._confirm, confirming))
                 for (table, obj), text in zip(missing, pool.map(self._text, missing), strict=True):
                     texts[(table.database, table.name, obj)] = text
         for index, (table, partitions) in enumerate(wanted.values()):
