@@ -113,6 +113,8 @@ class Counts:
     lake_bytes: float = 650.0  # its readings' share of the lake (27 bytes a reading)
     items: float = 26.0  # 24 hour items, 1 day, 1 month
     item_wru: float = 1.0  # items under 1 KB
+    # month items: conditional puts in TransactWriteItems, which cost twice the WRUs of a plain write
+    transact_items: float = 1.0
     day_queries_scan_bytes: float = 3 * 650.0  # queries reading one day (validation, hourly, daily)
     month_query_scan_bytes: float = 650.0  # the month query's, per day of readings it reads
     queries: int = 4  # Athena queries a day (fixed, whatever the size)
@@ -145,6 +147,7 @@ class Settings:
 
 def estimate(meters: int, counts: Counts, settings: Settings) -> dict[str, Any]:
     written = meters * counts.items * (1 - settings.skip_unchanged)
+    transact_extra = meters * counts.transact_items * (1 - settings.skip_unchanged)  # their second WRU
     batches = math.ceil(meters * counts.items / settings.batch)
     calls_per_batch = math.ceil(settings.batch * (1 - settings.skip_unchanged) / 25)
     lambda_seconds = (
@@ -162,7 +165,7 @@ def estimate(meters: int, counts: Counts, settings: Settings) -> dict[str, Any]:
     objects = meters * counts.objects_per_day
     cost = {
         "Athena (bytes scanned)": max(scanned, per_query_floor) / 1024**4 * PRICES["athena_tb"].usd,
-        "DynamoDB writes (WRU)": (written * counts.item_wru + counts.ledger_writes)
+        "DynamoDB writes (WRU)": ((written + transact_extra) * counts.item_wru + counts.ledger_writes)
         * PRICES["dynamodb_wru"].usd
         # write_batch reads the day record before each batch (day ownership): one RRU
         + batches * PRICES["dynamodb_rru"].usd,
@@ -182,7 +185,9 @@ def estimate(meters: int, counts: Counts, settings: Settings) -> dict[str, Any]:
     per_lambda = settings.write_concurrency * 25 / BATCH_WRITE_CALL_SECONDS
     limits = {
         "Distributed Map MaxConcurrency": settings.concurrency * per_lambda,
-        "DynamoDB table write quota": settings.table_wru_per_s / counts.item_wru,
+        # the month items' transactions take two WRUs an item
+        "DynamoDB table write quota": settings.table_wru_per_s
+        / (counts.item_wru * (counts.items + counts.transact_items) / counts.items),
         "Lambda concurrency": QUOTAS["lambda_concurrency"][0] * per_lambda,
     }
     binding = min(limits, key=lambda name: limits[name])

@@ -132,7 +132,8 @@ class Storage(Construct):
         )
 
     def grant_rollup_writes(self, grantee: iam.IGrantable) -> None:
-        """Exactly what write_batch does: batch puts, and conditional puts for month items."""
+        """Exactly what write_batch does: batch puts, and conditional puts for month items (in
+        TransactWriteItems calls, which IAM allows through the PutItem action)."""
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources=[self.table.table_arn]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 
 from handlers import ledger_format, rollup_writer, write_batch
 from meterpipe.tables import LEDGER, ROLLUPS
@@ -41,6 +43,21 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+@pytest.fixture(autouse=True)
+def _one_moto_transaction_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto copies a whole table for a transaction's rollback while other threads write it, with
+    no lock ("dictionary changed size during iteration"): the writer sends a batch's month
+    transactions from several threads, which DynamoDB (and localcloud) serialise, and so does this."""
+    lock = threading.Lock()
+    unlocked = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        with lock:
+            unlocked(self, transact_items)
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 @pytest.fixture

@@ -259,8 +259,8 @@ class SilentClient:
     def batch_write_item(self, **kwargs: Any) -> Any:
         return self._call("batch_write_item", **kwargs)
 
-    def put_item(self, **kwargs: Any) -> Any:
-        return self._call("put_item", **kwargs)
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        return self._call("transact_write_items", **kwargs)
 
     def get_item(self, **kwargs: Any) -> Any:
         return self._call("get_item", **kwargs)
@@ -329,6 +329,37 @@ def test_concurrent_month_runs_converge_on_the_latest_computation_in_any_order(
             batch = event([month_row(total, count)], "month", computed_at=at)
             write_batch(batch, context, table_name=TABLE, boto3_client=dynamodb)
         assert stored_month(table_items) == ("61.02", "310"), order
+
+
+def test_a_batchs_month_items_newer_in_the_table_are_kept_and_the_rest_written_whatever_their_place(
+    dynamodb: DynamoDBClient, context: Any, table_items: Callable[[], Items]
+) -> None:
+    rows = _month_rows(hour_rows(2400))  # 100 sensors: several transactions of 25
+    newer = rows[3::7]  # a later computation of every seventh, already stored
+    later = "2022-01-07T03:30:00.000Z"
+    changed = [{**row, "total_kwh": "1.5"} for row in newer]
+    write_batch(
+        event(changed, "month", computed_at=later, query="q-2"),
+        context,
+        table_name=TABLE,
+        boto3_client=dynamodb,
+    )
+
+    response = write_batch(event(rows, "month"), context, table_name=TABLE, boto3_client=dynamodb)
+
+    assert (response["written"], response["stored"], response["kept_newer"]) == (
+        len(rows),
+        len(rows) - len(newer),
+        len(newer),
+    )
+    stored = readable(table_items())
+    kept = {(r["customerid"], r["sensorid_period"]) for r in newer}
+    assert {key: item for key, item in stored.items() if key not in kept} == {
+        key: item for key, item in expected_items(rows, "month").items() if key not in kept
+    }
+    assert {(stored[key]["kWh-Amount"], stored[key]["ComputedAt"]) for key in kept} == {
+        (Decimal("1.5"), later)
+    }
 
 
 def test_a_month_item_without_a_computation_is_replaced(

@@ -40,21 +40,33 @@ def client_error(code: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": code}}, "Operation")
 
 
+def cancelled(reasons: list[str]) -> ClientError:
+    """A cancelled transaction, with DynamoDB's reason for each item in order ("None": no error)."""
+    return ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+            "CancellationReasons": [{"Code": code} for code in reasons],
+        },
+        "TransactWriteItems",
+    )
+
+
 class ScriptedClient:
     """BatchWriteItem leaves the scripted number of items unprocessed (or raises the scripted error);
-    PutItem raises the scripted error codes in turn, then succeeds."""
+    TransactWriteItems fails in turn as scripted (an error code for the whole call, or a list of
+    cancellation reasons, one an item), then succeeds."""
 
     def __init__(
         self,
         clock: FakeClock,
         unprocessed: list[int | str] | None = None,
-        put_errors: list[str] | None = None,
+        transact_errors: list[str | list[str]] | None = None,
     ) -> None:
         self.clock = clock
         self.unprocessed = list(unprocessed or [])
-        self.put_errors = list(put_errors or [])
+        self.transact_errors = list(transact_errors or [])
         self.batches: list[list[str]] = []
-        self.puts: list[dict[str, Any]] = []
+        self.transactions: list[list[dict[str, Any]]] = []
 
     def batch_write_item(self, RequestItems: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         self.clock.remaining -= self.clock.call_cost_ms
@@ -66,12 +78,17 @@ class ScriptedClient:
         left = requests[len(requests) - outcome :] if outcome else []
         return {"UnprocessedItems": {TABLE: left} if left else {}}
 
-    def put_item(self, **kwargs: Any) -> dict[str, Any]:
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
         self.clock.remaining -= self.clock.call_cost_ms
-        self.puts.append(kwargs)
-        if self.put_errors:
-            raise client_error(self.put_errors.pop(0))
+        self.transactions.append([action["Put"] for action in TransactItems])
+        if self.transact_errors:
+            error = self.transact_errors.pop(0)
+            raise client_error(error) if isinstance(error, str) else cancelled(error)
         return {}
+
+
+def keys(puts: list[dict[str, Any]]) -> list[str]:
+    return [put["Item"]["SensorID-Period"]["S"] for put in puts]
 
 
 def items(n: int, granularity: str = "hour") -> list[RollupItem]:
@@ -188,45 +205,72 @@ def test_a_backoff_that_would_overrun_the_budget_ends_the_batch_instead() -> Non
     assert (caught.value.written, caught.value.pending, caught.value.retried) == (20, 5, 10)
 
 
-def test_month_items_are_conditional_puts_on_the_time_their_query_ran() -> None:
+def test_month_items_are_conditional_puts_on_the_time_their_query_ran_25_a_transaction() -> None:
     clock = FakeClock(60_000)
     client = ScriptedClient(clock)
-    (item,) = items(1, "month")
-    writer(client, clock).write([item], "month")
+    month = items(60, "month")
+    result = writer(client, clock).write(month, "month")
     assert client.batches == []
-    assert client.puts == [
-        {
-            "TableName": TABLE,
-            "Item": item.dynamodb_item(),
-            "ConditionExpression": (
-                "attribute_not_exists(#at) OR #at < :at OR (#at = :at AND #query <= :query)"
-            ),
-            "ExpressionAttributeNames": {"#at": "ComputedAt", "#query": "QueryExecutionId"},
-            "ExpressionAttributeValues": {":at": {"S": "2022-01-06T03:30:06.123Z"}, ":query": {"S": "q-1"}},
-        }
+    assert [len(t) for t in client.transactions] == [25, 25, 10]
+    assert client.transactions[0][0] == {
+        "TableName": TABLE,
+        "Item": month[0].dynamodb_item(),
+        "ConditionExpression": ("attribute_not_exists(#at) OR #at < :at OR (#at = :at AND #query <= :query)"),
+        "ExpressionAttributeNames": {"#at": "ComputedAt", "#query": "QueryExecutionId"},
+        "ExpressionAttributeValues": {":at": {"S": "2022-01-06T03:30:06.123Z"}, ":query": {"S": "q-1"}},
+    }
+    assert (result.items, result.stored, result.kept_newer, result.calls) == (60, 60, 0, 3)
+
+
+def test_a_cancelled_transaction_keeps_the_newer_items_and_sends_the_others_again_at_once() -> None:
+    clock = FakeClock(60_000)
+    failed = {2, 7, 24}  # the table holds a later computation of these three
+    reasons = ["ConditionalCheckFailed" if i in failed else "None" for i in range(25)]
+    client = ScriptedClient(clock, transact_errors=[reasons])
+    month = items(30, "month")
+
+    result = writer(client, clock).write(month, "month")
+
+    # The 22 sent again lead the next transaction, topped up to 25 with items not yet sent.
+    sent_again = [m.sensor_period for i, m in enumerate(month[:25]) if i not in failed]
+    assert [keys(t) for t in client.transactions[1:]] == [
+        [*sent_again, *(m.sensor_period for m in month[25:28])],
+        [m.sensor_period for m in month[28:]],
     ]
+    assert (result.items, result.stored, result.kept_newer, result.calls, result.retried) == (30, 27, 3, 3, 0)
+    assert clock.sleeps == []
 
 
-def test_a_failed_month_condition_leaves_the_newer_item_and_is_counted() -> None:
+def test_items_refused_for_a_conflict_or_throttling_are_sent_again_after_a_backoff() -> None:
     clock = FakeClock(60_000)
-    client = ScriptedClient(clock, put_errors=["ConditionalCheckFailedException"])
-    result = writer(client, clock).write(items(3, "month"), "month")
-    assert (result.items, result.stored, result.kept_newer, result.calls) == (3, 2, 1, 3)
+    reasons = ["None", "TransactionConflict", "ConditionalCheckFailed", "ThrottlingError"]
+    client = ScriptedClient(clock, transact_errors=[reasons, "ThrottlingException"])
+    month = items(4, "month")
 
+    result = writer(client, clock).write(month, "month")
 
-def test_a_throttled_month_put_is_retried_with_the_same_backoff() -> None:
-    clock = FakeClock(60_000)
-    client = ScriptedClient(clock, put_errors=["ThrottlingException", "RequestLimitExceeded"])
-    result = writer(client, clock).write(items(2, "month"), "month")
+    assert [keys(t) for t in client.transactions] == [keys([{"Item": m.dynamodb_item()} for m in month])] + [
+        [month[0].sensor_period, month[1].sensor_period, month[3].sensor_period]
+    ] * 2
     assert clock.sleeps == [0.05, 0.1]
-    assert (result.stored, result.retried, result.calls) == (2, 2, 4)
+    assert (result.stored, result.kept_newer, result.retried, result.calls) == (3, 1, 6, 3)
 
 
-def test_a_month_put_failing_otherwise_propagates() -> None:
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (["None", "ValidationError"], "TransactionCanceledException"),
+        ("ValidationException", "ValidationException"),
+        (["ConditionalCheckFailed"], "TransactionCanceledException"),
+    ],
+    ids=["an item refused otherwise", "the whole call refused otherwise", "a reason missing"],
+)
+def test_a_month_transaction_failing_otherwise_propagates(error: str | list[str], code: str) -> None:
     clock = FakeClock(60_000)
-    client = ScriptedClient(clock, put_errors=["ValidationException"])
-    with pytest.raises(ClientError, match="ValidationException"):
+    client = ScriptedClient(clock, transact_errors=[error])
+    with pytest.raises(ClientError) as caught:
         writer(client, clock).write(items(2, "month"), "month")
+    assert caught.value.response["Error"]["Code"] == code
 
 
 def test_a_deadline_budget_counts_down_on_its_clock() -> None:
@@ -250,10 +294,10 @@ class MeetingClient(ScriptedClient):
         with self.lock:
             return super().batch_write_item(RequestItems)
 
-    def put_item(self, **kwargs: Any) -> dict[str, Any]:
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
         self.barrier.wait()
         with self.lock:
-            return super().put_item(**kwargs)
+            return super().transact_write_items(TransactItems)
 
 
 def concurrent_writer(client: ScriptedClient, clock: FakeClock, concurrency: int) -> RollupWriter:
@@ -279,14 +323,17 @@ def test_a_batchs_hour_items_are_written_in_parts_side_by_side_25_a_call() -> No
     assert (result.items, result.stored, result.calls) == (400, 400, 16)
 
 
-def test_a_batchs_month_items_are_put_side_by_side_and_counted_whole() -> None:
+def test_a_batchs_month_transactions_are_sent_side_by_side_and_counted_whole() -> None:
     clock = FakeClock(60_000)
-    client = MeetingClient(clock, parties=8, put_errors=["ConditionalCheckFailedException"] * 3)
+    one_kept = ["ConditionalCheckFailed"] + ["None"] * 24
+    client = MeetingClient(clock, parties=4, transact_errors=[one_kept] * 4)
 
-    result = concurrent_writer(client, clock, 8).write(items(40, "month"), "month")
+    result = concurrent_writer(client, clock, 4).write(items(400, "month"), "month")
 
-    assert len(client.puts) == 40
-    assert (result.items, result.stored, result.kept_newer, result.calls) == (40, 37, 3, 40)
+    # Four parts of 100 at once; each part's first transaction keeps one newer item, and the part
+    # sends its other 99 in four more.
+    assert sorted(len(t) for t in client.transactions) == [24] * 4 + [25] * 16
+    assert (result.items, result.stored, result.kept_newer, result.calls) == (400, 396, 4, 20)
 
 
 def test_parts_that_run_out_of_time_report_the_whole_batchs_counts() -> None:
@@ -301,10 +348,10 @@ def test_parts_that_run_out_of_time_report_the_whole_batchs_counts() -> None:
 
 def test_a_part_failing_otherwise_fails_the_batch_with_its_error() -> None:
     clock = FakeClock(60_000)
-    client = ScriptedClient(clock, put_errors=["ValidationException"])
+    client = ScriptedClient(clock, transact_errors=["ValidationException"])
 
     with pytest.raises(ClientError, match="ValidationException"):
-        concurrent_writer(client, clock, 4).write(items(8, "month"), "month")
+        concurrent_writer(client, clock, 4).write(items(100, "month"), "month")
 
 
 class LedgerClient:
