@@ -71,6 +71,10 @@ class ServiceContext:
     """The faults set on the endpoint, for calls a service makes in-process (``localcloud.faults``)."""
     _clients: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # One boto3 session makes every client (under _lock: a session is not thread-safe), so its
+    # loader reads botocore's JSON models once; a session per client read them again for each,
+    # a fresh server's first run paying about half a second of CPU for it.
+    _session: Any = field(default=None, repr=False)
 
     def client(self, service: str) -> Any:
         """A boto3 client for the endpoint itself (one per service and thread; call it from a
@@ -106,8 +110,9 @@ class ServiceContext:
         with self._lock:
             if key not in self._clients:
                 config = make_config()
-                session: Any = boto3.session.Session()
-                self._clients[key] = session.client(
+                if self._session is None:
+                    self._session = boto3.session.Session()
+                self._clients[key] = self._session.client(
                     key[0],
                     endpoint_url=self.endpoint_url,
                     region_name=self.region,
