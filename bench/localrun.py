@@ -163,7 +163,9 @@ def client(endpoint: str) -> Any:
 
 
 def item(n: int) -> dict[str, Any]:
-    """An item shaped like daily_rollup's hour items (key, kWh, granularity, count, computed at)."""
+    """An item shaped as daily_rollup writes its hour items: the same eight attributes (key, kWh,
+    granularity, count, and the computation: when, which query, which execution), values of the
+    same lengths."""
     customer, sensor = 10_000 + n % 1_000, 50_000_000 + n // 24
     return {
         "CustomerID": {"N": str(customer)},
@@ -172,6 +174,8 @@ def item(n: int) -> dict[str, Any]:
         "Granularity": {"S": "hour"},
         "ReadingCount": {"N": "4"},
         "ComputedAt": {"S": "2024-02-01T03:30:00.000Z"},
+        "QueryExecutionId": {"S": "5b0c7f4e-2d1a-4c3b-9e8f-0a1b2c3d4e5f"},
+        "Execution": {"S": "daily-2024-01-05-3f9a1c2e-7b4d-4e8a-9c6f-1d2e3f4a5b6c"},
     }
 
 
