@@ -102,6 +102,22 @@ def test_an_express_executions_history_is_saved_without_its_payloads_and_its_rec
     assert standard.history[0]["executionStartedEventDetails"]["input"] == '{"Items": ["a batch"]}'
 
 
+def test_an_express_executions_progress_is_not_saved_since_it_is_never_redriven() -> None:
+    store = Store(None)
+    executions = SqliteExecutionStore(store)
+    progress = {"frames": [{"state": "Write", "input": {"Items": ["a batch"]}}]}
+    for arn, kind in ((ARN, "EXPRESS"), (ARN + "-standard", "STANDARD")):
+        live = record()
+        live.execution_arn, live.execution_type, live.progress = arn, kind, progress
+        executions.put(live)
+    executions.checkpoint()
+
+    express, standard = reopened(store).get(ARN), reopened(store).get(ARN + "-standard")
+    assert express is not None and standard is not None
+    assert (express.status, express.progress, express.input) == (RUNNING, {}, {"n": 1})
+    assert standard.progress == progress  # what RedriveExecution resumes from
+
+
 class Published:
     """What the store hands to EventBridge, and what SQLite held when it did."""
 
