@@ -397,9 +397,12 @@ class FunctionPool:
             self._changed.notify_all()
 
     async def _take_worker(self) -> Worker | InvokeResult:
+        # The code as the invocation found it, once (a folder is walked): not at every wake-up while
+        # it waits for a worker, where each worker freed woke every waiting invocation to walk the
+        # folder again on the event loop (7% of the endpoint's CPU during a 1,000-customer backfill).
+        current = code_packages.fingerprint(self.fn.code)
         async with self._changed:
             while True:
-                current = code_packages.fingerprint(self.fn.code)  # once: a folder is walked
                 stale_workers = [w for w in self._idle if not self._reusable(w) or w.fingerprint != current]
                 for stale in stale_workers:
                     self._idle.remove(stale)

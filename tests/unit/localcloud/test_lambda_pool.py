@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from localcloud.awslambda import pool as pool_module
 from localcloud.awslambda.exceptions import TooManyRequestsException
 from localcloud.awslambda.models import CodePackage, FunctionRecord
 from localcloud.awslambda.pool import ConcurrencyLimit, Environment, FunctionPool, Invocation
@@ -89,6 +90,28 @@ def test_invocations_beyond_the_process_cap_wait_for_a_worker_instead_of_startin
     assert FakeWorker.most == 2
     assert pool.cold_starts == 2
     assert (pool.warm, pool.running, pool.processes) == (2, 0, 2)
+
+
+def test_a_waiting_invocation_looks_at_the_code_once_not_at_every_worker_freed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looked: list[str] = []
+
+    def fingerprint(package: CodePackage) -> str:
+        looked.append(package.path)
+        return package.sha256
+
+    monkeypatch.setattr(pool_module.code_packages, "fingerprint", fingerprint)
+    FakeWorker.live = FakeWorker.most = 0
+    pool = make_pool(max_workers=1)
+
+    async def main() -> None:
+        FakeWorker.gate, FakeWorker.release_at = asyncio.Event(), 1
+        await asyncio.gather(*(pool.invoke(Invocation(str(i), b"1", "arn")) for i in range(10)))
+
+    asyncio.run(main())
+    # Ten invocations, nine of them waiting for the one worker while it is freed nine times.
+    assert len(looked) == 10
 
 
 def test_reserved_concurrency_throttles_before_any_worker_is_taken() -> None:
