@@ -77,10 +77,10 @@ format: setup ## Apply ruff's fixes and formatting
 demo: setup ## The whole pipeline on localcloud: a generated month backfilled (KEEP=1 leaves localcloud running)
 	$(PY) -m meterpipe.demo $(if $(KEEP),--keep,)
 
-bench: setup ## Performance figures against same-run references, under bench/results/ (~15 min; FULL=1: every size, ~35 min)
+bench: setup ## Performance figures against same-run references, under bench/results/ (~5 min; FULL=1: every size, ~35 min)
 	$(if $(FULL),BENCH_FULL=1 ,)$(PY) -m bench
 
-scale: setup ## The demo's month at 1,000 customers, every item checked against Decimal totals (~9 min; CUSTOMERS=n)
+scale: setup ## The demo's month at 1,000 customers, every item checked against Decimal totals (~6 min; CUSTOMERS=n)
 	$(PY) -m bench.scale $(CUSTOMERS)
 
 synth: setup ## Synthesise the CDK app offline into cdk.out/ (no credentials needed; cdk-nag runs)

@@ -1,5 +1,5 @@
 """`make scale`: the demo at a larger size, checked item by item (not part of `make bench`: about
-nine minutes for 1,000 customers on a 2-core machine, seven of them the backfill).
+five to six minutes for 1,000 customers on a 2-core machine, four of them the backfill).
 
 Runs ``make demo``'s program for CUSTOMERS customers (January 2024) in a scratch home, leaves
 localcloud running, reads the whole rollup table back (a Query per customer, and the table's

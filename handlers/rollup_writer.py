@@ -238,7 +238,9 @@ class RollupWriter:
                 slow = slow or code in REASONS_SLOW_DOWN
             else:
                 raise exc
-        return again, slow
+        # Cancelled with no item settled and no reason to wait given: never resend the very same
+        # transaction at once, in a loop.
+        return again, slow or len(again) == len(chunk)
 
     def owner_of(self, ledger_table: str, day: dt.date) -> str | None:
         """The execution ARN that owns ``day`` in the ledger (its day record's ``Execution``), read

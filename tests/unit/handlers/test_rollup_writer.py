@@ -256,6 +256,14 @@ def test_items_refused_for_a_conflict_or_throttling_are_sent_again_after_a_backo
     assert (result.stored, result.kept_newer, result.retried, result.calls) == (3, 1, 6, 3)
 
 
+def test_a_transaction_cancelled_with_no_item_settled_is_sent_again_after_a_backoff() -> None:
+    clock = FakeClock(60_000)
+    client = ScriptedClient(clock, transact_errors=[["None", "None"]])
+    result = writer(client, clock).write(items(2, "month"), "month")
+    assert clock.sleeps == [0.05]
+    assert (result.stored, result.kept_newer, result.retried, result.calls) == (2, 0, 2, 2)
+
+
 @pytest.mark.parametrize(
     ("error", "code"),
     [
