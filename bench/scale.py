@@ -77,9 +77,22 @@ def run(customers: int) -> dict[str, Any]:
     return figures
 
 
+def customers_from(argv: list[str]) -> int:
+    """The customers asked for (1,000 by default); a clear exit, not a traceback, for anything else."""
+    if not argv:
+        return 1000
+    if len(argv) > 1 or not argv[0].isdigit() or int(argv[0]) < 1:
+        raise SystemExit(
+            f"make scale: CUSTOMERS must be one whole number of at least 1, got {' '.join(argv)!r} "
+            "(for example: make scale CUSTOMERS=200)"
+        )
+    return int(argv[0])
+
+
 def main(argv: list[str]) -> None:
+    customers = customers_from(argv)
     started, clock = stamp(), time.perf_counter()
-    figures = run(int(argv[0]) if argv else 1000)
+    figures = run(customers)
     save("scale", Result(figures=figures), seconds=time.perf_counter() - clock, started=started)
     if figures["items not equal to the Decimal totals"] or figures["items not expected"]:
         raise SystemExit(1)
