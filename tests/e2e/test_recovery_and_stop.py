@@ -202,19 +202,32 @@ def test_stop_date_and_stop_backfill_leave_the_days_aborted_until_redriven(
     completed(local, data)
 
 
+@contextmanager
+def _sigint_as_in_a_terminal() -> Iterator[None]:
+    """SIGINT caught while a child starts, so the child gets it back at its default, as in a
+    terminal: a suite started in the background of a shell without job control (``make test &``
+    in a script) ignores SIGINT, and a child inherits that and would never see the Ctrl-C sent."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_during_backfill_wait_stops_nothing_and_prints_the_stop_command(
     march: tuple[Localcloud, Path],
 ) -> None:
     local, data = march
     with held(local.cli):
         environment = {**os.environ, "METERPIPE_HOME": str(local.home), "COLUMNS": "200"}
-        waiting = subprocess.Popen(
-            [str(METERPIPE), "backfill", "--from", FIRST, "--to", str(MARCH[3]), "--wait"],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        with _sigint_as_in_a_terminal():
+            waiting = subprocess.Popen(
+                [str(METERPIPE), "backfill", "--from", FIRST, "--to", str(MARCH[3]), "--wait"],
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         assert waiting.stderr is not None
         announced = waiting.stderr.readline()  # "backfill <name>: <range> (<n> days)", once it started
         name = announced.split()[1].rstrip(":")
