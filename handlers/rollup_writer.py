@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import boto3
 from botocore.config import Config
@@ -50,6 +50,8 @@ from handlers.rollup_items import RollupItem
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import PutTypeDef, WriteRequestTypeDef
+
+T = TypeVar("T")  # what _send_in_chunks sends: BatchWriteItem's requests, or month items
 
 MAX_BATCH_WRITE: Final = 25  # BatchWriteItem's limit of requests per call
 # Month items a TransactWriteItems (AWS takes up to 100): the larger the transaction, the more items
@@ -149,14 +151,11 @@ class RollupWriter:
         raise self._exhausted(progress, "") from errors[0]  # the whole batch's counts
 
     def _batch_write(self, items: Sequence[RollupItem], progress: _Progress) -> None:
-        pending: list[WriteRequestTypeDef] = [
+        requests: list[WriteRequestTypeDef] = [
             {"PutRequest": {"Item": item.dynamodb_item()}} for item in items
         ]
-        attempt = 0
-        while pending:
-            chunk, rest = pending[:MAX_BATCH_WRITE], pending[MAX_BATCH_WRITE:]
-            self._check_budget(progress)
-            progress.calls += 1
+
+        def send(chunk: list[WriteRequestTypeDef]) -> tuple[list[WriteRequestTypeDef], bool]:
             try:
                 response = self.client.batch_write_item(RequestItems={self.table_name: chunk})
                 # The response's types are the "output" twins of the request's: same shape.
@@ -169,35 +168,43 @@ class RollupWriter:
                     raise
                 unprocessed = chunk  # none written, or some: every write is idempotent
             progress.stored += len(chunk) - len(unprocessed)
-            pending = [*unprocessed, *rest]
-            if unprocessed:
-                progress.retried += len(unprocessed)
-                self._wait(attempt, progress)
-                attempt += 1
-            else:
-                attempt = 0
+            return unprocessed, bool(unprocessed)
+
+        self._send_in_chunks(requests, MAX_BATCH_WRITE, send, progress)
 
     def _put_if_not_older(self, items: Sequence[RollupItem], progress: _Progress) -> None:
-        pending = list(items)
-        attempt = 0
-        while pending:
-            chunk, rest = pending[:MAX_TRANSACTION], pending[MAX_TRANSACTION:]
-            again: list[RollupItem]
-            self._check_budget(progress)
-            progress.calls += 1
+        def send(chunk: list[RollupItem]) -> tuple[list[RollupItem], bool]:
             try:
                 self.client.transact_write_items(
                     TransactItems=[{"Put": self._conditional_put(item)} for item in chunk]
                 )
-                progress.stored += len(chunk)
-                again, slow = [], False
             except (ClientError, *TRANSIENT_CONNECTION_ERRORS) as exc:
                 if isinstance(exc, ClientError) and _error_code(exc) == TRANSACTION_CANCELED:
-                    again, slow = self._cancelled(chunk, exc, progress)
-                elif _slow_down(exc):
-                    again, slow = chunk, True  # nothing written: a transaction is all or nothing
-                else:
-                    raise
+                    return self._cancelled(chunk, exc, progress)
+                if _slow_down(exc):
+                    return chunk, True  # nothing written: a transaction is all or nothing
+                raise
+            progress.stored += len(chunk)
+            return [], False
+
+        self._send_in_chunks(list(items), MAX_TRANSACTION, send, progress)
+
+    def _send_in_chunks(
+        self,
+        pending: list[T],
+        size: int,
+        send: Callable[[list[T]], tuple[list[T], bool]],
+        progress: _Progress,
+    ) -> None:
+        """``send`` the requests ``size`` at a time until none is left: it returns those to send
+        again (first in the next call) and whether to back off before it; a call that needs none
+        resets the backoff. Each call and backoff is within the time budget."""
+        attempt = 0
+        while pending:
+            chunk, rest = pending[:size], pending[size:]
+            self._check_budget(progress)
+            progress.calls += 1
+            again, slow = send(chunk)
             pending = [*again, *rest]
             if slow:
                 progress.retried += len(again)
