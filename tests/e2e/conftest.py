@@ -25,12 +25,12 @@ import boto3
 import pytest
 from cdk_support import Synthesis
 
+from handlers.rollup_format import TABLE_NAME
 from localcloud import launcher
 from tests.e2e.cdk_deployment import CDK, CdkDeployment, bootstrap_and_deploy
 
 METERPIPE = Path(sys.executable).with_name("meterpipe")
 Items = dict[tuple[int, str], tuple[Decimal, int]]  # (CustomerID, SensorID-Period) -> (kWh, readings)
-ROLLUP_TABLE = "ElectricityMeteredByPeriod"
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class Cli:
 
     def table(self) -> Items:
         """Every item of the rollup table."""
-        pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=ROLLUP_TABLE)
+        pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=TABLE_NAME)
         return _items(item for page in pages for item in page["Items"])
 
     def customers_items(self, customers: Iterable[int]) -> Items:
@@ -79,7 +79,7 @@ class Cli:
             item
             for customer in sorted(customers)
             for page in paginator.paginate(
-                TableName=ROLLUP_TABLE,
+                TableName=TABLE_NAME,
                 KeyConditionExpression="CustomerID = :customer",
                 ExpressionAttributeValues={":customer": {"N": str(customer)}},
             )
@@ -88,7 +88,7 @@ class Cli:
 
     def item_count(self) -> int:
         """The rollup table's ItemCount (DescribeTable)."""
-        table = self.client("dynamodb").describe_table(TableName=ROLLUP_TABLE)["Table"]
+        table = self.client("dynamodb").describe_table(TableName=TABLE_NAME)["Table"]
         return int(table["ItemCount"])
 
 
