@@ -147,7 +147,8 @@ class Settings:
 
 def estimate(meters: int, counts: Counts, settings: Settings) -> dict[str, Any]:
     written = meters * counts.items * (1 - settings.skip_unchanged)
-    transact_extra = meters * counts.transact_items * (1 - settings.skip_unchanged)  # their second WRU
+    # WRUs an item on average: the month items' transactions take two WRUs an item
+    item_wrus = counts.item_wru * (counts.items + counts.transact_items) / counts.items
     batches = math.ceil(meters * counts.items / settings.batch)
     calls_per_batch = math.ceil(settings.batch * (1 - settings.skip_unchanged) / 25)
     lambda_seconds = (
@@ -165,8 +166,7 @@ def estimate(meters: int, counts: Counts, settings: Settings) -> dict[str, Any]:
     objects = meters * counts.objects_per_day
     cost = {
         "Athena (bytes scanned)": max(scanned, per_query_floor) / 1024**4 * PRICES["athena_tb"].usd,
-        "DynamoDB writes (WRU)": ((written + transact_extra) * counts.item_wru + counts.ledger_writes)
-        * PRICES["dynamodb_wru"].usd
+        "DynamoDB writes (WRU)": (written * item_wrus + counts.ledger_writes) * PRICES["dynamodb_wru"].usd
         # write_batch reads the day record before each batch (day ownership): one RRU
         + batches * PRICES["dynamodb_rru"].usd,
         "Step Functions (transitions, one per Map child)": (counts.transitions_fixed + batches)
@@ -185,9 +185,7 @@ def estimate(meters: int, counts: Counts, settings: Settings) -> dict[str, Any]:
     per_lambda = settings.write_concurrency * 25 / BATCH_WRITE_CALL_SECONDS
     limits = {
         "Distributed Map MaxConcurrency": settings.concurrency * per_lambda,
-        # the month items' transactions take two WRUs an item
-        "DynamoDB table write quota": settings.table_wru_per_s
-        / (counts.item_wru * (counts.items + counts.transact_items) / counts.items),
+        "DynamoDB table write quota": settings.table_wru_per_s / item_wrus,
         "Lambda concurrency": QUOTAS["lambda_concurrency"][0] * per_lambda,
     }
     binding = min(limits, key=lambda name: limits[name])
