@@ -81,7 +81,7 @@ def customers_from(argv: list[str]) -> int:
     """The customers asked for (1,000 by default); a clear exit, not a traceback, for anything else."""
     if not argv:
         return 1000
-    if len(argv) > 1 or not argv[0].isdigit() or int(argv[0]) < 1:
+    if len(argv) > 1 or not argv[0].isdecimal() or int(argv[0]) < 1:
         raise SystemExit(
             f"make scale: CUSTOMERS must be one whole number of at least 1, got {' '.join(argv)!r} "
             "(for example: make scale CUSTOMERS=200)"

@@ -12,7 +12,7 @@ def test_no_argument_means_a_thousand_customers() -> None:
     assert customers_from(["250"]) == 250
 
 
-@pytest.mark.parametrize("argv", [["abc"], ["2.5"], ["0"], ["-3"], ["10", "20"]])
+@pytest.mark.parametrize("argv", [["abc"], ["2.5"], ["0"], ["-3"], ["²"], ["10", "20"]])
 def test_anything_but_one_whole_number_exits_with_a_message_naming_it(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         customers_from(argv)
