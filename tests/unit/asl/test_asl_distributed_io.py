@@ -11,11 +11,13 @@ from typing import Any
 import boto3
 import pytest
 from conftest import SM_ARN, START, SUCCEEDED_EXECUTION_KEYS, ScriptedLambda
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from localcloud.asl import ExecutionHost, ExecutionRecord, VirtualClock, validate_definition
 from localcloud.asl.distributed.batching import make_batches
-from localcloud.asl.distributed.delimited import as_objects, records
+from localcloud.asl.distributed.delimited import DELIMITERS, as_objects, records, records_by_rules
 from localcloud.asl.payload import to_json
 
 BUCKET = "data-bucket"
@@ -113,6 +115,30 @@ def test_csv_parsing_follows_the_guides_example() -> None:
 )
 def test_csv_records(text: str, rows: list[list[str]]) -> None:
     assert list(records(text)) == rows
+
+
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        ('"a","b"\n"1","2"\n', [["a", "b"], ["1", "2"]]),  # Athena's results: every field quoted
+        ('"a,b",c\n', [["a,b", "c"]]),  # a quoted delimiter on a simple line
+        ('x,\n"y",', [["x", ""], ["y", ""]]),  # a trailing delimiter is an empty last field
+        ('"1","2"\n"a\nb","c"\n"3","4"', [["1", "2"], ["a\nb", "c"], ["3", "4"]]),  # rules from line 2
+        ('"1"\n"a""b"\n"2"', [["1"], ['a"b'], ["2"]]),  # a doubled quote hands over to the rules
+        ('"1"\nab"c\n"2"', [["1"], ["abc\n2"]]),  # a quote opened mid-field spans the newline
+    ],
+)
+def test_csv_simple_lines_are_read_as_the_rules_read_them(text: str, rows: list[list[str]]) -> None:
+    assert list(records(text)) == rows
+
+
+@settings(max_examples=400)
+@given(
+    text=st.text(alphabet='ab,|"\\\r\n \t', max_size=40),
+    delimiter=st.sampled_from(sorted(DELIMITERS.values())),
+)
+def test_csv_quick_lines_agree_with_the_character_by_character_rules(text: str, delimiter: str) -> None:
+    assert list(records(text, delimiter)) == list(records_by_rules(text, delimiter))
 
 
 def test_csv_rows_shorter_than_the_header_get_empty_strings_and_longer_rows_lose_extras() -> None:
