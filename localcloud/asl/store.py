@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -81,6 +82,24 @@ class ExecutionRecord:
         runs = [MapRun.from_json(run) for run in values.get("map_runs") or []]
         values["map_runs"] = {run.map_run_arn: run for run in runs}
         return cls(**values)
+
+
+class FrozenList(list[Any]):
+    """A list nobody changes once it is made: a Distributed Map's child inputs, the whole query
+    result batched. Saved progress shares it instead of copying it, and its JSON is encoded once
+    (a running execution is saved every second; copying and encoding a result of tens of
+    thousands of rows each time held the store's lock for most of a second)."""
+
+    _text: str | None = None
+    key: str | None = None  # where a durable store saved it (it is saved once)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenList:
+        return self
+
+    def json_text(self) -> str:
+        if self._text is None:
+            self._text = json.dumps(self, separators=(",", ":"), default=str)
+        return self._text
 
 
 def copy_json(value: Any) -> Any:

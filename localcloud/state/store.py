@@ -111,11 +111,15 @@ class Collection:
         self.name = name
 
     def put(self, key: str, doc: Document) -> None:
+        self.put_text(key, json.dumps(doc, separators=(",", ":")))
+
+    def put_text(self, key: str, text: str) -> None:
+        """A document already encoded (``text`` must be a JSON object)."""
         self._store.execute(
             "INSERT INTO documents (collection, key, doc, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc, "
             "updated_at = excluded.updated_at",
-            (self.name, key, json.dumps(doc, separators=(",", ":")), time.time()),
+            (self.name, key, text, time.time()),
         )
 
     def get(self, key: str) -> Document | None:

@@ -1,13 +1,17 @@
 """Executions in localcloud's SQLite store: the interpreter's ``ExecutionStore``, made durable.
 
-Three places in the store:
+Four places in the store:
 
 - ``states.executions``: a small summary per execution (ARN, names, status, dates, redrive
   count, map run), all kept in memory too, so ListExecutions never parses whole records;
 - ``states.execution_records``: the record without its history (definition, input, output,
   progress, map runs, extra), JSON;
 - ``states.history``: the history, an append-only event log per execution; only the events added
-  since the last save are written, and GetExecutionHistory pages over it directly.
+  since the last save are written, and GetExecutionHistory pages over it directly;
+- ``states.frozen``: what never changes once made, written once: a Distributed Map's child inputs
+  (a ``FrozenList``, the whole query result batched). The record's progress names it
+  (``{"localcloud:frozen": key}``); a running parent is saved at every checkpoint, and writing
+  its Map Runs' inputs each time was most of a checkpoint's cost.
 
 The host mutates the records of running executions in place (its threads append events and
 record progress as they go), so :meth:`get` hands out the live object while an execution runs.
@@ -31,12 +35,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import secrets
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from localcloud.asl.history import event_from_json, event_to_json, iso, parse_iso, view
-from localcloud.asl.store import RUNNING, ExecutionRecord
+from localcloud.asl.store import RUNNING, ExecutionRecord, FrozenList
 from localcloud.state import Store
 from localcloud.stepfunctions import restart
 
@@ -46,7 +52,7 @@ Summaries = list[Summary]
 Records = list[ExecutionRecord]
 Events = list[dict[str, Any]]
 Arns = list[str]
-Snapshot = tuple[ExecutionRecord, dict[str, Any], str, Events, Summary]
+Snapshot = tuple[ExecutionRecord, dict[str, Any], str, Events, Summary, list[FrozenList]]
 StatusKey = tuple[str, int]  # (status, redrive count): a change of either is a status change
 StatusEvent = tuple[str, Any]  # (execution ARN, the event on_status_change made)
 
@@ -95,6 +101,42 @@ def summary_date(summary: Summary, key: str) -> dt.datetime | None:
     return parse_iso(value) if value else None
 
 
+# A FrozenList (a Map Run's child inputs) is saved once, in its own document; the record names it.
+FROZEN_REF = "localcloud:frozen"
+# Stands for a record's input while the record is encoded (its JSON is spliced in); the random
+# part keeps it from ever being a string of the data.
+_INPUT_STAND_IN = f"\u0001input-{secrets.token_hex(8)}"
+_INPUT_PLACEHOLDER = json.dumps(_INPUT_STAND_IN)
+
+
+def _refer(value: Any, frozen: list[FrozenList], owner: str) -> Any:
+    """``value`` with each FrozenList replaced by a reference to its own document (a key under
+    ``owner`` given to the lists not yet saved; the lists are collected in ``frozen``)."""
+    if isinstance(value, FrozenList):
+        if value.key is None:
+            value.key = f"{owner}#{uuid.uuid4().hex}"
+        frozen.append(value)
+        return {FROZEN_REF: value.key}
+    if isinstance(value, dict):
+        return {key: _refer(item, frozen, owner) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_refer(item, frozen, owner) for item in value]
+    return value
+
+
+def _resolve(value: Any, read: Callable[[str], Any]) -> Any:
+    """``value`` with each reference to a FrozenList's document replaced by the list."""
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get(FROZEN_REF), str):
+            frozen = FrozenList(read(value[FROZEN_REF]))
+            frozen.key = value[FROZEN_REF]
+            return frozen
+        return {key: _resolve(item, read) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item, read) for item in value]
+    return value
+
+
 class SqliteExecutionStore:
     """``localcloud.asl.ExecutionStore`` on localcloud's store (thread-safe)."""
 
@@ -103,12 +145,15 @@ class SqliteExecutionStore:
         self._index = store.collection("states.executions")
         self._records = store.collection("states.execution_records")
         self._history = store.log("states.history")
+        self._frozen = store.collection("states.frozen")
+        self._frozen_saved: set[str] = set()  # keys of the FrozenLists written
         self._lock = threading.RLock()
         self._checkpointing = threading.Lock()
         # Records running, or changed since the last checkpoint: the objects the host works on.
         self._cache: dict[str, ExecutionRecord] = {}
         self._versions: dict[str, int] = {}  # bumped by every put
         self._saved: dict[str, tuple[int, int, str]] = {}  # arn -> (id(record), events saved, doc text)
+        self._inputs: dict[str, tuple[Any, str]] = {}  # arn -> (the input object, its JSON)
         self._summaries: dict[str, Summary] = dict(self._index.items())
         self._closed = False
         # The status each cached record was last put in, and the events of status changes not yet
@@ -155,7 +200,7 @@ class SqliteExecutionStore:
         if doc is None:
             return None
         doc["history"] = [event for _, event in self._history.read(execution_arn)]
-        return ExecutionRecord.from_json(doc)
+        return ExecutionRecord.from_json(self._resolved(doc))
 
     def list(self) -> Records:
         """Every record, whole (the host's ``recover`` uses it; the API reads :meth:`summaries`)."""
@@ -181,7 +226,7 @@ class SqliteExecutionStore:
             if cached is not None:
                 return cached
             doc = self._records.get(execution_arn) if execution_arn in self._summaries else None
-        return None if doc is None else ExecutionRecord.from_json({**doc, "history": []})
+        return None if doc is None else ExecutionRecord.from_json(self._resolved({**doc, "history": []}))
 
     def history(self, execution_arn: str, *, after: int | None, limit: int, reverse: bool) -> Events:
         """A page of history events (ids past ``after``, or before it in reverse order)."""
@@ -239,7 +284,7 @@ class SqliteExecutionStore:
                 if pending or events:
                     with self._store.transaction():
                         for snapshot in pending:
-                            self._write(*snapshot)
+                            self._write(snapshot)
                         if events and self.publish is not None:
                             self.publish([event for _, event in events])
             except BaseException:
@@ -251,10 +296,14 @@ class SqliteExecutionStore:
                         self._saved[arn] = saved
                 self._status_events[:0] = events
                 raise
+            self._frozen_saved.update(
+                value.key for snapshot in pending for value in snapshot[5] if value.key is not None
+            )
             for arn, version in finished:  # written as they stand: read back from SQLite from now on
                 if self._versions.get(arn) == version and self._cache[arn].status != RUNNING:
                     del self._cache[arn]
                     self._saved.pop(arn, None)
+                    self._inputs.pop(arn, None)
                     self._statuses.pop(arn, None)
         return len(pending)
 
@@ -294,19 +343,48 @@ class SqliteExecutionStore:
         progress = {} if record.execution_type == "EXPRESS" else record.progress
         doc = dataclasses.replace(record, history=[], progress=progress).to_json()
         doc.pop("history", None)
-        text = json.dumps(doc, separators=(",", ":"), default=str)
+        frozen: list[FrozenList] = []
+        doc["progress"] = _refer(doc["progress"], frozen, record.execution_arn)
+        text = json.dumps({**doc, "input": _INPUT_STAND_IN}, separators=(",", ":"), default=str)
+        text = text.replace(_INPUT_PLACEHOLDER, self._input_text(record), 1)
         events = list(record.history)
         owner, count, last_text = self._saved.get(record.execution_arn, (0, -1, ""))
         if owner == id(record) and count == len(events) and last_text == text:
             return None
-        return record, doc, text, events, _doc_summary(doc)  # the summary of the doc's moment
+        # The summary of the doc's moment; the FrozenLists it names, saved with it.
+        return record, doc, text, events, _doc_summary(doc), frozen
 
-    def _write(
-        self, record: ExecutionRecord, doc: dict[str, Any], text: str, events: Events, summary: Summary
-    ) -> None:
+    def _input_text(self, record: ExecutionRecord) -> str:
+        """The record's input as JSON, encoded once: a Map Run child's input is its whole batch,
+        and a running record is saved at every checkpoint."""
+        cached = self._inputs.get(record.execution_arn)
+        if cached is None or cached[0] is not record.input:
+            cached = (record.input, json.dumps(record.input, separators=(",", ":"), default=str))
+            self._inputs[record.execution_arn] = cached
+        return cached[1]
+
+    def _resolved(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A saved record's doc with the FrozenLists it names read back."""
+        if "progress" in doc:
+            doc["progress"] = _resolve(doc["progress"], self._read_frozen)
+        return doc
+
+    def _read_frozen(self, key: str) -> Any:
+        value = self._frozen.get(key)
+        if value is None:
+            raise RuntimeError(f"the saved Map Run inputs {key} are missing from localcloud's store")
+        with self._lock:
+            self._frozen_saved.add(key)
+        return value
+
+    def _write(self, snapshot: Snapshot) -> None:
+        record, _, text, events, summary, frozen = snapshot
         arn = record.execution_arn
         owner, count, _ = self._saved.get(arn, (0, -1, ""))
-        self._records.put(arn, doc)
+        for value in frozen:
+            if value.key is not None and value.key not in self._frozen_saved:
+                self._frozen.put_text(value.key, value.json_text())
+        self._records.put_text(arn, text)  # the snapshot's own text: encoded once
         self._index.put(arn, summary)  # of the snapshot's moment, like the doc beside it
         if owner == id(record) and 0 <= count <= len(events):
             new = events[count:]

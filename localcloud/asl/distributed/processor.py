@@ -52,6 +52,7 @@ from localcloud.asl.machine import StateMachine
 from localcloud.asl.runtime import AnyEvent, CancelToken, ExecutionTimedOut
 from localcloud.asl.states.children import UNTIL_WOKEN
 from localcloud.asl.states.map_state import MapProcessor
+from localcloud.asl.store import FrozenList
 
 if TYPE_CHECKING:
     from localcloud.asl.checker import Checker
@@ -242,9 +243,10 @@ class MapRunAttempt:
         now = ctx.clock.now
         try:
             if previous.get("inputs") is not None:
-                self.inputs, self.item_counts = list(previous["inputs"]), list(previous["items"])
+                self.inputs, self.item_counts = FrozenList(previous["inputs"]), list(previous["items"])
             else:
-                self.inputs, self.item_counts = self._read_inputs(items)
+                inputs, self.item_counts = self._read_inputs(items)
+                self.inputs = FrozenList(inputs)
             progress["inputs"], progress["items"] = self.inputs, self.item_counts
             self.statuses = [PENDING] * len(self.inputs)
             for index in range(len(self.inputs)):

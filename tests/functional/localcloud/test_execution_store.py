@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 
-from localcloud.asl.store import FAILED, RUNNING, SUCCEEDED, ExecutionRecord
+from localcloud.asl.store import FAILED, RUNNING, SUCCEEDED, ExecutionRecord, FrozenList, copy_json
 from localcloud.state import Store
 from localcloud.stepfunctions.executions import SqliteExecutionStore
 
@@ -116,6 +116,47 @@ def test_an_express_executions_progress_is_not_saved_since_it_is_never_redriven(
     assert express is not None and standard is not None
     assert (express.status, express.progress, express.input) == (RUNNING, {}, {"n": 1})
     assert standard.progress == progress  # what RedriveExecution resumes from
+
+
+def test_a_map_runs_inputs_are_written_once_and_read_back_whole() -> None:
+    store = Store(None)
+    executions = SqliteExecutionStore(store)
+    inputs = FrozenList([{"Items": [{"customer": f"C{n}", "kwh": "1.5"}]} for n in range(3)])
+    live = record()
+    live.progress = {"frames": {"Write": {"map_run": {"arn": "mr", "inputs": inputs, "items": [1, 1, 1]}}}}
+    executions.put(live)
+    executions.checkpoint()
+    first = _written(store)
+    live.progress["frames"]["Write"]["children"] = {"0": {"status": SUCCEEDED}}  # progress moves on
+    executions.put(live)
+    executions.checkpoint()
+    second = _written(store)
+    assert len(first["states.frozen"]) == 1 and second["states.frozen"] == first["states.frozen"]
+    assert second["states.execution_records"] != first["states.execution_records"]  # written again
+
+    again = reopened(store).get(ARN)
+    assert again is not None
+    saved = again.progress["frames"]["Write"]
+    assert saved["children"] == {"0": {"status": SUCCEEDED}}
+    assert saved["map_run"]["inputs"] == list(inputs)
+    assert isinstance(saved["map_run"]["inputs"], FrozenList)  # a redrive saves it once again
+    assert saved["map_run"]["inputs"].key == inputs.key
+
+
+def _written(store: Store) -> dict[str, list[tuple[str, float, str]]]:
+    """Each document of the two collections: its key, when it was last written, its text."""
+    rows = store.execute("SELECT collection, key, updated_at, doc FROM documents ORDER BY key")
+    return {
+        name: [(key, at, doc) for collection, key, at, doc in rows if collection == name]
+        for name in ("states.frozen", "states.execution_records")
+    }
+
+
+def test_a_map_runs_inputs_are_shared_not_copied_when_progress_is_copied() -> None:
+    inputs = FrozenList([{"Items": [1, 2]}])
+    copied = copy_json({"map_run": {"inputs": inputs}})
+    assert copied["map_run"]["inputs"] is inputs
+    assert inputs.json_text() == '[{"Items":[1,2]}]'
 
 
 class Published:
