@@ -114,7 +114,7 @@ class Collection:
         self.put_text(key, json.dumps(doc, separators=(",", ":")))
 
     def put_text(self, key: str, text: str) -> None:
-        """A document already encoded (``text`` must be a JSON object)."""
+        """A document already encoded as JSON (``get`` parses it back)."""
         self._store.execute(
             "INSERT INTO documents (collection, key, doc, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc, "

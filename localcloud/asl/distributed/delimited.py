@@ -16,8 +16,9 @@ from Python's csv module in places:
 Empty lines are no records (so a trailing newline adds no row).
 
 The rules need a character-by-character reader, but most files (Athena's results: every field
-quoted, no quote or backslash inside) need none of them: such lines are split by a regular
-expression, and the reader takes over from the first line that needs it, to the end.
+quoted, no quote or backslash inside) need none of them: such lines are split with ``str.split``
+(a regular expression for lines mixing quoted and bare fields), and the reader takes over from the
+first line that needs it, to the end.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def records(text: str, delimiter: str = ",") -> Iterator[list[str]]:
         text = text[1:]  # a UTF-8 byte order mark is encoding, not data
     parts = _BREAK.split(text)  # lines at even indexes, their separators between them
     between_quoted = f'"{delimiter}"'
+    field_re = _simple_field(delimiter)
     for index in range(0, len(parts), 2):
         line = parts[index]
         if not line:
@@ -64,7 +66,7 @@ def records(text: str, delimiter: str = ",") -> Iterator[list[str]]:
             ):
                 yield line[1:-1].split(between_quoted)
                 continue
-            fields = _simple_fields(line, _simple_field(delimiter), delimiter)
+            fields = _simple_fields(line, field_re, delimiter)
             if fields is not None:
                 yield fields
                 continue

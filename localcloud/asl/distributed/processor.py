@@ -243,7 +243,9 @@ class MapRunAttempt:
         now = ctx.clock.now
         try:
             if previous.get("inputs") is not None:
-                self.inputs, self.item_counts = FrozenList(previous["inputs"]), list(previous["items"])
+                saved = previous["inputs"]  # a FrozenList once saved: reused, so not saved again
+                self.inputs = saved if isinstance(saved, FrozenList) else FrozenList(saved)
+                self.item_counts = list(previous["items"])
             else:
                 inputs, self.item_counts = self._read_inputs(items)
                 self.inputs = FrozenList(inputs)
