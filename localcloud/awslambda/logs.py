@@ -1,8 +1,9 @@
 """Function logs to CloudWatch Logs, as Lambda writes them: group ``/aws/lambda/<name>``, one
 stream per execution environment (worker process) named ``YYYY/MM/DD/[$LATEST]<32 hex>``.
 
-A background thread batches lines and sends them with ordinary boto3 calls to the endpoint
-(CreateLogGroup/CreateLogStream once, then PutLogEvents), so invocations never wait on logging.
+A background thread batches lines (a second's worth while they keep coming) and sends them with
+ordinary boto3 calls to the endpoint (CreateLogGroup/CreateLogStream once, then PutLogEvents), so
+invocations never wait on logging.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 log = logging.getLogger("localcloud.lambda")
 
-FLUSH_SECONDS = 0.2
+SEND_INTERVAL = 1.0  # seconds between two sends while lines keep coming
 _BATCH = 1000
 
 
@@ -42,10 +43,15 @@ class LogShipper:
 
     def _run(self) -> None:
         pending: list[tuple[str, str, int, str]] = []
+        last_sent = float("-inf")
         stopping = False
         while not stopping:
+            # A line after a quiet spell goes at once; lines that follow within SEND_INTERVAL wait
+            # for it to pass and go together: one PutLogEvents a stream a second under load
+            # rather than one a line (each call costs the endpoint a request).
+            wait = max(0.0, last_sent + SEND_INTERVAL - time.monotonic()) if pending else None
             try:
-                item = self._queue.get(timeout=FLUSH_SECONDS)
+                item = self._queue.get(timeout=wait) if wait != 0.0 else self._queue.get_nowait()
                 if item is None:
                     stopping = True
                 else:
@@ -58,7 +64,8 @@ class LogShipper:
                         pending.append(more)
             except queue.Empty:
                 pass
-            if pending:
+            due = stopping or len(pending) >= _BATCH or time.monotonic() >= last_sent + SEND_INTERVAL
+            if pending and due:
                 try:
                     self._send(pending)
                 except Exception:
@@ -66,6 +73,7 @@ class LogShipper:
                         "could not ship %d Lambda log lines to CloudWatch Logs", len(pending), exc_info=True
                     )
                 pending = []
+                last_sent = time.monotonic()
 
     def _send(self, items: list[tuple[str, str, int, str]]) -> None:
         client = self._client()
