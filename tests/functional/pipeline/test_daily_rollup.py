@@ -42,6 +42,33 @@ def test_the_schedule_fires_daily_rollup_with_the_scheduled_time_for_the_day_bef
     assert pipeline.table() == expected_items(pipeline.lake, [dt.date(2024, 1, 5)])
 
 
+def map_results(pipeline: Pipeline, execution_arn: str) -> dict[str, dict[str, list[Any]]]:
+    """Each Map Run's result files, read through its manifest: granularity -> status -> entries."""
+    sfn, s3 = pipeline.client("stepfunctions"), pipeline.client("s3")
+    events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    found: dict[str, dict[str, list[Any]]] = {}
+    for event in events:
+        if event["type"] != "MapRunStarted":
+            continue
+        arn = event["mapRunStartedEventDetails"]["mapRunArn"]
+        label, run_id = arn.rsplit(":", 1)[0].rsplit("/", 1)[-1], arn.rsplit(":", 1)[-1]
+        granularity = {"hourly": "hour", "daily": "day", "monthly": "month"}[label]
+        prefix = f"map-results/daily_rollup/{granularity}/{run_id}/"
+
+        def read(key: str) -> Any:
+            return json.loads(s3.get_object(Bucket=SPEC.results_bucket, Key=key)["Body"].read())
+
+        try:
+            manifest = read(prefix + "manifest.json")
+        except s3.exceptions.NoSuchKey:
+            continue  # a Map Run aborted (its Parallel branch's sibling failed) writes no results
+        found[granularity] = {
+            status: [entry for file in files for entry in read(file["Key"])]
+            for status, files in manifest["ResultFiles"].items()
+        }
+    return found
+
+
 def test_daily_rollup_for_a_date_writes_exactly_the_items_computed_from_the_readings(
     pipeline: Pipeline,
 ) -> None:
@@ -59,6 +86,14 @@ def test_daily_rollup_for_a_date_writes_exactly_the_items_computed_from_the_read
         rows = sum(1 for _, period in expected if len(period.split("#")[1]) == length)
         assert (output[granularity]["rows"], output[granularity]["items_written"]) == (rows, rows)
         assert output[granularity]["rows_source"] == "athena"
+        # The result files (WriterConfig COMPACT) hold each succeeded batch's output alone: its
+        # counts, not its rows over again.
+        entries = map_results(pipeline, arn)[granularity]
+        assert entries.get("FAILED", []) == []
+        assert sum(entry["written"] for entry in entries["SUCCEEDED"]) == rows
+        assert all(
+            set(entry) >= {"written", "stored"} and "Input" not in entry for entry in entries["SUCCEEDED"]
+        )
     assert pipeline.table() == expected
 
 
@@ -104,6 +139,13 @@ def test_a_failure_in_the_writes_reaches_the_ledger_as_incomplete_through_eventb
     record = wait_for_ledger(pipeline, "2024-01-21", "INCOMPLETE")
     assert (record["Status"], record["Execution"], record["WritesStarted"]) == ("INCOMPLETE", arn, True)
     assert record["Error"] == described["error"]
+    # A failed batch's entry stays whole (the metadata and the batch), as AWS writes it under COMPACT.
+    failed = [
+        entry for by_status in map_results(pipeline, arn).values() for entry in by_status.get("FAILED", [])
+    ]
+    assert failed and all(
+        entry["Status"] == "FAILED" and "Items" in json.loads(entry["Input"]) for entry in failed
+    )
     # Run again: the day is claimed, written whole and recorded SUCCEEDED, two attempts in all.
     again = pipeline.wait(pipeline.start(SPEC.daily_rollup, json.dumps({"date": "2024-01-21"})))
     assert again["status"] == "SUCCEEDED", again.get("cause")
