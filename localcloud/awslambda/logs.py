@@ -51,7 +51,7 @@ class LogShipper:
             # rather than one a line (each call costs the endpoint a request).
             wait = max(0.0, last_sent + SEND_INTERVAL - time.monotonic()) if pending else None
             try:
-                item = self._queue.get(timeout=wait) if wait != 0.0 else self._queue.get_nowait()
+                item = self._queue.get(timeout=wait)  # 0: what is there, without waiting
                 if item is None:
                     stopping = True
                 else:

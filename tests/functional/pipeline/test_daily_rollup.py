@@ -10,6 +10,7 @@ from typing import Any
 from pipeline_support import SPEC, Pipeline, expected_items
 
 from localcloud import control
+from meterpipe.definitions import MAP_RESULTS_PREFIX
 
 
 def set_schedule_state(pipeline: Pipeline, state: str) -> None:
@@ -45,6 +46,10 @@ def test_the_schedule_fires_daily_rollup_with_the_scheduled_time_for_the_day_bef
 def map_results(pipeline: Pipeline, execution_arn: str) -> dict[str, dict[str, list[Any]]]:
     """Each Map Run's result files, read through its manifest: granularity -> status -> entries."""
     sfn, s3 = pipeline.client("stepfunctions"), pipeline.client("s3")
+
+    def read(key: str) -> Any:
+        return json.loads(s3.get_object(Bucket=SPEC.results_bucket, Key=key)["Body"].read())
+
     events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
     found: dict[str, dict[str, list[Any]]] = {}
     for event in events:
@@ -53,11 +58,7 @@ def map_results(pipeline: Pipeline, execution_arn: str) -> dict[str, dict[str, l
         arn = event["mapRunStartedEventDetails"]["mapRunArn"]
         label, run_id = arn.rsplit(":", 1)[0].rsplit("/", 1)[-1], arn.rsplit(":", 1)[-1]
         granularity = {"hourly": "hour", "daily": "day", "monthly": "month"}[label]
-        prefix = f"map-results/daily_rollup/{granularity}/{run_id}/"
-
-        def read(key: str) -> Any:
-            return json.loads(s3.get_object(Bucket=SPEC.results_bucket, Key=key)["Body"].read())
-
+        prefix = f"{MAP_RESULTS_PREFIX}daily_rollup/{granularity}/{run_id}/"
         try:
             manifest = read(prefix + "manifest.json")
         except s3.exceptions.NoSuchKey:
