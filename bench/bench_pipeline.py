@@ -12,6 +12,10 @@ Phases, read off the execution's history (the states' names say which is which):
 - reconcile: Describe*MapRun, Get*QueryStatistics, Summarise*, Reconcile;
 - ledger: the states that claim the day and record its outcome.
 
+For each phase, what bounds it (``bench.cpu_use``): the machine's idle share and how busy the
+localcloud server process was in the phase's window ("not measured" for a phase too short to
+sample).
+
 Also the counts per meter-day that ``bench/cost_model.py`` prices (written to
 ``bench/results/pipeline.json`` as ``counts_per_meter_day``). ``BENCH_PIPELINE_SIZES`` (comma
 separated meters, ``m15`` for 15-minute readings): by default ``1000,10000,10000m15``, and
@@ -26,6 +30,7 @@ import os
 import re
 from typing import Any
 
+from bench.cpu_use import Sampler
 from bench.localrun import Lake, Local, Run, bracketed, load_day, local_pipeline, run_day
 from bench.report import Ratio, Result, full
 
@@ -100,10 +105,35 @@ def phases(run: Run, runs: list[dict[str, Any]]) -> dict[str, float]:
             found[phase] = sum(s.seconds for s in spans)
     started = [r for r in runs if r["first_child"] is not None]
     found["read results"] = max((r["first_child"] - r["started"] for r in started), default=0.0)
-    found["write"] = (
-        (max(r["stopped"] for r in started) - min(r["first_child"] for r in started)) if started else 0.0
-    )
+    window = write_window(runs)
+    found["write"] = window[1] - window[0] if window else 0.0
     return {k: round(v, 2) for k, v in found.items()}
+
+
+def phase_windows(run: Run, runs: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Each phase's window (seconds from the execution's start): from its first state's entry to
+    its last one's exit (read results: from the first Map Run's start to the last first child)."""
+    found: dict[str, tuple[float, float]] = {}
+    for phase, pattern in PHASE_PATTERNS.items():
+        spans = [s for s in run.spans if pattern.search(s.name)]
+        if spans:
+            found[phase] = (min(s.entered for s in spans), max(s.exited for s in spans))
+    started = [r for r in runs if r["first_child"] is not None]
+    if started:
+        found["read results"] = (min(r["started"] for r in started), max(r["first_child"] for r in started))
+    window = write_window(runs)
+    if window is not None:
+        found["write"] = window
+    return found
+
+
+def write_window(runs: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """The write phase (seconds from the execution's start): from the first child of any Map to the
+    end of the last Map that had one; None when no Map started a child."""
+    started = [r for r in runs if r["first_child"] is not None]
+    if not started:
+        return None
+    return min(r["first_child"] for r in started), max(r["stopped"] for r in started)
 
 
 def queries(local: Local) -> list[dict[str, Any]]:
@@ -157,9 +187,10 @@ def run() -> Result:
         label = f"{meters:,} meters" + (f", {interval}-minute readings" if interval != 60 else "")
         with local_pipeline() as local:
             lake = load_day(local, meters=meters, day=DAY, interval=interval)
-            day, reference, before, after = bracketed(
-                local, min(REFERENCE_ITEMS, max(meters * 26, 5_000)), lambda: run_day(local, DAY)
-            )
+            with Sampler(local.server_pid()) as sampler:
+                day, reference, before, after = bracketed(
+                    local, min(REFERENCE_ITEMS, max(meters * 26, 5_000)), lambda: run_day(local, DAY)
+                )
             runs = map_runs(local, day)
             items = sum(r["items"] for r in runs)
             phase = phases(day, runs)
@@ -171,6 +202,11 @@ def run() -> Result:
             f"{lake.readings / day.seconds:,.0f}, {items / day.seconds:,.0f}"
         )
         figures[f"{label}: phases (s)"] = phase
+        zero = day.events[0]["timestamp"].timestamp()
+        figures[f"{label}: CPU by phase"] = {
+            name: sampler.shown(zero + start, zero + end)
+            for name, (start, end) in phase_windows(day, runs).items()
+        }
         figures[f"{label}: raw BatchWriteItem items/s (before, after the run)"] = (
             f"{reference:,.0f} ({before:,.0f}, {after:,.0f})"
         )

@@ -7,6 +7,7 @@ sample's ``Table.batch_writer()``).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 import threading
 import time
@@ -20,6 +21,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 
+from localcloud.launcher import RUNTIME_FILE
 from meterpipe.aws import Clients, Target, clients_for
 from meterpipe.datagen import GenerateOptions, generate, upload_lake
 from meterpipe.local import server as local_server
@@ -45,6 +47,10 @@ class Local:
 
     def machine_arn(self, name: str) -> str:
         return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+
+    def server_pid(self) -> int:
+        """The localcloud server's process id, from the runtime file it writes in its home."""
+        return int(json.loads((self.home / RUNTIME_FILE).read_text())["pid"])
 
 
 @contextmanager
@@ -226,16 +232,24 @@ def raw_ceiling(local: Local, items: int, *, table: str = "bench-raw") -> float:
     return rate
 
 
-def bracketed(local: Local, items: int, work: Callable[[], T]) -> tuple[T, float, float, float]:
+def bracketed(
+    local: Local, items: int, work: Callable[[], T], *, windows: list[tuple[float, float]] | None = None
+) -> tuple[T, float, float, float]:
     """``work()`` between two windows of :func:`raw_ceiling` of ``items / 2`` each, so that a machine
     whose load changes during the run moves ours and the reference alike.
 
     Returns what ``work`` returned, the reference (items/s over both windows: their items over their
-    time), and each window's rate."""
+    time), and each window's rate. ``windows`` (when given) gets each raw window's (start, end) in
+    ``time.time()``, for ``bench.cpu_use``."""
     half = max(items // 2, 2_500)
+    began = time.time()
     before = raw_ceiling(local, half, table="bench-raw-before")
+    ended = time.time()
     done = work()
+    resumed = time.time()
     after = raw_ceiling(local, half, table="bench-raw-after")
+    if windows is not None:
+        windows += [(began, ended), (resumed, time.time())]
     return done, 2 / (1 / before + 1 / after), before, after
 
 
