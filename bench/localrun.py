@@ -225,9 +225,14 @@ class Writers:
 
 def raw_ceiling(local: Local, items: int, *, table: str = "bench-raw") -> float:
     """items/s: raw BatchWriteItem from THREADS threads into a new table on the same localcloud."""
-    ddb = client(local.endpoint)
+    return raw_rate(local.endpoint, items, table=table)
+
+
+def raw_rate(endpoint: str, items: int, *, table: str) -> float:
+    """items/s: raw BatchWriteItem from THREADS threads into a new table (deleted after) at ``endpoint``."""
+    ddb = client(endpoint)
     ddb.create_table(**ROLLUPS.create_table_params(table))
-    rate = Writers(local.endpoint, table).write(items)
+    rate = Writers(endpoint, table).write(items)
     ddb.delete_table(TableName=table)
     return rate
 

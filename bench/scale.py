@@ -7,6 +7,12 @@ ItemCount for items of anyone else) and compares every item with totals computed
 generated CSV files (Decimal sums, half up), then stops localcloud. Prints the figures
 and writes them to ``bench/results/scale.json``.
 
+The reference, on the same localcloud right after the read-back (its table then holding the month):
+raw BatchWriteItem from 4 threads (``bench.localrun``) writing REFERENCE_ITEMS items into a table of
+its own. The month's items at that rate give the time the store itself would take for them, nothing
+else running: what no pipeline can beat on this machine at this hour, since the backfill's time
+moves with the machine's speed as much as with the code.
+
     python -m bench.scale [CUSTOMERS]
 """
 
@@ -22,11 +28,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.localrun import raw_rate
 from bench.report import Result, save, stamp
 
 # tests/e2e/conftest.py imports its neighbours (cdk_support) as pytest's rootdir puts tests/ on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from tests.e2e.conftest import Cli, expected_items, lake_readings
+
+REFERENCE_ITEMS = 60_000  # about ten seconds here: a rate, not the month again
 
 
 def run(customers: int) -> dict[str, Any]:
@@ -53,6 +62,7 @@ def run(customers: int) -> dict[str, Any]:
         table = reader.customers_items({customer for customer, _ in expected})
         item_count = reader.item_count()  # items of any other customer would show here
         scan_seconds = time.perf_counter() - began
+        raw = raw_rate(status["endpoint"], REFERENCE_ITEMS, table="scale-raw-reference")
     finally:
         began = time.perf_counter()
         down = [str(meterpipe), "local", "down", "--home", str(home)]
@@ -61,11 +71,19 @@ def run(customers: int) -> dict[str, Any]:
     wrong = sum(1 for key, value in expected.items() if table.get(key) != value)
     backfill = re.search(r"(\d+) of (\d+) days succeeded, (\d+) failed; ([\d,]+) items written", demo.stdout)
     backfill_time = re.search(r"backfill \S+: ([\d.]+) s", demo.stdout)
+    written = int(backfill[4].replace(",", "")) if backfill else 0
+    backfill_seconds = float(backfill_time[1]) if backfill_time else None
+    store_seconds = written / raw
     figures = {
         "customers": customers,
         "days succeeded / days": f"{backfill[1]} / {backfill[2]}" if backfill else "?",
         "items written by the runs": backfill[4] if backfill else "?",
-        "backfill_seconds": float(backfill_time[1]) if backfill_time else None,
+        "backfill_seconds": backfill_seconds,
+        f"raw BatchWriteItem items/s after the month ({REFERENCE_ITEMS:,} items, 4 threads)": round(raw),
+        "the runs' items at that rate, s (the store alone)": round(store_seconds, 1),
+        "backfill / the store alone": round(backfill_seconds / store_seconds, 2)
+        if backfill_seconds
+        else None,
         "demo_seconds (start, generate, ingest, backfill, prints)": round(demo_seconds, 1),
         "items in the table / expected": f"{len(table)} / {len(expected)}",
         "items not equal to the Decimal totals": wrong,
