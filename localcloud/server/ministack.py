@@ -17,6 +17,7 @@ MiniStack reads its settings from environment variables when its modules are imp
   service in MiniStack's own format. ``MiniStack`` below journals DynamoDB's item writes and
   flushes the journal every second; it snapshots a service (in a forked child) when something the
   journal does not hold changed, and DynamoDB when its journal has grown as large as its snapshot.
+  DynamoDB's number checks answer from a cache per number text (``dynamodb_numbers``).
 
 MiniStack's own Lambda, Step Functions, Athena, Scheduler and EventBridge modules are replaced
 by guards before anything can import them: localcloud serves those APIs itself, and a MiniStack
@@ -41,7 +42,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from localcloud.server import dynamodb_journal, snapshot
+from localcloud.server import dynamodb_journal, dynamodb_numbers, snapshot
 from localcloud.server.journal import COMPACT_MIN_BYTES, Journal
 
 log = logging.getLogger("localcloud.ministack")
@@ -210,6 +211,7 @@ class MiniStack:
         self.last_save_seconds = 0.0
         # Import the services now: S3 loads its persisted objects at import.
         self._modules = {key: ministack_app._get_module(module) for key, module in MINISTACK_SERVICES.items()}
+        dynamodb_numbers.install(self._modules["dynamodb"])
 
     @property
     def state_dir(self) -> Path:
