@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import tempfile
 import time
 import urllib.error
@@ -18,6 +17,7 @@ import boto3
 from botocore.config import Config
 
 from bench.bench_endpoint import ATTRIBUTES, ITEMS, KEY_SCHEMA, _warm_up, _write, _write_process
+from bench.cpu_use import process_cpu
 from localcloud import launcher
 
 BODY_MB = 200
@@ -32,13 +32,6 @@ def _client(endpoint: str, service: str, **config: Any) -> Any:
         aws_secret_access_key="bench",
         config=Config(max_pool_connections=8, retries={"mode": "standard", "max_attempts": 1}, **config),
     )
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process: unlike wall-clock throughput, it does not move with
-    what else the (shared) machine runs."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _memory_kb(pid: int, field: str) -> int:
@@ -126,10 +119,10 @@ def _throughput_figures(home: Path) -> dict[str, Any]:
         )
         _write(ddb, 0, 500)  # connections and code paths warm
         half = ITEMS // 2
-        began, cpu = time.perf_counter(), _cpu_seconds(server.pid)
+        began, cpu = time.perf_counter(), process_cpu(server.pid)
         _write(ddb, 1000, half)
         one = half / (time.perf_counter() - began)
-        cpu_per_call_ms = (_cpu_seconds(server.pid) - cpu) / (half / 25) * 1000
+        cpu_per_call_ms = (process_cpu(server.pid) - cpu) / (half / 25) * 1000
         share = half // 4
         with multiprocessing.get_context("spawn").Pool(4) as pool:
             pool.starmap(_warm_up, [()] * 4)

@@ -67,7 +67,7 @@ def sizes() -> list[tuple[int, int]]:
 def map_runs(local: Local, run: Run) -> list[dict[str, Any]]:
     """Each Map Run's start, first child start and end (seconds from the execution's start)."""
     sfn = local.client("stepfunctions")
-    start = run.events[0]["timestamp"].timestamp()
+    start = run.started_at
     found = []
     for event in run.events:
         if event["type"] != "MapRunStarted":
@@ -202,7 +202,7 @@ def run() -> Result:
             f"{lake.readings / day.seconds:,.0f}, {items / day.seconds:,.0f}"
         )
         figures[f"{label}: phases (s)"] = phase
-        zero = day.events[0]["timestamp"].timestamp()
+        zero = day.started_at
         figures[f"{label}: CPU by phase"] = {
             name: sampler.shown(zero + start, zero + end)
             for name, (start, end) in phase_windows(day, runs).items()

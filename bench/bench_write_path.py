@@ -55,7 +55,7 @@ def run() -> Result:
         figures[f"{label}: raw items/s before, after the run"] = f"{before:,.0f}, {after:,.0f}"
         window = write_window(runs)
         if window is not None:
-            zero = day.events[0]["timestamp"].timestamp()
+            zero = day.started_at
             figures[f"{label}: CPU in the write phase"] = sampler.shown(zero + window[0], zero + window[1])
         figures[f"{label}: CPU in the raw windows (before, after)"] = ", ".join(
             sampler.shown(*span) for span in windows

@@ -116,6 +116,11 @@ class Run:
     def span(self, name: str) -> StateSpan | None:
         return next((s for s in self.spans if s.name == name), None)
 
+    @property
+    def started_at(self) -> float:
+        """When the execution started (``time.time()`` seconds): what its spans and map runs count from."""
+        return float(self.events[0]["timestamp"].timestamp())
+
 
 def run_day(local: Local, day: dt.date) -> Run:
     """daily_rollup for ``day``, waited for; its states' spans read from its history."""
