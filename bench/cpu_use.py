@@ -46,11 +46,83 @@ def machine_times(root: Path = PROC) -> tuple[int, int]:
     return sum(values), values[3] + (values[4] if len(values) > 4 else 0)
 
 
+def _stat_fields(pid: int, root: Path) -> list[str]:
+    # The command name (2nd field) may hold spaces or parentheses: count fields after its last ')'.
+    return (root / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+
+
 def process_cpu(pid: int, root: Path = PROC) -> float:
     """Seconds of CPU (user + system) process ``pid`` has used, from ``/proc/<pid>/stat``."""
-    # The command name (2nd field) may hold spaces or parentheses: count fields after its last ')'.
-    fields = (root / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat_fields(pid, root)
     return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+@dataclass(frozen=True)
+class TreeReading:
+    """A process and its children at one instant: what :func:`tree_use` compares two of."""
+
+    at: float  # time.time()
+    machine_total: int
+    machine_idle: int
+    process: float  # CPU seconds of the process itself (all its threads)
+    children: dict[int, float]  # CPU seconds of each live child, by pid
+    reaped: float  # CPU seconds of its children that have exited and been waited for
+
+
+@dataclass(frozen=True)
+class TreeUse:
+    """Cores used on average over a window (1.0: one core busy the whole window)."""
+
+    idle_share: float  # of the machine's CPU time, the share left idle
+    process: float
+    children: float  # the children alive at the window's end (localcloud's Lambda workers)
+    reaped: float  # children that came and went (localcloud's snapshot children)
+
+    def __str__(self) -> str:
+        return (
+            f"machine {self.idle_share:.0%} idle; server process {self.process:.2f} cores, "
+            f"Lambda workers {self.children:.2f}, snapshot children {self.reaped:.2f}"
+        )
+
+
+def read_tree(pid: int, root: Path = PROC, clock: Callable[[], float] = time.time) -> TreeReading:
+    """The machine's CPU times, process ``pid``'s, and its children's (found by their parent pid)."""
+    total, idle = machine_times(root)
+    fields = _stat_fields(pid, root)
+    children: dict[int, float] = {}
+    for entry in root.iterdir():
+        if not entry.name.isdigit() or entry.name == str(pid):
+            continue
+        try:
+            child = _stat_fields(int(entry.name), root)
+        except (OSError, IndexError):  # gone meanwhile, or not a process
+            continue
+        if child[1] == str(pid):
+            children[int(entry.name)] = (int(child[11]) + int(child[12])) / _TICK
+    return TreeReading(
+        at=clock(),
+        machine_total=total,
+        machine_idle=idle,
+        process=(int(fields[11]) + int(fields[12])) / _TICK,
+        children=children,
+        reaped=(int(fields[13]) + int(fields[14])) / _TICK,
+    )
+
+
+def tree_use(first: TreeReading, last: TreeReading) -> TreeUse | None:
+    """The use between two readings; None when no time passed. A child started between them counts
+    from zero; one that exited counts in ``reaped`` once waited for."""
+    seconds = last.at - first.at
+    total = last.machine_total - first.machine_total
+    if seconds <= 0 or total <= 0:
+        return None
+    children = sum(cpu - first.children.get(child, 0.0) for child, cpu in last.children.items())
+    return TreeUse(
+        idle_share=(last.machine_idle - first.machine_idle) / total,
+        process=(last.process - first.process) / seconds,
+        children=children / seconds,
+        reaped=(last.reaped - first.reaped) / seconds,
+    )
 
 
 def use_between(samples: list[Sample], start: float, end: float) -> Use | None:

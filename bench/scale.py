@@ -11,31 +11,40 @@ The reference, on the same localcloud right after the read-back (its table then 
 raw BatchWriteItem from 4 threads (``bench.localrun``) writing REFERENCE_ITEMS items into a table of
 its own. The month's items at that rate give the time the store itself would take for them, nothing
 else running: what no pipeline can beat on this machine at this hour, since the backfill's time
-moves with the machine's speed as much as with the code.
+moves with the machine's speed as much as with the code. And what bounds the backfill: the CPU
+localcloud's server process, its Lambda workers and its snapshot children used over it, on average,
+and the share of the machine left idle.
 
     python -m bench.scale [CUSTOMERS]
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.cpu_use import TreeReading, TreeUse, read_tree, tree_use
 from bench.localrun import raw_rate
 from bench.report import Result, save, stamp
+from localcloud.launcher import RUNTIME_FILE
 
 # tests/e2e/conftest.py imports its neighbours (cdk_support) as pytest's rootdir puts tests/ on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from tests.e2e.conftest import Cli, expected_items, lake_readings
 
 REFERENCE_ITEMS = 60_000  # about ten seconds here: a rate, not the month again
+# The demo's lines when its backfill starts and once every day has ended (meterpipe/demo.py).
+BACKFILL_STARTED = "started backfill "
+BACKFILL_ENDED = re.compile(r"\d+ of \d+ days succeeded")
 
 
 def run(customers: int) -> dict[str, Any]:
@@ -43,12 +52,7 @@ def run(customers: int) -> dict[str, Any]:
     meterpipe = Path(sys.executable).with_name("meterpipe")
     began = time.perf_counter()
     command = [sys.executable, "-m", "meterpipe.demo", "--keep", "--customers", str(customers)]
-    demo = subprocess.run(
-        [*command, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    demo, backfill_use = run_demo([*command, "--home", str(home)], home)
     demo_seconds = time.perf_counter() - began
     cli = Cli(home, "")
     try:
@@ -92,6 +96,7 @@ def run(customers: int) -> dict[str, Any]:
         "backfill / the store alone": (
             round(backfill_seconds / store_seconds, 2) if backfill_seconds and store_seconds else None
         ),
+        "CPU over the backfill (cores, averaged)": str(backfill_use) if backfill_use else "not measured",
         "demo_seconds (start, generate, ingest, backfill, prints)": round(demo_seconds, 1),
         "items in the table / expected": f"{len(table)} / {len(expected)}",
         "items not equal to the Decimal totals": wrong,
@@ -101,6 +106,28 @@ def run(customers: int) -> dict[str, Any]:
     }
     shutil.rmtree(home.parent, ignore_errors=True)
     return figures
+
+
+def run_demo(command: list[str], home: Path) -> tuple[subprocess.CompletedProcess[str], TreeUse | None]:
+    """Run the demo, its output captured, and read the CPU of localcloud's process tree when the
+    backfill starts and when it has finished (the lines the demo prints then): what bounds it."""
+    readings: list[TreeReading] = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as demo:
+        assert demo.stdout is not None and demo.stderr is not None
+        stderr, err = demo.stderr, list[str]()
+        drain = threading.Thread(target=lambda: err.extend(stderr), daemon=True)  # a full pipe would stall it
+        drain.start()
+        out: list[str] = []
+        for line in demo.stdout:
+            out.append(line)
+            if line.startswith(BACKFILL_STARTED) or (readings and BACKFILL_ENDED.search(line)):
+                with contextlib.suppress(OSError, ValueError, KeyError, IndexError):
+                    pid = int(json.loads((home / RUNTIME_FILE).read_text())["pid"])
+                    readings.append(read_tree(pid))
+        code = demo.wait()
+        drain.join()
+    use = tree_use(readings[0], readings[1]) if len(readings) == 2 else None
+    return subprocess.CompletedProcess(command, code, "".join(out), "".join(err)), use
 
 
 def customers_from(argv: list[str]) -> int:

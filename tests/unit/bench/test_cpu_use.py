@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cpu_use import Sample, Sampler, Use, process_cpu, use_between
+from bench.cpu_use import Sample, Sampler, TreeUse, Use, process_cpu, read_tree, tree_use, use_between
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -66,3 +66,39 @@ def test_without_proc_nothing_is_sampled_and_windows_read_unknown(tmp_path: Path
     assert sampler.samples == []
     assert sampler.use(0.0, 1e12) is None
     assert sampler.shown(0.0, 1e12) == "not measured (no /proc)"
+
+
+def write_process(root: Path, pid: int, *, parent: int, cpu: int, reaped: int = 0) -> None:
+    (root / str(pid)).mkdir(exist_ok=True)
+    # After the command name: state, ppid, ..., utime (14th field), stime, cutime, cstime.
+    fields = ["S", str(parent)] + ["0"] * 9 + [str(cpu), "0", str(reaped), "0"] + ["0"] * 3
+    (root / str(pid) / "stat").write_text(f"{pid} (python -m x) " + " ".join(fields) + "\n")
+
+
+def test_a_process_tree_reports_the_cores_of_the_process_its_live_children_and_those_reaped(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "stat").write_text("cpu  100 0 50 800 50 0 0 0 0 0\n")
+    write_process(tmp_path, 42, parent=1, cpu=10 * TICK, reaped=1 * TICK)
+    write_process(tmp_path, 50, parent=42, cpu=2 * TICK)  # a Lambda worker
+    write_process(tmp_path, 51, parent=42, cpu=1 * TICK)  # exits before the end
+    write_process(tmp_path, 60, parent=7, cpu=99 * TICK)  # not the server's
+    (tmp_path / "self").mkdir()  # not a pid: skipped
+    first = read_tree(42, tmp_path, clock=lambda: 100.0)
+    assert first.children == {50: 2.0, 51: 1.0}
+
+    (tmp_path / "stat").write_text("cpu  300 0 150 900 50 0 0 0 0 0\n")  # 400 jiffies, 100 idle
+    write_process(tmp_path, 42, parent=1, cpu=28 * TICK, reaped=3 * TICK)
+    write_process(tmp_path, 50, parent=42, cpu=8 * TICK)
+    (tmp_path / "51" / "stat").unlink()
+    (tmp_path / "51").rmdir()
+    write_process(tmp_path, 52, parent=42, cpu=4 * TICK)  # started during the window
+    last = read_tree(42, tmp_path, clock=lambda: 120.0)
+
+    use = tree_use(first, last)
+    # Over 20 s: the server 18 CPU s, workers 6 + 4, snapshot children 2.
+    assert use == TreeUse(idle_share=0.25, process=0.9, children=0.5, reaped=0.1)
+    assert str(use) == (
+        "machine 25% idle; server process 0.90 cores, Lambda workers 0.50, snapshot children 0.10"
+    )
+    assert tree_use(last, last) is None
