@@ -51,10 +51,14 @@ def _stat_fields(pid: int, root: Path) -> list[str]:
     return (root / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
 
 
+def _seconds(fields: list[str], first: int) -> float:
+    # utime and stime (or cutime and cstime) are fields 14 and 15 (16 and 17) of the stat line.
+    return (int(fields[first]) + int(fields[first + 1])) / _TICK
+
+
 def process_cpu(pid: int, root: Path = PROC) -> float:
     """Seconds of CPU (user + system) process ``pid`` has used, from ``/proc/<pid>/stat``."""
-    fields = _stat_fields(pid, root)
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    return _seconds(_stat_fields(pid, root), 11)
 
 
 @dataclass(frozen=True)
@@ -98,14 +102,14 @@ def read_tree(pid: int, root: Path = PROC, clock: Callable[[], float] = time.tim
         except (OSError, IndexError):  # gone meanwhile, or not a process
             continue
         if child[1] == str(pid):
-            children[int(entry.name)] = (int(child[11]) + int(child[12])) / _TICK
+            children[int(entry.name)] = _seconds(child, 11)
     return TreeReading(
         at=clock(),
         machine_total=total,
         machine_idle=idle,
-        process=(int(fields[11]) + int(fields[12])) / _TICK,
+        process=_seconds(fields, 11),
         children=children,
-        reaped=(int(fields[13]) + int(fields[14])) / _TICK,
+        reaped=_seconds(fields, 13),
     )
 
 

@@ -9,11 +9,13 @@ and writes them to ``bench/results/scale.json``.
 
 The reference, on the same localcloud right after the read-back (its table then holding the month):
 raw BatchWriteItem from 4 threads (``bench.localrun``) writing REFERENCE_ITEMS items into a table of
-its own. The month's items at that rate give the time the store itself would take for them, nothing
-else running: what no pipeline can beat on this machine at this hour, since the backfill's time
-moves with the machine's speed as much as with the code. And what bounds the backfill: the CPU
-localcloud's server process, its Lambda workers and its snapshot children used over it, on average,
-and the share of the machine left idle.
+its own. The month's items at that rate give a rough time for the store itself, nothing else
+running, at this hour (the backfill's time moves with the machine's speed as much as with the code).
+Rough: one short window, and it swings with the machine from run to run; raw writes filling one
+table to a million items have gone faster (docs/cost-and-scale.md, "2026-12-04, evening").
+
+Also what bounds the backfill: the CPU localcloud's server process, its Lambda workers and its
+snapshot children used over it, on average, and the share of the machine left idle.
 
     python -m bench.scale [CUSTOMERS]
 """
