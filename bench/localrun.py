@@ -7,7 +7,6 @@ sample's ``Table.batch_writer()``).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import tempfile
 import threading
 import time
@@ -21,7 +20,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 
-from localcloud.launcher import RUNTIME_FILE
+from localcloud import launcher
 from meterpipe.aws import Clients, Target, clients_for
 from meterpipe.datagen import GenerateOptions, generate, upload_lake
 from meterpipe.local import server as local_server
@@ -49,8 +48,11 @@ class Local:
         return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
 
     def server_pid(self) -> int:
-        """The localcloud server's process id, from the runtime file it writes in its home."""
-        return int(json.loads((self.home / RUNTIME_FILE).read_text())["pid"])
+        """The localcloud server's process id, as ``localcloud.launcher.status`` reads it."""
+        server = launcher.status(self.home).server
+        if server is None:
+            raise RuntimeError(f"no localcloud is running for {self.home}")
+        return server.pid
 
 
 @contextmanager

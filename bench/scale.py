@@ -37,7 +37,7 @@ from typing import Any
 from bench.cpu_use import TreeReading, TreeUse, read_tree, tree_use
 from bench.localrun import raw_rate
 from bench.report import Result, save, stamp
-from localcloud.launcher import RUNTIME_FILE
+from localcloud import launcher
 
 # tests/e2e/conftest.py imports its neighbours (cdk_support) as pytest's rootdir puts tests/ on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -123,9 +123,10 @@ def run_demo(command: list[str], home: Path) -> tuple[subprocess.CompletedProces
         for line in demo.stdout:
             out.append(line)
             if line.startswith(BACKFILL_STARTED) or (readings and BACKFILL_ENDED.search(line)):
-                with contextlib.suppress(OSError, ValueError, KeyError, IndexError):
-                    pid = int(json.loads((home / RUNTIME_FILE).read_text())["pid"])
-                    readings.append(read_tree(pid))
+                server = launcher.status(home).server
+                with contextlib.suppress(OSError, ValueError, IndexError):  # the server gone meanwhile
+                    if server is not None:
+                        readings.append(read_tree(server.pid))
         code = demo.wait()
         drain.join()
     use = tree_use(readings[0], readings[1]) if len(readings) == 2 else None

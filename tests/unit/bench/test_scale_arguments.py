@@ -37,9 +37,15 @@ def _fake_demo(lines: list[str]) -> list[str]:
     return [sys.executable, "-c", script]
 
 
-def test_the_backfill_is_measured_between_the_demo_lines_that_start_and_end_it(tmp_path: Path) -> None:
+def _runtime_file(home: Path) -> None:
     # The demo's server is this test's own process here: any live pid with a /proc entry will do.
-    (tmp_path / RUNTIME_FILE).write_text(json.dumps({"pid": os.getpid()}))
+    runtime = {"pid": os.getpid(), "port": 1, "endpoint": "http://127.0.0.1:1", "home": str(home)}
+    runtime["started_at"] = 0
+    (home / RUNTIME_FILE).write_text(json.dumps(runtime))
+
+
+def test_the_backfill_is_measured_between_the_demo_lines_that_start_and_end_it(tmp_path: Path) -> None:
+    _runtime_file(tmp_path)
     lines = ["started backfill bf_x: 3 days, 8 at a time", "3 of 3 days succeeded, 0 failed; 9 items written"]
     demo, use = run_demo(_fake_demo(lines), tmp_path)
     assert demo.returncode == 0
@@ -52,7 +58,7 @@ def test_the_backfill_is_measured_between_the_demo_lines_that_start_and_end_it(t
 
 
 def test_a_demo_that_never_starts_its_backfill_is_not_measured(tmp_path: Path) -> None:
-    (tmp_path / RUNTIME_FILE).write_text(json.dumps({"pid": os.getpid()}))
+    _runtime_file(tmp_path)
     demo, use = run_demo(_fake_demo(["the lake is empty", "3 of 3 days succeeded"]), tmp_path)
     assert demo.returncode == 0
     assert use is None
